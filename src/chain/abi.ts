@@ -1,0 +1,246 @@
+/**
+ * ExecutionRegistry ABI, hand-kept as a const so viem infers argument and return types.
+ * test/chain/abi.test.ts fails if it drifts from what solc compiles from contracts/ExecutionRegistry.sol.
+ */
+export const executionRegistryAbi = [
+  {
+    inputs: [],
+    stateMutability: 'nonpayable',
+    type: 'constructor',
+  },
+  {
+    inputs: [
+      { internalType: 'bytes32', name: 'requestId', type: 'bytes32' },
+    ],
+    name: 'AlreadyAnchored',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'bytes32', name: 'requestId', type: 'bytes32' },
+      { internalType: 'string', name: 'reason', type: 'string' },
+    ],
+    name: 'InvalidRecord',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'bytes32', name: 'requestId', type: 'bytes32' },
+      { internalType: 'uint8', name: 'verdict', type: 'uint8' },
+    ],
+    name: 'InvalidVerdict',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'address', name: 'caller', type: 'address' },
+    ],
+    name: 'NotAnchorer',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'address', name: 'caller', type: 'address' },
+    ],
+    name: 'NotOwner',
+    type: 'error',
+  },
+  {
+    inputs: [],
+    name: 'ZeroAddress',
+    type: 'error',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      { indexed: true, internalType: 'address', name: 'anchorer', type: 'address' },
+    ],
+    name: 'AnchorerAdded',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      { indexed: true, internalType: 'address', name: 'anchorer', type: 'address' },
+    ],
+    name: 'AnchorerRemoved',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      { indexed: true, internalType: 'bytes32', name: 'requestId', type: 'bytes32' },
+      { indexed: true, internalType: 'bytes32', name: 'nodeId', type: 'bytes32' },
+      { indexed: false, internalType: 'bytes32', name: 'poe', type: 'bytes32' },
+      { indexed: false, internalType: 'uint8', name: 'verdict', type: 'uint8' },
+      { indexed: false, internalType: 'bytes32', name: 'sampledNodeId', type: 'bytes32' },
+    ],
+    name: 'ExecutionAnchored',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      { indexed: true, internalType: 'address', name: 'previousOwner', type: 'address' },
+      { indexed: true, internalType: 'address', name: 'newOwner', type: 'address' },
+    ],
+    name: 'OwnershipTransferred',
+    type: 'event',
+  },
+  {
+    inputs: [],
+    name: 'VERDICT_ACCEPTED',
+    outputs: [
+      { internalType: 'uint8', name: '', type: 'uint8' },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'VERDICT_ACCEPTED_DISPUTE_UPHELD',
+    outputs: [
+      { internalType: 'uint8', name: '', type: 'uint8' },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'VERDICT_ACCEPTED_SAMPLED_AGREE',
+    outputs: [
+      { internalType: 'uint8', name: '', type: 'uint8' },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'VERDICT_MAJORITY_OVERRULED',
+    outputs: [
+      { internalType: 'uint8', name: '', type: 'uint8' },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'address', name: 'anchorer', type: 'address' },
+    ],
+    name: 'addAnchorer',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'bytes32', name: 'requestId', type: 'bytes32' },
+      { internalType: 'bytes32', name: 'nodeId', type: 'bytes32' },
+      { internalType: 'bytes32', name: 'poe', type: 'bytes32' },
+      { internalType: 'uint8', name: 'verdict', type: 'uint8' },
+      { internalType: 'bytes32', name: 'sampledNodeId', type: 'bytes32' },
+    ],
+    name: 'anchor',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        components: [
+          { internalType: 'bytes32', name: 'requestId', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'nodeId', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'poe', type: 'bytes32' },
+          { internalType: 'uint8', name: 'verdict', type: 'uint8' },
+          { internalType: 'bytes32', name: 'sampledNodeId', type: 'bytes32' },
+        ],
+        internalType: 'struct ExecutionRegistry.RecordInput[]',
+        name: 'batch',
+        type: 'tuple[]',
+      },
+    ],
+    name: 'anchorBatch',
+    outputs: [
+      { internalType: 'uint256', name: 'anchored', type: 'uint256' },
+    ],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'bytes32', name: 'requestId', type: 'bytes32' },
+    ],
+    name: 'getRecord',
+    outputs: [
+      {
+        components: [
+          { internalType: 'bytes32', name: 'requestId', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'nodeId', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'poe', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'sampledNodeId', type: 'bytes32' },
+          { internalType: 'uint8', name: 'verdict', type: 'uint8' },
+          { internalType: 'uint40', name: 'timestamp', type: 'uint40' },
+          { internalType: 'uint40', name: 'blockNumber', type: 'uint40' },
+          { internalType: 'address', name: 'anchorer', type: 'address' },
+        ],
+        internalType: 'struct ExecutionRegistry.ExecutionRecord',
+        name: 'record',
+        type: 'tuple',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'bytes32', name: 'requestId', type: 'bytes32' },
+    ],
+    name: 'isAnchored',
+    outputs: [
+      { internalType: 'bool', name: '', type: 'bool' },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'address', name: '', type: 'address' },
+    ],
+    name: 'isAnchorer',
+    outputs: [
+      { internalType: 'bool', name: '', type: 'bool' },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'owner',
+    outputs: [
+      { internalType: 'address', name: '', type: 'address' },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'address', name: 'anchorer', type: 'address' },
+    ],
+    name: 'removeAnchorer',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'address', name: 'newOwner', type: 'address' },
+    ],
+    name: 'transferOwnership',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+] as const;
+
+export type ExecutionRegistryAbi = typeof executionRegistryAbi;

@@ -1,0 +1,245 @@
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Hex } from 'viem';
+import { ProvisioningError } from '../shared/errors.js';
+import { createLogger } from '../shared/logger.js';
+
+const log = createLogger('anvil');
+const require = createRequire(import.meta.url);
+
+/** anvil's well-known default mnemonic: public, for the local dev chain only. */
+export const ANVIL_DEV_MNEMONIC = 'test test test test test test test test test test test junk';
+export const ANVIL_CHAIN_ID = 31337;
+
+/** The first dev accounts of ANVIL_DEV_MNEMONIC (m/44'/60'/0'/0/i); index 0 deploys and anchors locally. */
+export const ANVIL_DEV_ACCOUNTS: readonly { address: Hex; privateKey: Hex }[] = [
+  {
+    address: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
+    privateKey: '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80',
+  },
+  {
+    address: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+    privateKey: '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d',
+  },
+  {
+    address: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC',
+    privateKey: '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a',
+  },
+];
+export const ANVIL_DEPLOYER_PRIVATE_KEY: Hex = ANVIL_DEV_ACCOUNTS[0]!.privateKey;
+
+export interface StartAnvilOptions {
+  port: number;
+  host?: string;
+  chainId?: number;
+  /** Load chain state from this file if it exists and dump it there periodically and on stop. */
+  stateFile?: string;
+  /** Seconds between state dumps when stateFile is set (default 1): bounds what a hard crash loses. */
+  stateIntervalSeconds?: number;
+  /** anvil's stdout/stderr go here (appended); default: a temporary file removed on stop. */
+  logFile?: string;
+  startupTimeoutMs?: number;
+  /** Override the binary (else PARALLELIX_ANVIL_BIN, else the one in node_modules). */
+  binaryPath?: string;
+}
+
+export interface AnvilHandle {
+  rpcUrl: string;
+  chainId: number;
+  /** Process id of the guard shell; anvil runs in its process group. */
+  pid: number;
+  /** Stop anvil (state is dumped first when stateFile is set). Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+function platformPackage(): string {
+  const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+  return `@foundry-rs/anvil-${process.platform}-${arch}`;
+}
+
+/** Locate the anvil executable shipped by the platform package of `@foundry-rs/anvil`. */
+export function findAnvilBinary(): string {
+  const fromEnv = process.env.PARALLELIX_ANVIL_BIN;
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new ProvisioningError(`PARALLELIX_ANVIL_BIN points to a missing file: ${fromEnv}`);
+    return fromEnv;
+  }
+  const pkg = platformPackage();
+  const exe = process.platform === 'win32' ? 'anvil.exe' : 'anvil';
+  const candidates: string[] = [];
+  try {
+    candidates.push(path.join(path.dirname(require.resolve(`${pkg}/package.json`)), 'bin', exe));
+  } catch {
+    // not resolvable from here; try next to the wrapper package
+  }
+  try {
+    const wrapperDir = path.dirname(require.resolve('@foundry-rs/anvil/package.json'));
+    candidates.push(path.join(wrapperDir, 'node_modules', pkg, 'bin', exe), path.join(wrapperDir, 'dist', exe));
+  } catch {
+    // wrapper not installed
+  }
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) {
+    throw new ProvisioningError(`anvil binary not found (looked for ${pkg})`, {
+      details: `Install dependencies so that ${pkg} is present, or set PARALLELIX_ANVIL_BIN. Tried: ${candidates.join(', ') || 'none'}`,
+    });
+  }
+  return found;
+}
+
+/** A TCP port that was free a moment ago (for tests and ephemeral chains). */
+export function findFreePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * The guard shell runs anvil and kills it when our stdin pipe reaches EOF, which happens
+ * whenever this Node process goes away, even by SIGKILL: no orphaned anvil.
+ */
+const GUARD_SCRIPT = `
+exec 3<&0
+"$@" </dev/null &
+child=$!
+( while read -r _ <&3; do :; done; kill -TERM "$child" 2>/dev/null ) &
+watcher=$!
+trap 'kill -TERM "$child" 2>/dev/null' TERM INT HUP
+while :; do
+  wait "$child"; rc=$?
+  kill -0 "$child" 2>/dev/null || break
+done
+kill "$watcher" 2>/dev/null
+exit "$rc"
+`;
+
+async function rpcChainId(rpcUrl: string): Promise<number | undefined> {
+  try {
+    const res = await fetch(rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
+      signal: AbortSignal.timeout(1000),
+    });
+    const body = (await res.json()) as { result?: string };
+    return typeof body.result === 'string' ? Number.parseInt(body.result, 16) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function tail(file: string, bytes = 4000): string {
+  try {
+    const text = readFileSync(file, 'utf8');
+    return text.slice(-bytes);
+  } catch {
+    return '';
+  }
+}
+
+/** Start a local anvil and wait until it answers eth_chainId. */
+export async function startAnvil(options: StartAnvilOptions): Promise<AnvilHandle> {
+  const host = options.host ?? '127.0.0.1';
+  const chainId = options.chainId ?? ANVIL_CHAIN_ID;
+  const rpcUrl = `http://${host}:${options.port}`;
+  const binary = options.binaryPath ?? findAnvilBinary();
+
+  if (await rpcChainId(rpcUrl)) {
+    throw new ProvisioningError(`port ${options.port} on ${host} already serves an RPC endpoint`, {
+      details: 'Stop the other chain or pick another port.',
+    });
+  }
+
+  const args = ['--host', host, '--port', String(options.port), '--chain-id', String(chainId), '--mnemonic', ANVIL_DEV_MNEMONIC];
+  if (options.stateFile) {
+    mkdirSync(path.dirname(options.stateFile), { recursive: true });
+    args.push('--state', options.stateFile, '--state-interval', String(options.stateIntervalSeconds ?? 1));
+  }
+
+  const tempDir = options.logFile ? undefined : mkdtempSync(path.join(os.tmpdir(), 'parallelix-anvil-'));
+  const logFile = options.logFile ?? path.join(tempDir!, 'anvil.log');
+  mkdirSync(path.dirname(logFile), { recursive: true });
+  const logFd = openSync(logFile, 'a');
+
+  const child = spawn('sh', ['-c', GUARD_SCRIPT, 'anvil-guard', binary, ...args], {
+    stdio: ['pipe', logFd, logFd],
+    detached: true, // own process group, so a fallback kill reaches anvil too
+  });
+  closeSync(logFd);
+  const pid = child.pid;
+  if (pid === undefined) {
+    throw new ProvisioningError('could not spawn anvil', { details: `binary: ${binary}` });
+  }
+
+  let exited = false;
+  let exitCode: number | null = null;
+  const exitedPromise = new Promise<void>((resolve) => {
+    child.once('exit', (code) => {
+      exited = true;
+      exitCode = code;
+      resolve();
+    });
+  });
+  const killGroup = (signal: NodeJS.Signals): void => {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  const onExit = (): void => killGroup('SIGTERM');
+  process.once('exit', onExit);
+  // An idle anvil must not keep the Node process alive; the guard reaps it when we exit.
+  child.unref();
+  child.stdin?.on('error', () => undefined);
+  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      process.off('exit', onExit);
+      if (!exited) {
+        child.stdin?.end(); // guard sends SIGTERM: anvil dumps state and exits
+        const timer = setTimeout(() => killGroup('SIGKILL'), 10_000);
+        await exitedPromise;
+        clearTimeout(timer);
+      }
+      if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+      log.info({ port: options.port }, 'anvil stopped');
+    })();
+    return stopped;
+  };
+
+  const deadline = Date.now() + (options.startupTimeoutMs ?? 30_000);
+  for (;;) {
+    const answered = await rpcChainId(rpcUrl);
+    if (answered !== undefined) {
+      if (answered !== chainId) {
+        await stop();
+        throw new ProvisioningError(`anvil answered chain id ${answered}, expected ${chainId}`);
+      }
+      break;
+    }
+    if (exited || Date.now() > deadline) {
+      const output = tail(logFile);
+      await stop();
+      throw new ProvisioningError(
+        exited ? `anvil exited during startup (code ${String(exitCode)})` : `anvil did not answer on ${rpcUrl} in time`,
+        { details: output || `no output; log file ${logFile}` },
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  log.info({ rpcUrl, chainId, stateFile: options.stateFile }, 'anvil ready');
+  return { rpcUrl, chainId, pid, stop };
+}

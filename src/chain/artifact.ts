@@ -1,0 +1,53 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { projectRoot } from '../shared/paths.js';
+import {
+  compileRegistry,
+  readRegistrySource,
+  solcVersion,
+  sourceSha256,
+  REGISTRY_CONTRACT_NAME,
+  type CompiledContract,
+} from './compile.js';
+
+/** Generated (gitignored) artifact written by scripts/compile-contracts.ts at postinstall. */
+export const REGISTRY_ARTIFACT_PATH = path.join(projectRoot, 'contracts', 'out', `${REGISTRY_CONTRACT_NAME}.json`);
+
+export function writeArtifact(artifact: CompiledContract, file = REGISTRY_ARTIFACT_PATH): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(artifact, null, 2)}\n`);
+  renameSync(tmp, file); // atomic: a concurrent reader never sees half a file
+}
+
+function readArtifact(file: string): CompiledContract | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as CompiledContract;
+  } catch {
+    return undefined;
+  }
+}
+
+let cached: CompiledContract | undefined;
+
+/**
+ * The registry's ABI and bytecode. Uses the artifact when it matches the current source and
+ * compiler; otherwise compiles in-process and refreshes the artifact (best effort).
+ */
+export function loadRegistryArtifact(): CompiledContract {
+  if (cached) return cached;
+  const source = readRegistrySource();
+  const existing = readArtifact(REGISTRY_ARTIFACT_PATH);
+  if (existing && existing.sourceSha256 === sourceSha256(source) && existing.compiler.version === solcVersion()) {
+    cached = existing;
+    return existing;
+  }
+  const fresh = compileRegistry();
+  try {
+    writeArtifact(fresh);
+  } catch {
+    // read-only checkout: the in-memory result is enough
+  }
+  cached = fresh;
+  return fresh;
+}

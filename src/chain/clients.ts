@@ -1,0 +1,110 @@
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  createNonceManager,
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  HttpRequestError,
+  NonceTooLowError,
+  TimeoutError,
+  http,
+  type Account,
+  type Chain,
+  type Hex,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { jsonRpc } from 'viem/nonce';
+import {
+  ChainError,
+  ChainTransactionError,
+  ChainUnavailableError,
+  InvalidRecordError,
+  NotAuthorisedAnchorerError,
+  NotRegistryOwnerError,
+} from './errors.js';
+
+export interface ChainConnection {
+  rpcUrl: string;
+  chainId: number;
+  privateKey: Hex;
+}
+
+export interface ChainClients {
+  chain: Chain;
+  account: Account;
+  publicClient: PublicClient<Transport, Chain>;
+  walletClient: WalletClient<Transport, Chain, Account>;
+  /** Forget cached nonces after a nonce error (the next send asks the node for the pending nonce). */
+  resetNonce(): void;
+}
+
+export function createChainClients({ rpcUrl, chainId, privateKey }: ChainConnection): ChainClients {
+  const chain = defineChain({
+    id: chainId,
+    name: `parallelix-${chainId}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  });
+  // One nonce manager per client, so sends from concurrent activities get distinct nonces and
+  // two chains with the same id (a restarted anvil) never share cached nonces.
+  const nonceManager = createNonceManager({ source: jsonRpc() });
+  const account = privateKeyToAccount(privateKey, { nonceManager });
+  const transport = http(rpcUrl, { retryCount: 2, timeout: 15_000 });
+  const publicClient = createPublicClient({ chain, transport, pollingInterval: 250 });
+  const walletClient = createWalletClient({ chain, transport, account });
+  return {
+    chain,
+    account,
+    publicClient,
+    walletClient,
+    resetNonce: () => nonceManager.reset({ address: account.address, chainId }),
+  };
+}
+
+/** The custom error a contract call reverted with, if any (name + args). */
+export function revertOf(err: unknown): { errorName: string; args: readonly unknown[] } | undefined {
+  if (!(err instanceof BaseError)) return undefined;
+  const revert = err.walk((e) => e instanceof ContractFunctionRevertedError);
+  if (!(revert instanceof ContractFunctionRevertedError) || !revert.data) return undefined;
+  return { errorName: revert.data.errorName, args: revert.data.args ?? [] };
+}
+
+export function isNonceError(err: unknown): boolean {
+  if (!(err instanceof BaseError)) return false;
+  if (err.walk((e) => e instanceof NonceTooLowError)) return true;
+  return /nonce too low|nonce has already been used|replacement transaction underpriced|already known/i.test(
+    err.details ?? err.message,
+  );
+}
+
+function isUnavailable(err: unknown): boolean {
+  if (!(err instanceof BaseError)) return false;
+  return Boolean(err.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError));
+}
+
+/** Map a viem (or other) error to the chain's typed errors. */
+export function toChainError(err: unknown, action: string): ChainError {
+  if (err instanceof ChainError) return err;
+  const revert = revertOf(err);
+  const short = err instanceof BaseError ? err.shortMessage : err instanceof Error ? err.message : String(err);
+  if (revert) {
+    const details = `${revert.errorName}(${revert.args.map(String).join(', ')})`;
+    switch (revert.errorName) {
+      case 'NotAnchorer':
+        return new NotAuthorisedAnchorerError(`${action}: account ${String(revert.args[0])} is not an authorised anchorer`, { cause: err });
+      case 'NotOwner':
+        return new NotRegistryOwnerError(`${action}: account ${String(revert.args[0])} is not the registry owner`, { cause: err });
+      case 'InvalidRecord':
+      case 'InvalidVerdict':
+        return new InvalidRecordError(`${action}: the registry rejected the record`, { details, cause: err });
+      default:
+        return new ChainTransactionError(`${action}: reverted with ${revert.errorName}`, { details, cause: err });
+    }
+  }
+  if (isUnavailable(err)) return new ChainUnavailableError(`${action}: chain RPC unavailable`, { details: short, cause: err });
+  return new ChainTransactionError(`${action} failed`, { details: short, cause: err });
+}

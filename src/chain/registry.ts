@@ -1,0 +1,220 @@
+import { getAddress, type Address, type Hex } from 'viem';
+import { ConfigError } from '../shared/errors.js';
+import { createLogger } from '../shared/logger.js';
+import { executionRegistryAbi } from './abi.js';
+import { createChainClients, isNonceError, revertOf, toChainError } from './clients.js';
+import { AnchorConflictError, ChainTransactionError, RegistryNotDeployedError } from './errors.js';
+import {
+  idToBytes32,
+  sameRecord,
+  toChainRecord,
+  verdictName,
+  type AnchoredRecord,
+  type ChainRecordArgs,
+  type ExecutionRecordInput,
+} from './record.js';
+
+const log = createLogger('chain-registry');
+
+export interface RegistryClientParams {
+  rpcUrl: string;
+  chainId: number;
+  privateKey: Hex;
+  address: Address;
+  /** Blocks to wait for after inclusion (1 = the including block). Default 1. */
+  confirmations?: number;
+  /** How long to wait for a receipt before giving up (retryable). Default 120 s. */
+  receiptTimeoutMs?: number;
+}
+
+export interface AnchorResult {
+  /** bytes32 key of the request on chain: SHA-256(UTF-8(requestId)). */
+  requestKey: Hex;
+  /** The transaction that wrote the record (the original one when alreadyAnchored). */
+  txHash: Hex;
+  blockNumber: bigint;
+  /** Gas of that transaction (a whole batch's gas if the record came from anchorBatch). */
+  gasUsed: bigint;
+  /** True when the record was already on chain (an earlier attempt or another anchorer wrote it). */
+  alreadyAnchored: boolean;
+}
+
+export interface RegistryClient {
+  readonly address: Address;
+  /** The account this client sends from. */
+  readonly account: Address;
+  /**
+   * Anchor a record exactly once. Safe to call again after a timeout, crash or concurrent call:
+   * an existing identical record yields alreadyAnchored with the original tx; an existing
+   * different record throws AnchorConflictError.
+   */
+  anchorRecord(record: ExecutionRecordInput): Promise<AnchorResult>;
+  /** The record anchored for this request id, or null. */
+  readRecord(requestId: string): Promise<AnchoredRecord | null>;
+  /** Same, by bytes32 key. */
+  readRecordByKey(requestKey: Hex): Promise<AnchoredRecord | null>;
+  isAnchored(requestId: string): Promise<boolean>;
+  /** Owner only. Idempotent. */
+  addAnchorer(anchorer: Address): Promise<{ txHash: Hex }>;
+  /** Owner only. Idempotent. */
+  removeAnchorer(anchorer: Address): Promise<{ txHash: Hex }>;
+  isAnchorer(account: Address): Promise<boolean>;
+  /** ConfigError on a chain id mismatch, RegistryNotDeployedError when the address has no code. */
+  verify(): Promise<void>;
+}
+
+const MAX_SEND_ATTEMPTS = 5;
+
+export function createRegistryClient(params: RegistryClientParams): RegistryClient {
+  const { publicClient, walletClient, account, resetNonce } = createChainClients(params);
+  const address = getAddress(params.address);
+  const confirmations = params.confirmations ?? 1;
+  const timeout = params.receiptTimeoutMs ?? 120_000;
+  // Concurrent calls for the same request in this process share one attempt.
+  const inflight = new Map<Hex, Promise<AnchorResult>>();
+
+  async function readRecordByKey(requestKey: Hex): Promise<AnchoredRecord | null> {
+    try {
+      const r = await publicClient.readContract({ address, abi: executionRegistryAbi, functionName: 'getRecord', args: [requestKey] });
+      if (r.anchorer === '0x0000000000000000000000000000000000000000') return null;
+      return {
+        requestKey: r.requestId,
+        nodeKey: r.nodeId,
+        poe: r.poe,
+        verdict: verdictName(r.verdict),
+        verdictCode: r.verdict,
+        sampledNodeKey: r.sampledNodeId,
+        timestamp: r.timestamp,
+        blockNumber: r.blockNumber,
+        anchorer: r.anchorer,
+      };
+    } catch (err) {
+      throw toChainError(err, 'read record');
+    }
+  }
+
+  /** The record is already there: check it is ours and find the transaction that wrote it. */
+  async function resolveExisting(args: ChainRecordArgs, existing: AnchoredRecord): Promise<AnchorResult> {
+    if (!sameRecord(args, existing)) {
+      throw new AnchorConflictError(`request ${args.requestKey} is already anchored with different contents`, {
+        details: `on chain: node ${existing.nodeKey}, poe ${existing.poe}, verdict ${existing.verdict}; attempted: node ${args.nodeKey}, poe ${args.poe}, verdict code ${args.verdict}`,
+      });
+    }
+    try {
+      // The record stores its block number, so the log search is one block wide (cheap on any provider).
+      const block = BigInt(existing.blockNumber);
+      const logs = await publicClient.getContractEvents({
+        address,
+        abi: executionRegistryAbi,
+        eventName: 'ExecutionAnchored',
+        args: { requestId: args.requestKey },
+        fromBlock: block,
+        toBlock: block,
+      });
+      const first = logs[0];
+      if (!first) throw new ChainTransactionError(`record ${args.requestKey} exists but its ExecutionAnchored event was not found in block ${block}`);
+      const receipt = await publicClient.waitForTransactionReceipt({ hash: first.transactionHash, confirmations, timeout });
+      return { requestKey: args.requestKey, txHash: first.transactionHash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, alreadyAnchored: true };
+    } catch (err) {
+      throw toChainError(err, 'find anchoring transaction');
+    }
+  }
+
+  async function anchorOnce(args: ChainRecordArgs): Promise<AnchorResult> {
+    for (let attempt = 1; ; attempt++) {
+      const existing = await readRecordByKey(args.requestKey);
+      if (existing) return resolveExisting(args, existing);
+
+      let txHash: Hex;
+      try {
+        const { request } = await publicClient.simulateContract({
+          account,
+          address,
+          abi: executionRegistryAbi,
+          functionName: 'anchor',
+          args: [args.requestKey, args.nodeKey, args.poe, args.verdict, args.sampledNodeKey],
+        });
+        txHash = await walletClient.writeContract(request);
+      } catch (err) {
+        const raced = revertOf(err)?.errorName === 'AlreadyAnchored';
+        const nonce = isNonceError(err);
+        if (nonce) resetNonce();
+        if ((raced || nonce) && attempt < MAX_SEND_ATTEMPTS) continue;
+        throw toChainError(err, 'anchor record');
+      }
+
+      let receipt;
+      try {
+        receipt = await publicClient.waitForTransactionReceipt({ hash: txHash, confirmations, timeout });
+      } catch (err) {
+        throw toChainError(err, `wait for anchor tx ${txHash}`);
+      }
+      if (receipt.status === 'success') {
+        log.info({ requestKey: args.requestKey, txHash, gasUsed: Number(receipt.gasUsed) }, 'record anchored');
+        return { requestKey: args.requestKey, txHash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, alreadyAnchored: false };
+      }
+      // Reverted on chain: normally another writer got there between our check and inclusion.
+      const after = await readRecordByKey(args.requestKey);
+      if (after) return resolveExisting(args, after);
+      throw new ChainTransactionError(`anchor transaction ${txHash} reverted`, { details: `block ${receipt.blockNumber}` });
+    }
+  }
+
+  async function send(functionName: 'addAnchorer' | 'removeAnchorer', who: Address): Promise<{ txHash: Hex }> {
+    try {
+      const { request } = await publicClient.simulateContract({ account, address, abi: executionRegistryAbi, functionName, args: [who] });
+      const txHash = await walletClient.writeContract(request);
+      const receipt = await publicClient.waitForTransactionReceipt({ hash: txHash, confirmations, timeout });
+      if (receipt.status !== 'success') throw new ChainTransactionError(`${functionName} transaction ${txHash} reverted`);
+      return { txHash };
+    } catch (err) {
+      if (isNonceError(err)) resetNonce();
+      throw toChainError(err, functionName);
+    }
+  }
+
+  return {
+    address,
+    account: account.address,
+    anchorRecord(record) {
+      const args = toChainRecord(record);
+      const running = inflight.get(args.requestKey);
+      if (running) return running;
+      const attempt = anchorOnce(args).finally(() => inflight.delete(args.requestKey));
+      inflight.set(args.requestKey, attempt);
+      return attempt;
+    },
+    readRecord: (requestId) => readRecordByKey(idToBytes32(requestId)),
+    readRecordByKey,
+    async isAnchored(requestId) {
+      try {
+        return await publicClient.readContract({ address, abi: executionRegistryAbi, functionName: 'isAnchored', args: [idToBytes32(requestId)] });
+      } catch (err) {
+        throw toChainError(err, 'isAnchored');
+      }
+    },
+    addAnchorer: (who) => send('addAnchorer', who),
+    removeAnchorer: (who) => send('removeAnchorer', who),
+    async isAnchorer(who) {
+      try {
+        return await publicClient.readContract({ address, abi: executionRegistryAbi, functionName: 'isAnchorer', args: [who] });
+      } catch (err) {
+        throw toChainError(err, 'isAnchorer');
+      }
+    },
+    async verify() {
+      let chainId: number;
+      let code: Hex | undefined;
+      try {
+        chainId = await publicClient.getChainId();
+        code = await publicClient.getCode({ address });
+      } catch (err) {
+        throw toChainError(err, 'verify registry');
+      }
+      if (chainId !== params.chainId) {
+        throw new ConfigError(`chain RPC serves chain id ${chainId}, but ${params.chainId} is configured`);
+      }
+      if (!code || code === '0x') throw new RegistryNotDeployedError(`no contract code at ${address} on chain ${chainId}`);
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { ConfigError } from '../shared/errors.js';
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+const stackEnvSchema = z.object({
+  PARALLELIX_TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').optional(),
+  PARALLELIX_TEMPORAL_NAMESPACE: z.string().min(1).optional(),
+  PARALLELIX_TEMPORAL_PORT: port.default(7233),
+  PARALLELIX_TEMPORAL_UI_PORT: port.optional(),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL').optional(),
+  PARALLELIX_PGLITE_PORT: port.default(5433),
+});
+
+/**
+ * Where the stack's services are: started locally on embedded defaults, or existing ones named by env.
+ * - PARALLELIX_TEMPORAL_ADDRESS set → use that Temporal frontend; else start the dev server on
+ *   PARALLELIX_TEMPORAL_PORT (7233) with its Web UI on PARALLELIX_TEMPORAL_UI_PORT (port + 1000).
+ * - DATABASE_URL set → PostgreSQL (created and migrated if needed); else embedded PGlite on PARALLELIX_PGLITE_PORT.
+ * - Chain: see src/chain/config.ts (PARALLELIX_CHAIN_* or a local anvil on PARALLELIX_ANVIL_PORT).
+ */
+export interface StackConfig {
+  temporal:
+    | { mode: 'external'; address: string; namespace: string }
+    | { mode: 'dev-server'; grpcPort: number; uiPort: number; namespace?: string };
+  database: { mode: 'postgres'; url: string } | { mode: 'embedded'; port: number };
+}
+
+export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = stackEnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
+    throw new ConfigError('invalid stack configuration', { details: lines.join('; ') });
+  }
+  const e = parsed.data;
+  return {
+    temporal: e.PARALLELIX_TEMPORAL_ADDRESS
+      ? { mode: 'external', address: e.PARALLELIX_TEMPORAL_ADDRESS, namespace: e.PARALLELIX_TEMPORAL_NAMESPACE ?? 'parallelix' }
+      : { mode: 'dev-server', grpcPort: e.PARALLELIX_TEMPORAL_PORT, uiPort: e.PARALLELIX_TEMPORAL_UI_PORT ?? e.PARALLELIX_TEMPORAL_PORT + 1000 },
+    database: e.DATABASE_URL ? { mode: 'postgres', url: e.DATABASE_URL } : { mode: 'embedded', port: e.PARALLELIX_PGLITE_PORT },
+  };
+}

@@ -1,0 +1,281 @@
+import { InvalidInputError } from '../shared/errors.js';
+import { Prisma, type PrismaClient } from './client.js';
+import { HoldStatus, LedgerEntryKind } from '../generated/prisma/enums.js';
+import { HoldStateError, IdempotencyConflictError, InsufficientCreditsError } from './errors.js';
+
+/**
+ * Off-chain credits in integer micro-credits. `balance` is spendable, `held` is reserved by open holds.
+ * Every movement runs in one interactive transaction under the user's row lock (SELECT … FOR UPDATE), so
+ * concurrent requests serialise per account and can never overdraw it; CHECK constraints back this up.
+ * Every movement is idempotent: retried calls return the first outcome without applying twice.
+ */
+
+type Tx = Prisma.TransactionClient;
+
+export interface Balance {
+  balance: bigint;
+  held: bigint;
+}
+
+export interface TopUpResult extends Balance {
+  /** false when this idempotency key was already applied (nothing changed). */
+  applied: boolean;
+}
+
+export interface CreditHoldView {
+  requestId: string;
+  userExternalId: string;
+  /** Amount reserved at Admit. */
+  amount: bigint;
+  status: HoldStatus;
+  capturedAmount: bigint;
+  releasedAmount: bigint;
+}
+
+export interface HoldOutcome extends CreditHoldView {
+  /** false when the call was a retry of one already applied (nothing changed). */
+  applied: boolean;
+}
+
+// Waiting behind other transactions on the same account (or on PGlite's single session) is expected.
+const txOptions = { maxWait: 30_000, timeout: 30_000 };
+
+interface LockedUser {
+  id: string;
+  balance: bigint;
+  held: bigint;
+}
+
+function requirePositive(name: string, amount: bigint, allowZero = false): void {
+  if (typeof amount !== 'bigint' || amount < 0n || (!allowZero && amount === 0n)) {
+    throw new InvalidInputError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} bigint`);
+  }
+}
+
+async function lockUserByExternalId(tx: Tx, externalId: string): Promise<LockedUser | undefined> {
+  const rows = await tx.$queryRaw<LockedUser[]>`
+    SELECT "id", "balance", "held" FROM "User" WHERE "externalId" = ${externalId} FOR UPDATE`;
+  return rows[0];
+}
+
+async function lockUserById(tx: Tx, id: string): Promise<LockedUser> {
+  const rows = await tx.$queryRaw<LockedUser[]>`
+    SELECT "id", "balance", "held" FROM "User" WHERE "id" = ${id}::uuid FOR UPDATE`;
+  const user = rows[0];
+  if (!user) throw new HoldStateError(`User ${id} vanished`);
+  return user;
+}
+
+const holdWithUser = { user: { select: { externalId: true } } } as const;
+type HoldRow = Prisma.CreditHoldGetPayload<{ include: typeof holdWithUser }>;
+
+function view(hold: HoldRow, applied: boolean): HoldOutcome {
+  return {
+    requestId: hold.requestId,
+    userExternalId: hold.user.externalId,
+    amount: hold.amount,
+    status: hold.status,
+    capturedAmount: hold.capturedAmount,
+    releasedAmount: hold.releasedAmount,
+    applied,
+  };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+}
+
+/** Runs `fn` in a transaction, retrying once if a concurrent insert won a unique key race. */
+async function inTx<T>(db: PrismaClient, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  try {
+    return await db.$transaction(fn, txOptions);
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    return db.$transaction(fn, txOptions);
+  }
+}
+
+/** Adds credits, creating the account if needed. Applied once per (user, `idempotencyKey`). */
+export async function topUp(
+  db: PrismaClient,
+  userExternalId: string,
+  amount: bigint,
+  idempotencyKey: string,
+): Promise<TopUpResult> {
+  requirePositive('amount', amount);
+  if (!idempotencyKey) throw new InvalidInputError('idempotencyKey is required');
+  const key = `topup:${userExternalId}:${idempotencyKey}`; // keys are scoped to the account
+  return inTx(db, async (tx) => {
+    await tx.$executeRaw`
+      INSERT INTO "User" ("id", "externalId", "updatedAt") VALUES (gen_random_uuid(), ${userExternalId}, now())
+      ON CONFLICT ("externalId") DO NOTHING`;
+    const user = await lockUserByExternalId(tx, userExternalId);
+    if (!user) throw new HoldStateError(`User ${userExternalId} could not be created`);
+    const previous = await tx.creditLedgerEntry.findUnique({ where: { idempotencyKey: key } });
+    if (previous) {
+      if (previous.amount !== amount) {
+        throw new IdempotencyConflictError(`Top-up key ${idempotencyKey} was already used for another amount`);
+      }
+      return { balance: user.balance, held: user.held, applied: false };
+    }
+    const updated = await tx.user.update({ where: { id: user.id }, data: { balance: { increment: amount } } });
+    await tx.creditLedgerEntry.create({
+      data: {
+        userId: user.id,
+        kind: LedgerEntryKind.TOPUP,
+        amount,
+        idempotencyKey: key,
+        balanceAfter: updated.balance,
+        heldAfter: updated.held,
+      },
+    });
+    return { balance: updated.balance, held: updated.held, applied: true };
+  });
+}
+
+/**
+ * Admit (step 02): atomically checks the balance and reserves `amount` for `requestId`.
+ * Throws InsufficientCreditsError when the account (or a missing account) cannot cover it.
+ * A retry with the same requestId returns the existing hold (applied: false), whatever its status.
+ */
+export async function reserveHold(
+  db: PrismaClient,
+  input: { userExternalId: string; requestId: string; amount: bigint },
+): Promise<HoldOutcome> {
+  const { userExternalId, requestId, amount } = input;
+  requirePositive('amount', amount);
+  if (!requestId) throw new InvalidInputError('requestId is required');
+  return inTx(db, async (tx) => {
+    const user = await lockUserByExternalId(tx, userExternalId);
+    const existing = await tx.creditHold.findUnique({ where: { requestId }, include: holdWithUser });
+    if (existing) {
+      if (existing.user.externalId !== userExternalId || existing.amount !== amount) {
+        throw new IdempotencyConflictError(`Request ${requestId} already holds credits for another user or amount`);
+      }
+      return view(existing, false);
+    }
+    if (!user) throw new InsufficientCreditsError(userExternalId, amount, 0n, { details: 'no credit account' });
+    if (user.balance < amount) throw new InsufficientCreditsError(userExternalId, amount, user.balance);
+    const updated = await tx.user.update({
+      where: { id: user.id },
+      data: { balance: { decrement: amount }, held: { increment: amount } },
+    });
+    const hold = await tx.creditHold.create({
+      data: { requestId, userId: user.id, amount },
+      include: holdWithUser,
+    });
+    await tx.creditLedgerEntry.create({
+      data: {
+        userId: user.id,
+        kind: LedgerEntryKind.HOLD,
+        amount,
+        requestId,
+        idempotencyKey: `hold:${requestId}`,
+        balanceAfter: updated.balance,
+        heldAfter: updated.held,
+      },
+    });
+    return view(hold, true);
+  });
+}
+
+/** Locks the hold's account, then reads the hold again under that lock (all hold changes take it). */
+async function lockHold(tx: Tx, requestId: string): Promise<{ hold: HoldRow; user: LockedUser } | undefined> {
+  const first = await tx.creditHold.findUnique({ where: { requestId }, select: { userId: true } });
+  if (!first) return undefined;
+  const user = await lockUserById(tx, first.userId);
+  const hold = await tx.creditHold.findUniqueOrThrow({ where: { requestId }, include: holdWithUser });
+  return { hold, user };
+}
+
+/**
+ * Settle (step 14): charges `amount` (the metered cost, at most the held amount) and releases the rest.
+ * A repeated call is a no-op returning the settled hold (applied: false). Capturing a released hold throws.
+ */
+export async function captureHold(
+  db: PrismaClient,
+  input: { requestId: string; amount: bigint },
+): Promise<HoldOutcome> {
+  const { requestId, amount } = input;
+  requirePositive('amount', amount, true);
+  return inTx(db, async (tx) => {
+    const locked = await lockHold(tx, requestId);
+    if (!locked) throw new HoldStateError(`No credit hold for request ${requestId}`);
+    const { hold, user } = locked;
+    if (hold.status === HoldStatus.CAPTURED) return view(hold, false);
+    if (hold.status === HoldStatus.RELEASED) {
+      throw new HoldStateError(`Credit hold for request ${requestId} was already released`);
+    }
+    if (amount > hold.amount) {
+      throw new HoldStateError(`Capture of ${amount} exceeds the ${hold.amount} held for request ${requestId}`);
+    }
+    const rest = hold.amount - amount;
+    const updatedUser = await tx.user.update({
+      where: { id: user.id },
+      data: { held: { decrement: hold.amount }, balance: { increment: rest } },
+    });
+    const settled = await tx.creditHold.update({
+      where: { requestId },
+      data: { status: HoldStatus.CAPTURED, capturedAmount: amount, releasedAmount: rest, settledAt: new Date() },
+      include: holdWithUser,
+    });
+    const after = { balanceAfter: updatedUser.balance, heldAfter: updatedUser.held };
+    await tx.creditLedgerEntry.create({
+      data: { userId: user.id, kind: LedgerEntryKind.CAPTURE, amount, requestId, idempotencyKey: `capture:${requestId}`, ...after },
+    });
+    if (rest > 0n) {
+      await tx.creditLedgerEntry.create({
+        data: { userId: user.id, kind: LedgerEntryKind.RELEASE, amount: rest, requestId, idempotencyKey: `release:${requestId}`, ...after },
+      });
+    }
+    return view(settled, true);
+  });
+}
+
+/**
+ * Compensation: returns the whole hold to the balance. Idempotent: a settled (captured or released) hold is
+ * returned unchanged with applied: false, and an unknown requestId (admission never held) returns null.
+ */
+export async function releaseHold(db: PrismaClient, requestId: string): Promise<HoldOutcome | null> {
+  return inTx(db, async (tx) => {
+    const locked = await lockHold(tx, requestId);
+    if (!locked) return null;
+    const { hold, user } = locked;
+    if (hold.status !== HoldStatus.HELD) return view(hold, false);
+    const updatedUser = await tx.user.update({
+      where: { id: user.id },
+      data: { held: { decrement: hold.amount }, balance: { increment: hold.amount } },
+    });
+    const released = await tx.creditHold.update({
+      where: { requestId },
+      data: { status: HoldStatus.RELEASED, releasedAmount: hold.amount, settledAt: new Date() },
+      include: holdWithUser,
+    });
+    await tx.creditLedgerEntry.create({
+      data: {
+        userId: user.id,
+        kind: LedgerEntryKind.RELEASE,
+        amount: hold.amount,
+        requestId,
+        idempotencyKey: `release:${requestId}`,
+        balanceAfter: updatedUser.balance,
+        heldAfter: updatedUser.held,
+      },
+    });
+    return view(released, true);
+  });
+}
+
+/** Spendable and held credits of an account (zeros for an unknown user). */
+export async function getBalance(db: PrismaClient, userExternalId: string): Promise<Balance> {
+  const user = await db.user.findUnique({ where: { externalId: userExternalId }, select: { balance: true, held: true } });
+  return { balance: user?.balance ?? 0n, held: user?.held ?? 0n };
+}
+
+/** The hold for a request, or null. */
+export async function getHold(db: PrismaClient, requestId: string): Promise<CreditHoldView | null> {
+  const hold = await db.creditHold.findUnique({ where: { requestId }, include: holdWithUser });
+  if (!hold) return null;
+  const { applied: _applied, ...rest } = view(hold, false);
+  return rest;
+}

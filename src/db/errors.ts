@@ -1,0 +1,29 @@
+import { ParallelixError, type ParallelixErrorOptions } from '../shared/errors.js';
+
+/** The account cannot cover the requested hold (or does not exist, which is a zero balance). */
+export class InsufficientCreditsError extends ParallelixError {
+  override readonly code = 'INSUFFICIENT_CREDITS';
+  constructor(
+    readonly userExternalId: string,
+    readonly requested: bigint,
+    readonly available: bigint,
+    options: ParallelixErrorOptions = {},
+  ) {
+    super(`Insufficient credits for ${userExternalId}: requested ${requested}, available ${available}`, options);
+  }
+}
+
+/** A hold operation does not fit the hold's state (capture above the held amount, capture after release, unknown hold). */
+export class HoldStateError extends ParallelixError {
+  override readonly code = 'HOLD_STATE_INVALID';
+}
+
+/** The same idempotency key was reused for a different operation (other user, other amount). */
+export class IdempotencyConflictError extends ParallelixError {
+  override readonly code = 'IDEMPOTENCY_CONFLICT';
+}
+
+/** Applying the database migrations failed. */
+export class MigrationError extends ParallelixError {
+  override readonly code = 'MIGRATION_FAILED';
+}

@@ -1,0 +1,120 @@
+import { Connection } from '@temporalio/client';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { ProvisioningError } from '../shared/errors.js';
+import { stateDir } from '../shared/paths.js';
+import { getFreePort, isPortOpen } from './ports.js';
+import { spawnService, type ServiceProcess } from './service-process.js';
+import { ensureTemporalCli, type ProgressReporter } from './temporal-cli.js';
+import { loadDevServerConfig } from './temporal-config.js';
+
+export interface DevServerOptions {
+  /** gRPC port; 0 picks a free one. Default from temporal/dev-server.json (7233). */
+  grpcPort?: number;
+  /** Web UI port; 0 picks a free one. Default grpcPort + 1000. */
+  uiPort?: number;
+  /** SQLite file for persistence; `null` keeps the history in memory. Default `<state>/temporal/dev.sqlite`. */
+  dbFile?: string | null;
+  /** Codec server the Web UI calls to decode encrypted payloads. */
+  codecEndpoint?: string;
+  logFile?: string;
+  report?: ProgressReporter;
+  readyTimeoutMs?: number;
+}
+
+export interface DevServer {
+  address: string;
+  namespace: string;
+  uiUrl: string;
+  process: ServiceProcess;
+  stop(): Promise<void>;
+}
+
+function devServerArgs(config: ReturnType<typeof loadDevServerConfig>, options: {
+  grpcPort: number;
+  uiPort: number;
+  dbFile: string | null;
+  codecEndpoint?: string;
+}): string[] {
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.grpcPort)];
+  args.push('--ui-port', String(options.uiPort), '--namespace', config.namespace, '--log-level', 'warn');
+  if (options.dbFile) args.push('--db-filename', options.dbFile);
+  for (const [name, type] of Object.entries(config.searchAttributes)) args.push('--search-attribute', `${name}=${type}`);
+  for (const [key, value] of Object.entries(config.dynamicConfig)) {
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+  }
+  if (options.dbFile) {
+    for (const [pragma, value] of Object.entries(config.sqlitePragmas)) args.push('--sqlite-pragma', `${pragma}=${value}`);
+  }
+  if (options.codecEndpoint) args.push('--ui-codec-endpoint', options.codecEndpoint);
+  return args;
+}
+
+async function waitUntilReady(address: string, namespace: string, uiUrl: string, service: ServiceProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exitedWith: number | NodeJS.Signals | undefined;
+  void service.exited.then((code) => (exitedWith = code));
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (exitedWith !== undefined) {
+      throw new ProvisioningError(`Temporal dev server exited during start-up (${exitedWith}).`, { details: `see ${service.logFile}` });
+    }
+    const port = Number(address.split(':').pop());
+    if (await isPortOpen(port)) {
+      try {
+        const connection = await Connection.connect({ address, connectTimeout: 2_000 });
+        try {
+          await connection.workflowService.describeNamespace({ namespace });
+          const ui = await fetch(uiUrl).catch(() => undefined);
+          if (ui?.ok) return;
+        } finally {
+          await connection.close();
+        }
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new ProvisioningError(`Temporal dev server not ready after ${timeoutMs} ms.`, {
+    details: `${String(lastError ?? 'no answer')}; see ${service.logFile}`,
+    cause: lastError,
+  });
+}
+
+/**
+ * Starts `temporal server start-dev` with the project's namespace, search attributes and dynamic config
+ * (temporal/dev-server.json), waits until gRPC and the Web UI answer, and returns a handle that stops it.
+ */
+export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const report = options.report ?? (() => undefined);
+  const config = loadDevServerConfig();
+  const cli = await ensureTemporalCli(report);
+  const grpcPort = options.grpcPort === 0 ? await getFreePort() : options.grpcPort ?? config.defaultPorts.grpc;
+  const uiPort = options.uiPort === 0 ? await getFreePort() : options.uiPort ?? grpcPort + 1000;
+  if (await isPortOpen(grpcPort)) {
+    throw new ProvisioningError(`Port ${grpcPort} is already in use; is another Temporal server running?`, {
+      details: 'Stop it, or choose other ports with PARALLELIX_TEMPORAL_PORT / PARALLELIX_TEMPORAL_UI_PORT.',
+    });
+  }
+  const dbFile = options.dbFile === undefined ? path.join(stateDir(), 'temporal', 'dev.sqlite') : options.dbFile;
+  if (dbFile) mkdirSync(path.dirname(dbFile), { recursive: true });
+  const logFile = options.logFile ?? path.join(stateDir(), 'logs', `temporal-${grpcPort}.log`);
+  const args = devServerArgs(config, {
+    grpcPort,
+    uiPort,
+    dbFile,
+    ...(options.codecEndpoint ? { codecEndpoint: options.codecEndpoint } : {}),
+  });
+  report(`starting Temporal dev server on 127.0.0.1:${grpcPort} (Web UI :${uiPort}${dbFile ? `, history in ${dbFile}` : ', in memory'})`);
+  const service = spawnService({ name: 'temporal', command: cli.path, args, logFile });
+  const address = `127.0.0.1:${grpcPort}`;
+  const uiUrl = `http://127.0.0.1:${uiPort}`;
+  try {
+    await waitUntilReady(address, config.namespace, uiUrl, service, options.readyTimeoutMs ?? 60_000);
+  } catch (error) {
+    await service.stop();
+    throw error;
+  }
+  return { address, namespace: config.namespace, uiUrl, process: service, stop: () => service.stop() };
+}

@@ -1,0 +1,278 @@
+import { performance } from 'node:perf_hooks';
+import {
+  AutoModelForCausalLM,
+  AutoTokenizer,
+  type PreTrainedModel,
+  type PreTrainedTokenizer,
+  type Tensor,
+} from '@huggingface/transformers';
+import { InvalidInputError } from '../shared/errors.js';
+import { configureTransformersEnv } from './model-source.js';
+import { loadOnDevice, type DevicePreference, type InferenceDevice } from './device.js';
+import { GenerationCancelledError, ModelLoadError } from './errors.js';
+import { AbortStoppingCriteria, TokenCounter } from './generation-hooks.js';
+import { checkContext, validateMaxNewTokens, validateMessages, type ChatMessage } from './limits.js';
+import { Semaphore } from './semaphore.js';
+
+/** The subset of a pino logger the engine uses. */
+export interface EngineLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface InferenceEngineConfig {
+  /** Local folder name under localModelPath, or a Hugging Face id (with allowRemote). */
+  model: string;
+  /** ONNX weights variant, e.g. 'fp16', 'q4', 'fp32'. */
+  dtype: string;
+  device: DevicePreference;
+  localModelPath?: string;
+  /** Default: false when localModelPath is set, true otherwise. */
+  allowRemote?: boolean;
+  /** Context window enforced per request (clamped to the model's max_position_embeddings). */
+  maxContextTokens: number;
+  maxNewTokensLimit: number;
+  /** Concurrent generate() calls; more wait in FIFO order. */
+  concurrency: number;
+  logger: EngineLogger;
+}
+
+export interface SamplingOptions {
+  temperature: number;
+  topK?: number;
+  topP?: number;
+}
+
+export interface GenerateRequest {
+  messages: ChatMessage[];
+  maxNewTokens: number;
+  signal?: AbortSignal;
+  onToken?: (info: { tokens: number }) => void;
+  /** Omit for greedy decoding (deterministic; what PoE re-checks rely on). */
+  sampling?: SamplingOptions;
+}
+
+export interface GenerateResult {
+  text: string;
+  usage: { inputTokens: number; outputTokens: number };
+  /** 'stop': the model emitted end-of-sequence; 'length': maxNewTokens reached. */
+  finishReason: 'stop' | 'length';
+  /** Generation time, excluding time queued behind other requests. */
+  durationMs: number;
+  queuedMs: number;
+}
+
+export interface EngineInfo {
+  model: string;
+  dtype: string;
+  device: InferenceDevice;
+  deviceReason: string;
+  loadMs: number;
+  maxContextTokens: number;
+  maxNewTokensLimit: number;
+  concurrency: number;
+}
+
+export interface InferenceEngine {
+  /** Loads tokenizer and model once; later calls return the same load time. */
+  load(): Promise<number>;
+  /** Chat-template token count of `messages` (with the assistant generation prompt). */
+  countInputTokens(messages: ChatMessage[]): Promise<number>;
+  generate(request: GenerateRequest): Promise<GenerateResult>;
+  /** Throws if not loaded yet. */
+  info(): EngineInfo;
+  dispose(): Promise<void>;
+}
+
+interface Loaded {
+  tokenizer: PreTrainedTokenizer;
+  model: PreTrainedModel;
+  device: InferenceDevice;
+  deviceReason: string;
+  loadMs: number;
+  maxContextTokens: number;
+  eosTokenIds: Set<number>;
+}
+
+/** Greedy generation options as passed to transformers.js, shared with benchmarks that call it directly. */
+export function greedyGenerationOptions(maxNewTokens: number): { max_new_tokens: number; do_sample: false } {
+  return { max_new_tokens: maxNewTokens, do_sample: false };
+}
+
+function positiveInt(value: number, name: string): void {
+  if (!Number.isInteger(value) || value < 1) throw new InvalidInputError(`${name} must be a positive integer`);
+}
+
+function eosIds(model: PreTrainedModel, tokenizer: PreTrainedTokenizer): Set<number> {
+  const ids = new Set<number>();
+  const add = (v: unknown): void => {
+    if (typeof v === 'number') ids.add(v);
+    else if (Array.isArray(v)) v.forEach(add);
+  };
+  add((model.generation_config as { eos_token_id?: unknown } | null)?.eos_token_id);
+  add((model.config as { eos_token_id?: unknown }).eos_token_id);
+  add((tokenizer as unknown as { eos_token_id?: unknown }).eos_token_id);
+  return ids;
+}
+
+export function createInferenceEngine(config: InferenceEngineConfig): InferenceEngine {
+  positiveInt(config.maxContextTokens, 'maxContextTokens');
+  positiveInt(config.maxNewTokensLimit, 'maxNewTokensLimit');
+  positiveInt(config.concurrency, 'concurrency');
+  const semaphore = new Semaphore(config.concurrency);
+  const log = config.logger;
+  let loading: Promise<Loaded> | undefined;
+  let loaded: Loaded | undefined;
+
+  async function doLoad(): Promise<Loaded> {
+    const started = performance.now();
+    configureTransformersEnv(config);
+    let tokenizer: PreTrainedTokenizer;
+    try {
+      tokenizer = await AutoTokenizer.from_pretrained(config.model);
+    } catch (error) {
+      throw new ModelLoadError(`Could not load the tokenizer of ${config.model}`, {
+        details: error instanceof Error ? error.message : String(error),
+        cause: error,
+      });
+    }
+    if (!tokenizer.chat_template) {
+      throw new ModelLoadError(`Model ${config.model} has no chat template; chat messages cannot be formatted`);
+    }
+    const selection = await loadOnDevice(config.device, (device) =>
+      AutoModelForCausalLM.from_pretrained(config.model, {
+        dtype: config.dtype as never,
+        device,
+      }),
+    );
+    const model = selection.loaded;
+    const modelMax = (model.config as { max_position_embeddings?: unknown }).max_position_embeddings;
+    const maxContextTokens =
+      typeof modelMax === 'number' && modelMax > 0 ? Math.min(config.maxContextTokens, modelMax) : config.maxContextTokens;
+    const loadMs = Math.round(performance.now() - started);
+    log.info(
+      { device: selection.device, requested: config.device, reason: selection.reason, model: config.model, dtype: config.dtype, loadMs },
+      `inference device: ${selection.device} (${selection.reason})`,
+    );
+    if (maxContextTokens < config.maxContextTokens) {
+      log.warn({ configured: config.maxContextTokens, model: modelMax }, 'maxContextTokens clamped to the model maximum');
+    }
+    return {
+      tokenizer,
+      model,
+      device: selection.device,
+      deviceReason: selection.reason,
+      loadMs,
+      maxContextTokens,
+      eosTokenIds: eosIds(model, tokenizer),
+    };
+  }
+
+  async function ensureLoaded(): Promise<Loaded> {
+    if (loaded) return loaded;
+    loading ??= doLoad().then(
+      (value) => (loaded = value),
+      (error: unknown) => {
+        loading = undefined; // allow a retry after a failed load
+        throw error;
+      },
+    );
+    return loading;
+  }
+
+  function applyTemplate(tokenizer: PreTrainedTokenizer, messages: ChatMessage[]): { input_ids: Tensor; attention_mask: Tensor } {
+    try {
+      return tokenizer.apply_chat_template(messages, {
+        add_generation_prompt: true,
+        return_dict: true,
+      }) as unknown as { input_ids: Tensor; attention_mask: Tensor };
+    } catch (error) {
+      // e.g. the template's raise_exception for non-alternating roles
+      throw new InvalidInputError('messages do not fit the model chat template', {
+        details: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+
+  return {
+    async load() {
+      return (await ensureLoaded()).loadMs;
+    },
+
+    async countInputTokens(messages) {
+      validateMessages(messages);
+      const { tokenizer } = await ensureLoaded();
+      return applyTemplate(tokenizer, messages).input_ids.dims.at(-1) ?? 0;
+    },
+
+    async generate({ messages, maxNewTokens, signal, onToken, sampling }) {
+      validateMessages(messages);
+      validateMaxNewTokens(maxNewTokens, config.maxNewTokensLimit);
+      const { tokenizer, model, maxContextTokens, eosTokenIds } = await ensureLoaded();
+      const inputs = applyTemplate(tokenizer, messages);
+      const inputTokens = inputs.input_ids.dims.at(-1) ?? 0;
+      checkContext(inputTokens, maxNewTokens, maxContextTokens);
+      if (signal?.aborted) throw new GenerationCancelledError(0, { cause: signal.reason });
+
+      const queuedAt = performance.now();
+      let release: () => void;
+      try {
+        release = await semaphore.acquire(signal);
+      } catch (reason) {
+        throw new GenerationCancelledError(0, { details: 'cancelled while queued', cause: reason });
+      }
+      const started = performance.now();
+      try {
+        const stop = new AbortStoppingCriteria(signal);
+        const counter = new TokenCounter(onToken);
+        const options = sampling
+          ? { max_new_tokens: maxNewTokens, do_sample: true, temperature: sampling.temperature, top_k: sampling.topK ?? 0, top_p: sampling.topP ?? 1 }
+          : greedyGenerationOptions(maxNewTokens);
+        const output = (await model.generate({
+          ...inputs,
+          ...options,
+          stopping_criteria: [stop],
+          streamer: counter,
+        } as unknown as Parameters<PreTrainedModel['generate']>[0])) as Tensor;
+        if (stop.triggered) throw new GenerationCancelledError(counter.tokens, { cause: signal?.reason });
+        const row = (output.tolist() as bigint[][])[0] ?? [];
+        const newIds = row.slice(inputTokens).map(Number);
+        const last = newIds.at(-1);
+        return {
+          text: tokenizer.decode(newIds, { skip_special_tokens: true }),
+          usage: { inputTokens, outputTokens: newIds.length },
+          finishReason: last !== undefined && eosTokenIds.has(last) ? 'stop' : 'length',
+          durationMs: performance.now() - started,
+          queuedMs: started - queuedAt,
+        };
+      } finally {
+        release();
+      }
+    },
+
+    info() {
+      if (!loaded) throw new ModelLoadError('Inference engine is not loaded yet; call load() first');
+      return {
+        model: config.model,
+        dtype: config.dtype,
+        device: loaded.device,
+        deviceReason: loaded.deviceReason,
+        loadMs: loaded.loadMs,
+        maxContextTokens: loaded.maxContextTokens,
+        maxNewTokensLimit: config.maxNewTokensLimit,
+        concurrency: config.concurrency,
+      };
+    },
+
+    async dispose() {
+      const current = loaded ?? (loading ? await loading.catch(() => undefined) : undefined);
+      loaded = undefined;
+      loading = undefined;
+      await current?.model.dispose();
+    },
+  };
+}
+
+export { configureTransformersEnv, defaultModelPath } from './model-source.js';
+export type { ChatMessage, ChatRole } from './limits.js';
+export type { DevicePreference, InferenceDevice } from './device.js';

@@ -1,0 +1,136 @@
+import { performance } from 'node:perf_hooks';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import {
+  computePoe,
+  fromBase64,
+  openJsonEnvelope,
+  sealEnvelope,
+  signPoe,
+  type NodeIdentity,
+} from '../crypto/index.js';
+import type { InferenceEngine } from '../inference/engine.js';
+import { GenerationCancelledError } from '../inference/errors.js';
+import {
+  OPERATOR_WIRE,
+  type DispatchInput,
+  type DispatchResult,
+  type InferencePayload,
+  type ProbeResult,
+  type ResultPayload,
+} from '../protocol/operator-wire.js';
+import { InvalidInputError, ParallelixError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { DispatchNotForThisNodeError, ModelNotServedError } from './errors.js';
+
+export interface OperatorActivitiesOptions {
+  identity: NodeIdentity;
+  /** A loaded engine (runOperator loads it before polling). */
+  engine: InferenceEngine;
+  logger: Pick<Logger, 'info' | 'warn'>;
+}
+
+/** Activities an operator's workers host: executeInference (steps 06–09) and probe (health). */
+export interface OperatorActivities {
+  executeInference(input: DispatchInput): Promise<DispatchResult>;
+  probe(): Promise<ProbeResult>;
+}
+
+/** Errors the caller caused: retrying the same input on this node cannot succeed. */
+function nonRetryable(error: ParallelixError): ApplicationFailure {
+  return ApplicationFailure.create({ message: error.message, type: error.code, nonRetryable: true, cause: error });
+}
+
+function checkDispatch(input: DispatchInput, identity: NodeIdentity, served: string): void {
+  if (input?.wire !== OPERATOR_WIRE) throw new InvalidInputError('dispatch is not an operator wire message');
+  if (input.nodeId !== identity.nodeId) {
+    throw new DispatchNotForThisNodeError(`dispatch for ${String(input.nodeId)} reached node ${identity.nodeId}`);
+  }
+  if (typeof input.requestId !== 'string' || input.requestId === '') throw new InvalidInputError('requestId is required');
+  if (input.model !== served) throw new ModelNotServedError(`model ${String(input.model)} is not served by this node`);
+  let replyKey: Uint8Array;
+  try {
+    replyKey = fromBase64(input.replyToBoxPublicKey);
+  } catch {
+    throw new InvalidInputError('replyToBoxPublicKey is not base64');
+  }
+  if (replyKey.byteLength !== 32) throw new InvalidInputError('replyToBoxPublicKey must be a 32-byte key');
+}
+
+export function createOperatorActivities({ identity, engine, logger }: OperatorActivitiesOptions): OperatorActivities {
+  let inFlight = 0;
+
+  async function run(input: DispatchInput): Promise<DispatchResult> {
+    const info = engine.info();
+    checkDispatch(input, identity, info.model);
+    const { requestId } = input;
+    // Step 06: only this node's box key opens the envelope; it must be bound to this request id.
+    const payload = openJsonEnvelope(input.envelope, identity.box.secretKey, identity.box.publicKey, {
+      expectRequestId: requestId,
+    }) as InferencePayload;
+    if (typeof payload !== 'object' || payload === null) throw new InvalidInputError('inference payload must be an object');
+
+    // Step 07: greedy generation; cancellation from Temporal stops it between tokens.
+    const context = Context.current();
+    const started = performance.now();
+    const result = await engine.generate({
+      messages: payload.messages,
+      maxNewTokens: input.maxNewTokens,
+      signal: context.cancellationSignal,
+      onToken: ({ tokens }) => context.heartbeat({ tokens }), // progress only, never text
+    });
+
+    // Steps 08–09: commit to the exact text, sign, seal the text back to the coordinator.
+    const poe = computePoe({ requestId, result: result.text, nodeId: identity.nodeId });
+    const sealed = sealEnvelope({ text: result.text } satisfies ResultPayload as unknown as Record<string, unknown>, input.replyToBoxPublicKey, {
+      requestId,
+    });
+    const durationMs = Math.round(performance.now() - started);
+    logger.info(
+      { requestId, inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens, durationMs, queuedMs: Math.round(result.queuedMs), finishReason: result.finishReason },
+      'inference done',
+    );
+    return {
+      wire: OPERATOR_WIRE,
+      requestId,
+      nodeId: identity.nodeId,
+      sealedResult: sealed,
+      poe,
+      signature: signPoe(poe, identity.sign.secretKey),
+      usage: result.usage,
+      finishReason: result.finishReason,
+      device: info.device,
+      durationMs,
+    };
+  }
+
+  return {
+    async executeInference(input) {
+      inFlight += 1;
+      try {
+        return await run(input);
+      } catch (error) {
+        const signal = Context.current().cancellationSignal;
+        if (error instanceof GenerationCancelledError || signal.aborted) {
+          logger.info(
+            { requestId: input?.requestId, outputTokens: error instanceof GenerationCancelledError ? error.outputTokens : undefined },
+            'inference cancelled',
+          );
+          // Completing with the SDK's CancelledFailure reports the activity as cancelled, not failed.
+          throw signal.reason instanceof CancelledFailure ? signal.reason : new CancelledFailure('inference cancelled');
+        }
+        if (error instanceof ParallelixError) {
+          logger.warn({ requestId: input?.requestId, code: error.code }, 'inference refused');
+          throw nonRetryable(error);
+        }
+        throw error; // unexpected (runtime fault): Temporal's retry policy decides
+      } finally {
+        inFlight -= 1;
+      }
+    },
+
+    async probe() {
+      return { wire: OPERATOR_WIRE, nodeId: identity.nodeId, inFlight, concurrency: engine.info().concurrency };
+    },
+  };
+}

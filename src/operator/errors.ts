@@ -1,0 +1,16 @@
+import { ParallelixError } from '../shared/errors.js';
+
+/** A dispatch names another node id than this operator's (it reached the wrong task queue). */
+export class DispatchNotForThisNodeError extends ParallelixError {
+  override readonly code = 'DISPATCH_NOT_FOR_THIS_NODE';
+}
+
+/** The dispatch asks for a model this operator does not serve. */
+export class ModelNotServedError extends ParallelixError {
+  override readonly code = 'MODEL_NOT_SERVED';
+}
+
+/** The coordinator refused this operator's announcement. */
+export class RegistrationRefusedError extends ParallelixError {
+  override readonly code = 'REGISTRATION_REFUSED';
+}

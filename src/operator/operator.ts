@@ -1,0 +1,180 @@
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { loadOrCreateIdentity, signAnnouncement, type NodeIdentity, type OperatorCapabilities } from '../crypto/index.js';
+import { createInferenceEngine, type InferenceEngine } from '../inference/engine.js';
+import { OPERATOR_WIRE, type RegistrationInput, type RegistrationResult } from '../protocol/operator-wire.js';
+import { COORDINATOR_TASK_QUEUE, nodeHealthTaskQueue, nodeTaskQueue } from '../protocol/task-queues.js';
+import { createLogger, type Logger } from '../shared/logger.js';
+import { createOperatorActivities } from './activities.js';
+import type { OperatorConfig } from './config.js';
+import { RegistrationRefusedError } from './errors.js';
+
+export interface RunOperatorOptions {
+  /** Aborting stops polling, lets in-flight inferences finish (up to shutdownGraceMs) and returns. */
+  signal?: AbortSignal;
+  logger?: Logger;
+  /** Called once both workers poll and the coordinator accepted the announcement. */
+  onReady?: (info: OperatorReadyInfo) => void;
+}
+
+export interface OperatorReadyInfo {
+  nodeId: string;
+  taskQueue: string;
+  healthTaskQueue: string;
+  device: 'webgpu' | 'cpu';
+  loadMs: number;
+  registration: RegistrationResult;
+}
+
+/** How long the operator waits for the coordinator to answer its announcement. */
+const REGISTRATION_TIMEOUT = '2 minutes';
+/** Probes are instant; a few slots let overlapping probes (retries after a timeout) through. */
+const PROBE_SLOTS = 4;
+
+function capabilitiesOf(config: OperatorConfig, engine: InferenceEngine): OperatorCapabilities {
+  const info = engine.info();
+  return {
+    models: [config.model],
+    dtype: config.dtype,
+    device: info.device,
+    maxContextTokens: info.maxContextTokens,
+    maxNewTokens: info.maxNewTokensLimit,
+    concurrency: info.concurrency,
+  };
+}
+
+/** The innermost typed failure of a refused registration (workflow → activity → application failure). */
+function refusal(error: unknown): RegistrationRefusedError | undefined {
+  if (!(error instanceof WorkflowFailedError)) return undefined;
+  let cause: unknown = error.cause;
+  while (cause instanceof TemporalFailure && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
+  const failure = cause instanceof TemporalFailure ? cause : undefined;
+  const type = failure instanceof ApplicationFailure ? failure.type : undefined;
+  return new RegistrationRefusedError(`coordinator refused the announcement${type ? ` (${type})` : ''}: ${failure?.message ?? error.message}`, {
+    cause: error,
+  });
+}
+
+async function register(
+  config: OperatorConfig,
+  identity: NodeIdentity,
+  capabilities: OperatorCapabilities,
+): Promise<RegistrationResult> {
+  const connection = await Connection.connect({
+    address: config.temporal.address,
+    tls: config.temporal.tls,
+    ...(config.temporal.apiKey ? { apiKey: config.temporal.apiKey } : {}),
+  });
+  try {
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const input: RegistrationInput = { wire: OPERATOR_WIRE, announcement: signAnnouncement(identity, capabilities) };
+    try {
+      return await client.workflow.execute('registerNodeWorkflow', {
+        taskQueue: COORDINATOR_TASK_QUEUE,
+        workflowId: `register-${identity.nodeId}-${Date.now()}`,
+        workflowExecutionTimeout: REGISTRATION_TIMEOUT,
+        args: [input],
+      });
+    } catch (error) {
+      throw refusal(error) ?? error;
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+function stopWorker(worker: Worker): void {
+  if (worker.getState() === 'RUNNING') worker.shutdown();
+}
+
+function abortedError(): Error {
+  return new Error('operator stopped before it was ready');
+}
+
+/**
+ * Runs one operator: identity (created on first start, 0600), model load, a worker on the node's inference
+ * queue (executeInference, `concurrency` slots) and one on its health queue (probe), then the signed
+ * announcement to the coordinator. Returns after `signal` aborts and the workers drained; throws if the
+ * announcement is refused or a worker fails. Restarting re-announces with the same identity.
+ */
+export async function runOperator(config: OperatorConfig, options: RunOperatorOptions = {}): Promise<void> {
+  const logger = options.logger ?? createLogger('operator');
+  const { signal } = options;
+  const identity = await loadOrCreateIdentity(config.keyFile);
+  logger.info({ nodeId: identity.nodeId, keyFile: config.keyFile }, 'operator identity loaded');
+
+  const engine = createInferenceEngine({
+    model: config.model,
+    dtype: config.dtype,
+    device: config.device,
+    localModelPath: config.modelPath,
+    maxContextTokens: config.maxContextTokens,
+    maxNewTokensLimit: config.maxNewTokens,
+    concurrency: config.concurrency,
+    logger: createLogger('inference'),
+  });
+  let connection: NativeConnection | undefined;
+  try {
+    const loadMs = await engine.load(); // the engine logs one line with the device and why
+    if (signal?.aborted) return;
+
+    connection = await NativeConnection.connect({
+      address: config.temporal.address,
+      tls: config.temporal.tls,
+      ...(config.temporal.apiKey ? { apiKey: config.temporal.apiKey } : {}),
+    });
+    const activities = createOperatorActivities({ identity, engine, logger });
+    const taskQueue = nodeTaskQueue(identity.nodeId);
+    const healthTaskQueue = nodeHealthTaskQueue(identity.nodeId);
+    const common = { connection, namespace: config.temporal.namespace, shutdownGraceTime: config.shutdownGraceMs };
+    // Two queues: a probe must never wait behind inferences holding every inference slot.
+    const inferenceWorker = await Worker.create({
+      ...common,
+      taskQueue,
+      activities: { executeInference: activities.executeInference },
+      maxConcurrentActivityTaskExecutions: config.concurrency,
+    });
+    const healthWorker = await Worker.create({
+      ...common,
+      taskQueue: healthTaskQueue,
+      activities: { probe: activities.probe },
+      maxConcurrentActivityTaskExecutions: PROBE_SLOTS,
+    });
+    const workers = [inferenceWorker, healthWorker];
+    const stopAll = (): void => workers.forEach(stopWorker);
+    // One worker failing takes the other down: a node half polling would pass probes it cannot serve.
+    const running = Promise.all(workers.map((w) => w.run().catch((error: unknown) => (stopAll(), Promise.reject(error)))));
+    const onAbort = (): void => {
+      logger.info({ nodeId: identity.nodeId }, 'operator shutting down');
+      stopAll();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (signal?.aborted) throw abortedError();
+      const registration = await Promise.race([
+        register(config, identity, capabilitiesOf(config, engine)),
+        running.then(() => Promise.reject(abortedError())),
+      ]);
+      const device = engine.info().device;
+      process.stdout.write(`operator ${identity.nodeId} ready on task queue ${taskQueue} (model ${config.model}, device ${device}, load ${loadMs} ms)\n`);
+      logger.info({ nodeId: identity.nodeId, taskQueue, healthTaskQueue, device, loadMs }, 'operator registered and polling');
+      options.onReady?.({ nodeId: identity.nodeId, taskQueue, healthTaskQueue, device, loadMs, registration });
+    } catch (error) {
+      stopAll();
+      await running.catch(() => undefined);
+      signal?.removeEventListener('abort', onAbort);
+      if (signal?.aborted) return; // stopped while registering: a normal stop
+      throw error;
+    }
+    try {
+      await running;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+    logger.info({ nodeId: identity.nodeId }, 'operator stopped');
+  } finally {
+    await connection?.close().catch(() => undefined);
+    await engine.dispose().catch(() => undefined);
+  }
+}

@@ -1,0 +1,75 @@
+import type { SealedEnvelope } from '../crypto/envelope.js';
+import type { SignedAnnouncement } from '../crypto/announcement.js';
+
+/**
+ * Messages that cross between the coordinator and an operator through Temporal. They hold only public data
+ * and envelopes sealed to one party, and carry `wire: OPERATOR_WIRE`: the coordinator's encrypting payload codec
+ * passes them through unchanged, so operators never need the coordinator's codec key.
+ */
+export const OPERATOR_WIRE = 'parallelix/operator-v1' as const;
+
+export interface OperatorWireMessage {
+  wire: typeof OPERATOR_WIRE;
+}
+
+/** Plaintext sealed inside `DispatchInput.envelope` (step 04), opened only by the target node (step 06). */
+export interface InferencePayload {
+  messages: { role: 'system' | 'user' | 'assistant'; content: string }[];
+}
+
+/** Plaintext sealed inside `DispatchResult.sealedResult` (step 09), opened only by the coordinator. */
+export interface ResultPayload {
+  text: string;
+}
+
+/** Input of the operator's `executeInference` activity (step 05 dispatch → steps 06–09 on the node). */
+export interface DispatchInput extends OperatorWireMessage {
+  requestId: string;
+  nodeId: string;
+  model: string;
+  maxNewTokens: number;
+  /** InferencePayload sealed to the node's box key, bound to requestId. */
+  envelope: SealedEnvelope;
+  /** Coordinator's X25519 public key (base64) the result is sealed back to. */
+  replyToBoxPublicKey: string;
+}
+
+/** Output of `executeInference` (step 09). */
+export interface DispatchResult extends OperatorWireMessage {
+  requestId: string;
+  nodeId: string;
+  /** ResultPayload sealed to replyToBoxPublicKey, bound to requestId. */
+  sealedResult: SealedEnvelope;
+  /** SHA-256(request_id ‖ result ‖ node_id), hex; see docs/poe.md. */
+  poe: string;
+  /** Ed25519 signature over the PoE (src/crypto/poe.ts signPoe), base64. */
+  signature: string;
+  usage: { inputTokens: number; outputTokens: number };
+  finishReason: 'stop' | 'length';
+  device: 'webgpu' | 'cpu';
+  durationMs: number;
+}
+
+/** Output of the operator's `probe` activity: proof that the node's worker is polling right now. */
+export interface ProbeResult extends OperatorWireMessage {
+  nodeId: string;
+  inFlight: number;
+  /** Inferences the node runs at once (its inference queue's activity slots). */
+  concurrency: number;
+}
+
+/** Input of the coordinator's node registration workflow, started by an operator at start-up. */
+export interface RegistrationInput extends OperatorWireMessage {
+  announcement: SignedAnnouncement;
+}
+
+export interface RegistrationResult extends OperatorWireMessage {
+  nodeId: string;
+  taskQueue: string;
+  /** The coordinator's X25519 public key, base64. */
+  coordinatorBoxPublicKey: string;
+}
+
+export function isOperatorWireMessage(value: unknown): value is OperatorWireMessage {
+  return typeof value === 'object' && value !== null && (value as { wire?: unknown }).wire === OPERATOR_WIRE;
+}

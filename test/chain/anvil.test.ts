@@ -1,0 +1,107 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { mnemonicToAccount } from 'viem/accounts';
+import { ProvisioningError } from '../../src/shared/errors.js';
+import { projectRoot } from '../../src/shared/paths.js';
+import { ANVIL_DEV_ACCOUNTS, ANVIL_DEV_MNEMONIC, findFreePort, startAnvil } from '../../src/chain/anvil.js';
+import { ensureRegistry } from '../../src/chain/deploy.js';
+import { createRegistryClient } from '../../src/chain/registry.js';
+import { answersRpc, groupAlive, waitUntil } from './helpers.js';
+
+const deployer = ANVIL_DEV_ACCOUNTS[0]!;
+
+describe('anvil process', () => {
+  let tmp: string;
+  beforeAll(() => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'parallelix-anvil-test-'));
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  test('dev account constants are the mnemonic\'s first accounts', () => {
+    ANVIL_DEV_ACCOUNTS.forEach((acct, i) => {
+      expect(mnemonicToAccount(ANVIL_DEV_MNEMONIC, { addressIndex: i }).address).toBe(acct.address);
+    });
+  });
+
+  test('starts, answers, and stop leaves no process behind', async () => {
+    const port = await findFreePort();
+    const anvil = await startAnvil({ port });
+    expect(anvil.chainId).toBe(31337);
+    expect(await answersRpc(anvil.rpcUrl)).toBe(true);
+    expect(groupAlive(anvil.pid)).toBe(true);
+    await anvil.stop();
+    await anvil.stop(); // second stop is a no-op
+    expect(groupAlive(anvil.pid)).toBe(false);
+    expect(await answersRpc(anvil.rpcUrl)).toBe(false);
+  });
+
+  test('a busy port is a ProvisioningError', async () => {
+    const port = await findFreePort();
+    const first = await startAnvil({ port });
+    try {
+      await expect(startAnvil({ port })).rejects.toThrow(ProvisioningError);
+    } finally {
+      await first.stop();
+    }
+  });
+
+  test('anvil dies with its parent even when the parent is SIGKILLed', async () => {
+    const port = await findFreePort();
+    const tsx = path.join(projectRoot, 'node_modules', '.bin', 'tsx');
+    const child = spawn(tsx, [path.join(projectRoot, 'test/chain/fixtures/anvil-child.ts'), String(port)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`child exited early (${code})`)));
+    });
+    const { pid, rpcUrl } = JSON.parse(line) as { pid: number; rpcUrl: string };
+    expect(await answersRpc(rpcUrl)).toBe(true);
+    child.kill('SIGKILL');
+    expect(await waitUntil(() => !groupAlive(pid))).toBe(true);
+    expect(await answersRpc(rpcUrl)).toBe(false);
+  });
+
+  test('state file keeps the deployed registry and its records across restarts', async () => {
+    const stateFile = path.join(tmp, 'anvil-state.json');
+    const chainFile = path.join(tmp, 'chain.json');
+    const port = await findFreePort();
+    const record = { requestId: 'persisted-request', nodeId: 'node-p', poe: 'cd'.repeat(32), verdict: 'Accepted' } as const;
+
+    const first = await startAnvil({ port, stateFile });
+    let address;
+    try {
+      const ensured = await ensureRegistry({ rpcUrl: first.rpcUrl, privateKey: deployer.privateKey, file: chainFile });
+      expect(ensured.deployed).toBe(true);
+      address = ensured.address;
+      const client = createRegistryClient({ rpcUrl: first.rpcUrl, chainId: first.chainId, privateKey: deployer.privateKey, address });
+      await client.anchorRecord(record);
+    } finally {
+      await first.stop();
+    }
+
+    const second = await startAnvil({ port, stateFile });
+    try {
+      const ensured = await ensureRegistry({ rpcUrl: second.rpcUrl, privateKey: deployer.privateKey, file: chainFile });
+      expect(ensured).toMatchObject({ deployed: false, address });
+      const client = createRegistryClient({ rpcUrl: second.rpcUrl, chainId: second.chainId, privateKey: deployer.privateKey, address });
+      expect(await client.readRecord(record.requestId)).toMatchObject({ verdict: 'Accepted', poe: `0x${record.poe}` });
+      const again = await client.anchorRecord(record);
+      expect(again.alreadyAnchored).toBe(true);
+    } finally {
+      await second.stop();
+    }
+
+    // A fresh chain (no state file) has no code at the stored address: ensureRegistry redeploys.
+    const third = await startAnvil({ port });
+    try {
+      const ensured = await ensureRegistry({ rpcUrl: third.rpcUrl, privateKey: deployer.privateKey, file: chainFile });
+      expect(ensured.deployed).toBe(true);
+    } finally {
+      await third.stop();
+    }
+  });
+});

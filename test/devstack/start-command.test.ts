@@ -1,0 +1,53 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createPublicClient, http } from 'viem';
+import pg from 'pg';
+import { Connection } from '@temporalio/client';
+import { getFreePort } from '../../src/devstack/ports.js';
+import type { StackEndpoints } from '../../src/devstack/stack.js';
+import { isAlive, spawnCli } from '../helpers/cli-process.js';
+
+test('`parallelix start` brings the stack up, and Ctrl-C stops every process it started', async () => {
+  const state = mkdtempSync(path.join(tmpdir(), 'parallelix-start-'));
+  const env = {
+    PARALLELIX_STATE_DIR: state,
+    PARALLELIX_TEMPORAL_PORT: String(await getFreePort()),
+    PARALLELIX_TEMPORAL_UI_PORT: String(await getFreePort()),
+    PARALLELIX_PGLITE_PORT: String(await getFreePort()),
+    PARALLELIX_ANVIL_PORT: String(await getFreePort()),
+    DATABASE_URL: '',
+  };
+  const cli = spawnCli(['start'], env);
+  try {
+    await cli.waitFor('Press Ctrl-C to stop.', 180_000);
+    const endpoints = JSON.parse(readFileSync(path.join(state, 'stack.json'), 'utf8')) as StackEndpoints;
+
+    const connection = await Connection.connect({ address: endpoints.temporal.address });
+    await connection.workflowService.describeNamespace({ namespace: endpoints.temporal.namespace });
+    await connection.close();
+    expect((await fetch(endpoints.temporal.uiUrl ?? '')).status).toBe(200);
+
+    const db = new pg.Client({ connectionString: endpoints.database.url });
+    await db.connect();
+    const { rows } = await db.query<{ count: string }>(`select count(*) from "_prisma_migrations" where finished_at is not null`);
+    await db.end();
+    expect(Number(rows[0]?.count)).toBeGreaterThan(0);
+
+    const chain = createPublicClient({ transport: http(endpoints.chain.rpcUrl) });
+    const code = await chain.getCode({ address: endpoints.chain.registryAddress });
+    expect(code && code.length > 2).toBe(true);
+
+    const pids = Object.values(endpoints.pids);
+    expect(pids.length).toBeGreaterThanOrEqual(2);
+    for (const pid of pids) expect(isAlive(pid)).toBe(true);
+
+    cli.child.kill('SIGINT');
+    expect(await cli.exited).toBe(0);
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
+    expect(cli.output()).toContain('stopped');
+  } finally {
+    if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
+    rmSync(state, { recursive: true, force: true });
+  }
+});

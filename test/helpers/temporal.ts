@@ -1,0 +1,25 @@
+import { Client, Connection } from '@temporalio/client';
+import { startDevServer, type DevServer } from '../../src/devstack/temporal-server.js';
+
+export interface TestTemporal {
+  server: DevServer;
+  connection: Connection;
+  client: Client;
+  stop(): Promise<void>;
+}
+
+/** A private Temporal dev server (in memory, free ports) and a client on the project's namespace. */
+export async function startTestTemporal(options: { codecEndpoint?: string } = {}): Promise<TestTemporal> {
+  const server = await startDevServer({ grpcPort: 0, uiPort: 0, dbFile: null, ...options });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection, namespace: server.namespace });
+  return {
+    server,
+    connection,
+    client,
+    async stop() {
+      await connection.close();
+      await server.stop();
+    },
+  };
+}
