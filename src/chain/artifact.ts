@@ -3,6 +3,7 @@ import path from 'node:path';
 import { projectRoot } from '../shared/paths.js';
 import {
   compileRegistry,
+  COMPILER_SETTINGS,
   readRegistrySource,
   solcVersion,
   sourceSha256,
@@ -38,7 +39,12 @@ export function loadRegistryArtifact(): CompiledContract {
   if (cached) return cached;
   const source = readRegistrySource();
   const existing = readArtifact(REGISTRY_ARTIFACT_PATH);
-  if (existing && existing.sourceSha256 === sourceSha256(source) && existing.compiler.version === solcVersion()) {
+  if (
+    existing &&
+    existing.sourceSha256 === sourceSha256(source) &&
+    existing.compiler.version === solcVersion() &&
+    JSON.stringify(existing.compiler.settings) === JSON.stringify(COMPILER_SETTINGS)
+  ) {
     cached = existing;
     return existing;
   }

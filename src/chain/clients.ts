@@ -4,6 +4,7 @@ import {
   createNonceManager,
   createPublicClient,
   createWalletClient,
+  decodeErrorResult,
   defineChain,
   HttpRequestError,
   NonceTooLowError,
@@ -18,6 +19,7 @@ import {
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { jsonRpc } from 'viem/nonce';
+import { executionRegistryAbi } from './abi.js';
 import {
   ChainError,
   ChainTransactionError,
@@ -65,12 +67,29 @@ export function createChainClients({ rpcUrl, chainId, privateKey }: ChainConnect
   };
 }
 
-/** The custom error a contract call reverted with, if any (name + args). */
+/**
+ * The registry's custom error a call reverted with, if any (name + args). viem decodes it for
+ * simulate/read, but a send that reverts during gas estimation only carries the raw data.
+ */
 export function revertOf(err: unknown): { errorName: string; args: readonly unknown[] } | undefined {
   if (!(err instanceof BaseError)) return undefined;
   const revert = err.walk((e) => e instanceof ContractFunctionRevertedError);
-  if (!(revert instanceof ContractFunctionRevertedError) || !revert.data) return undefined;
-  return { errorName: revert.data.errorName, args: revert.data.args ?? [] };
+  if (revert instanceof ContractFunctionRevertedError && revert.data) {
+    return { errorName: revert.data.errorName, args: revert.data.args ?? [] };
+  }
+  let decoded: { errorName: string; args: readonly unknown[] } | undefined;
+  err.walk((e) => {
+    const data = (e as { data?: unknown }).data;
+    if (decoded || typeof data !== 'string' || !/^0x[0-9a-fA-F]{8,}$/.test(data)) return false;
+    try {
+      const d = decodeErrorResult({ abi: executionRegistryAbi, data: data as Hex });
+      decoded = { errorName: d.errorName, args: d.args ?? [] };
+    } catch {
+      // not one of ours
+    }
+    return false;
+  });
+  return decoded;
 }
 
 export function isNonceError(err: unknown): boolean {

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { getAddress, type Address, type Hex } from 'viem';
+import { createPublicClient, getAddress, http, type Address, type Hex } from 'viem';
 import { stateDir } from '../shared/paths.js';
 import { createLogger } from '../shared/logger.js';
 import { executionRegistryAbi } from './abi.js';
@@ -28,10 +28,8 @@ export interface DeployedRegistry {
 
 async function resolveChainId(rpcUrl: string, chainId: number | undefined): Promise<number> {
   if (chainId !== undefined) return chainId;
-  // A throwaway key only to build a client that can ask for the chain id.
-  const probe = createChainClients({ rpcUrl, chainId: 1, privateKey: `0x${'11'.repeat(32)}` });
   try {
-    return await probe.publicClient.getChainId();
+    return await createPublicClient({ transport: http(rpcUrl, { retryCount: 2, timeout: 15_000 }) }).getChainId();
   } catch (err) {
     throw toChainError(err, 'read chain id');
   }

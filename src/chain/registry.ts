@@ -176,7 +176,7 @@ export function createRegistryClient(params: RegistryClientParams): RegistryClie
   return {
     address,
     account: account.address,
-    anchorRecord(record) {
+    async anchorRecord(record) {
       const args = toChainRecord(record);
       const running = inflight.get(args.requestKey);
       if (running) return running;

@@ -1,5 +1,5 @@
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
+import { ApplicationFailure, TemporalFailure, TimeoutFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadOrCreateIdentity, signAnnouncement, type NodeIdentity, type OperatorCapabilities } from '../crypto/index.js';
 import { createInferenceEngine, type InferenceEngine } from '../inference/engine.js';
@@ -49,6 +49,12 @@ function refusal(error: unknown): RegistrationRefusedError | undefined {
   if (!(error instanceof WorkflowFailedError)) return undefined;
   let cause: unknown = error.cause;
   while (cause instanceof TemporalFailure && !(cause instanceof ApplicationFailure) && cause.cause) cause = cause.cause;
+  if (cause instanceof TimeoutFailure) {
+    return new RegistrationRefusedError(`the coordinator did not answer the announcement within ${REGISTRATION_TIMEOUT}`, {
+      details: `is a coordinator worker polling task queue ${COORDINATOR_TASK_QUEUE}?`,
+      cause: error,
+    });
+  }
   const failure = cause instanceof TemporalFailure ? cause : undefined;
   const type = failure instanceof ApplicationFailure ? failure.type : undefined;
   return new RegistrationRefusedError(`coordinator refused the announcement${type ? ` (${type})` : ''}: ${failure?.message ?? error.message}`, {
@@ -134,6 +140,8 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
       taskQueue,
       activities: { executeInference: activities.executeInference },
       maxConcurrentActivityTaskExecutions: config.concurrency,
+      // Cancellation reaches an activity only in a heartbeat response: keep it prompt to free the device.
+      maxHeartbeatThrottleInterval: '1 second',
     });
     const healthWorker = await Worker.create({
       ...common,

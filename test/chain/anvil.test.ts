@@ -50,19 +50,25 @@ describe('anvil process', () => {
 
   test('anvil dies with its parent even when the parent is SIGKILLed', async () => {
     const port = await findFreePort();
-    const tsx = path.join(projectRoot, 'node_modules', '.bin', 'tsx');
-    const child = spawn(tsx, [path.join(projectRoot, 'test/chain/fixtures/anvil-child.ts'), String(port)], {
+    // node itself runs the fixture (tsx as a loader), so SIGKILL hits the process that owns anvil.
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'test/chain/fixtures/anvil-child.ts'), String(port)], {
+      cwd: projectRoot,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).once('line', resolve);
-      child.once('exit', (code) => reject(new Error(`child exited early (${code})`)));
-    });
-    const { pid, rpcUrl } = JSON.parse(line) as { pid: number; rpcUrl: string };
-    expect(await answersRpc(rpcUrl)).toBe(true);
-    child.kill('SIGKILL');
-    expect(await waitUntil(() => !groupAlive(pid))).toBe(true);
-    expect(await answersRpc(rpcUrl)).toBe(false);
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout! }).once('line', resolve);
+        child.once('exit', (code) => reject(new Error(`child exited early (${code})`)));
+      });
+      const { pid, rpcUrl } = JSON.parse(line) as { pid: number; rpcUrl: string };
+      expect(await answersRpc(rpcUrl)).toBe(true);
+      child.kill('SIGKILL');
+      expect(await waitUntil(() => !groupAlive(pid))).toBe(true);
+      expect(await answersRpc(rpcUrl)).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+      child.stdout?.destroy();
+    }
   });
 
   test('state file keeps the deployed registry and its records across restarts', async () => {

@@ -1,5 +1,13 @@
 import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startDevServer, type DevServer } from '../../src/devstack/temporal-server.js';
+
+// Workers in tests log warnings and errors only (the bundler and state changes are noise).
+try {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+} catch {
+  // already installed by another helper in this test file
+}
 
 export interface TestTemporal {
   server: DevServer;

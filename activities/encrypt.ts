@@ -1,0 +1,44 @@
+import { sealEnvelope } from '../src/crypto/envelope.js';
+import { toBase64 } from '../src/crypto/encoding.js';
+import { OPERATOR_WIRE, type DispatchInput, type InferencePayload } from '../src/protocol/operator-wire.js';
+import type { ChatMessage } from '../src/protocol/inference.js';
+import type { CoordinatorDeps } from './deps.js';
+import type { MatchedNode } from './match.js';
+
+export interface EncryptInput {
+  requestId: string;
+  node: MatchedNode;
+  model: string;
+  maxNewTokens: number;
+  messages: ChatMessage[];
+  /** The primary dispatch records node_i on the request; a sample re-dispatch does not. */
+  primary: boolean;
+}
+
+/**
+ * Step 04: seal the prompt to the matched node's X25519 key (fresh ephemeral key per envelope, bound to the
+ * request id). The returned dispatch holds no plaintext and crosses to the operator as is.
+ */
+export function createEncrypt({ db, identity }: CoordinatorDeps) {
+  return async function encrypt(input: EncryptInput): Promise<DispatchInput> {
+    const payload: InferencePayload = { messages: input.messages };
+    const envelope = sealEnvelope(payload as unknown as Record<string, unknown>, input.node.boxPublicKey, {
+      requestId: input.requestId,
+    });
+    if (input.primary) {
+      await db.inferenceRequest.update({
+        where: { requestId: input.requestId },
+        data: { nodeId: input.node.nodeId, status: 'DISPATCHED', step: 5, dispatchedAt: new Date() },
+      });
+    }
+    return {
+      wire: OPERATOR_WIRE,
+      requestId: input.requestId,
+      nodeId: input.node.nodeId,
+      model: input.model,
+      maxNewTokens: input.maxNewTokens,
+      envelope,
+      replyToBoxPublicKey: toBase64(identity.box.publicKey),
+    };
+  };
+}

@@ -1,0 +1,57 @@
+import type { OperatorCapabilities } from '../src/crypto/announcement.js';
+import { rankCandidates, type NodeCandidate } from '../src/coordinator/node-selection.js';
+import { nodeUptimes } from '../src/coordinator/uptime.js';
+import type { CoordinatorDeps } from './deps.js';
+import { FailureType, nonRetryable } from './failures.js';
+
+export interface MatchInput {
+  requestId: string;
+  model: string;
+  maxNewTokens: number;
+  /** Nodes already tried (or already used) for this request. */
+  exclude: string[];
+}
+
+export interface MatchedNode {
+  nodeId: string;
+  boxPublicKey: string;
+}
+
+/** Step 03: the best capable, healthy, least-loaded node not yet tried for this request. */
+export function createMatch({ db, policy }: CoordinatorDeps) {
+  return async function match(input: MatchInput): Promise<MatchedNode> {
+    const nodes = await db.node.findMany({ where: { status: 'ACTIVE' } });
+    const ids = nodes.map((n) => n.nodeId);
+    const [uptimes, load] = await Promise.all([
+      nodeUptimes(db, ids, policy.uptimeWindowMs),
+      db.inferenceRequest.groupBy({
+        by: ['nodeId'],
+        where: { nodeId: { in: ids }, status: { in: ['MATCHED', 'DISPATCHED'] } },
+        _count: { _all: true },
+      }),
+    ]);
+    const inFlight = new Map(load.map((row) => [row.nodeId, row._count._all]));
+    const candidates: NodeCandidate[] = nodes.map((node) => {
+      const caps = node.capabilities as unknown as OperatorCapabilities;
+      return {
+        nodeId: node.nodeId,
+        models: Array.isArray(caps?.models) ? caps.models : [],
+        maxNewTokens: caps?.maxNewTokens ?? 0,
+        concurrency: Math.max(1, caps?.concurrency ?? 1),
+        uptime: uptimes.get(node.nodeId) ?? null,
+        reputation: node.reputation,
+        inFlight: inFlight.get(node.nodeId) ?? 0,
+      };
+    });
+    const ranked = rankCandidates({ ...input, minUptime: policy.minUptime }, candidates);
+    const chosen = ranked[0];
+    if (!chosen) {
+      throw nonRetryable(FailureType.noCapableNode, `no capable node for model ${input.model} (excluded: ${input.exclude.length})`, {
+        model: input.model,
+        excluded: input.exclude,
+      });
+    }
+    const node = nodes.find((n) => n.nodeId === chosen.nodeId)!;
+    return { nodeId: node.nodeId, boxPublicKey: node.boxPublicKey };
+  };
+}

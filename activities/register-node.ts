@@ -1,0 +1,124 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { NodeStatus, Prisma, type PrismaClient } from '../src/db/client.js';
+import { InvalidAnnouncementError, verifyAnnouncement, type OperatorAnnouncement } from '../src/crypto/index.js';
+import { NodeNotAdmittedError } from '../src/coordinator/errors.js';
+import { DEFAULT_NODE_HEALTH_SETTINGS, type NodeHealthSettings } from '../src/coordinator/node-health-settings.js';
+import { OPERATOR_WIRE, type RegistrationInput } from '../src/protocol/operator-wire.js';
+import { nodeHealthTaskQueue, nodeTaskQueue } from '../src/protocol/task-queues.js';
+import type { ParallelixError } from '../src/shared/errors.js';
+import type { Logger } from '../src/shared/logger.js';
+
+export interface RegistrationActivitiesOptions {
+  db: PrismaClient;
+  logger: Pick<Logger, 'info' | 'warn'>;
+  /** The coordinator's X25519 public key (base64) returned to operators; results are sealed to it. */
+  coordinatorBoxPublicKey: string;
+  /** Announcements older than this are refused (replays). Default 10 minutes. */
+  maxAnnouncementAgeMs?: number;
+  /** Health monitor settings handed to the registration workflow. */
+  health?: Partial<NodeHealthSettings>;
+}
+
+/** What registerNode hands the registration workflow. */
+export interface NodeRegistration {
+  nodeId: string;
+  taskQueue: string;
+  healthTaskQueue: string;
+  coordinatorBoxPublicKey: string;
+  /** false when a newer announcement of this node was already stored (this one changed nothing). */
+  applied: boolean;
+  health: NodeHealthSettings;
+}
+
+export interface HealthSampleInput {
+  nodeId: string;
+  up: boolean;
+  /** Probe round trip; null when the probe failed. */
+  latencyMs: number | null;
+  /** ISO-8601 time of the probe; with nodeId it identifies the sample, so a retried call records it once. */
+  at: string;
+  /** Mark an ACTIVE node OFFLINE (too many consecutive failed probes). An up sample brings OFFLINE back to ACTIVE. */
+  markOffline?: boolean;
+}
+
+export interface HealthSampleOutcome {
+  /** The node's status after this sample; null when the node is not registered (the monitor should end). */
+  status: NodeStatus | null;
+}
+
+export interface RegistrationActivities {
+  registerNode(input: RegistrationInput): Promise<NodeRegistration>;
+  recordHealthSample(input: HealthSampleInput): Promise<HealthSampleOutcome>;
+}
+
+function refuse(error: ParallelixError): ApplicationFailure {
+  return ApplicationFailure.create({ message: error.message, type: error.code, nonRetryable: true });
+}
+
+function verify(input: RegistrationInput, maxAgeMs: number): OperatorAnnouncement {
+  try {
+    if (input?.wire !== OPERATOR_WIRE) throw new InvalidAnnouncementError('Registration is not an operator wire message');
+    return verifyAnnouncement(input.announcement, { maxAgeMs });
+  } catch (error) {
+    if (error instanceof InvalidAnnouncementError) throw refuse(error);
+    throw error;
+  }
+}
+
+export function createRegistrationActivities(options: RegistrationActivitiesOptions): RegistrationActivities {
+  const { db, logger, coordinatorBoxPublicKey } = options;
+  const maxAgeMs = options.maxAnnouncementAgeMs ?? 10 * 60_000;
+  const health: NodeHealthSettings = { ...DEFAULT_NODE_HEALTH_SETTINGS, ...options.health };
+
+  return {
+    async registerNode(input) {
+      const announcement = verify(input, maxAgeMs);
+      const { nodeId, signPublicKey, boxPublicKey, capabilities } = announcement;
+      const announcedAt = new Date(announcement.announcedAt);
+      const applied = await db.$transaction(async (tx) => {
+        const existing = await tx.node.findUnique({ where: { nodeId } });
+        if (existing && (existing.status === NodeStatus.SUSPENDED || existing.status === NodeStatus.RETIRED)) {
+          throw refuse(new NodeNotAdmittedError(`Node ${nodeId} is ${existing.status.toLowerCase()} and cannot re-register`));
+        }
+        // nodeId derives from the sign key, so the key is fixed; only a newer signed announcement may change the rest.
+        if (existing && existing.lastAnnouncedAt.getTime() > announcedAt.getTime()) return false;
+        const data = {
+          boxPublicKey,
+          capabilities: capabilities as unknown as Prisma.InputJsonValue,
+          status: NodeStatus.ACTIVE,
+          lastAnnouncedAt: announcedAt,
+        };
+        await tx.node.upsert({ where: { nodeId }, create: { nodeId, signPublicKey, ...data }, update: data });
+        return true;
+      });
+      logger.info({ nodeId, applied, models: capabilities.models, device: capabilities.device }, 'node registered');
+      return {
+        nodeId,
+        taskQueue: nodeTaskQueue(nodeId),
+        healthTaskQueue: nodeHealthTaskQueue(nodeId),
+        coordinatorBoxPublicKey,
+        applied,
+        health,
+      };
+    },
+
+    async recordHealthSample({ nodeId, up, latencyMs, at, markOffline }) {
+      const when = new Date(at);
+      if (Number.isNaN(when.getTime())) throw ApplicationFailure.nonRetryable('at must be an ISO-8601 time', 'INVALID_INPUT');
+      return db.$transaction(async (tx) => {
+        const node = await tx.node.findUnique({ where: { nodeId }, select: { status: true } });
+        if (!node) return { status: null };
+        const seen = await tx.healthSample.findFirst({ where: { nodeId, at: when }, select: { id: true } });
+        if (!seen) await tx.healthSample.create({ data: { nodeId, at: when, up, latencyMs: latencyMs === null ? null : Math.round(latencyMs) } });
+        let status = node.status;
+        if (up && status === NodeStatus.OFFLINE) status = NodeStatus.ACTIVE;
+        else if (!up && markOffline && status === NodeStatus.ACTIVE) status = NodeStatus.OFFLINE;
+        if (status !== node.status) {
+          await tx.node.update({ where: { nodeId }, data: { status } });
+          logger.info({ nodeId, status }, 'node status changed by health probe');
+        }
+        return { status };
+      });
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import { randomBytes, createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from '../shared/errors.js';
+
+export interface CodecKey {
+  /** Short public id written into payload metadata so keys can rotate. */
+  id: string;
+  /** 32-byte AES-256-GCM key. */
+  key: Buffer;
+}
+
+function keyFromBytes(bytes: Buffer): CodecKey {
+  if (bytes.length !== 32) throw new ConfigError('the payload codec key must be 32 bytes (base64 in PARALLELIX_CODEC_KEY)');
+  return { id: createHash('sha256').update(bytes).digest('hex').slice(0, 16), key: bytes };
+}
+
+/**
+ * The coordinator's payload encryption key: PARALLELIX_CODEC_KEY (base64, 32 bytes) when set, else a key
+ * file created once (mode 0600). Operators never hold it.
+ */
+export function loadOrCreateCodecKey(keyFile: string, env: NodeJS.ProcessEnv = process.env): CodecKey {
+  const fromEnv = env.PARALLELIX_CODEC_KEY;
+  if (fromEnv) return keyFromBytes(Buffer.from(fromEnv, 'base64'));
+  if (!existsSync(keyFile)) {
+    mkdirSync(path.dirname(keyFile), { recursive: true, mode: 0o700 });
+    writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
+  }
+  chmodSync(keyFile, 0o600);
+  return keyFromBytes(Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'base64'));
+}

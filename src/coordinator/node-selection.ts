@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+
+/** What match knows of a candidate node. */
+export interface NodeCandidate {
+  nodeId: string;
+  models: string[];
+  maxNewTokens: number;
+  concurrency: number;
+  /** Fraction of successful health probes in the window; null when the node has none yet. */
+  uptime: number | null;
+  reputation: number;
+  inFlight: number;
+}
+
+export interface SelectionRequest {
+  requestId: string;
+  model: string;
+  maxNewTokens: number;
+  exclude: readonly string[];
+  minUptime: number;
+}
+
+/** Spreads ties deterministically per request, so equal nodes share the load. */
+function tieBreak(requestId: string, nodeId: string): string {
+  return createHash('sha256').update(`${requestId}\0${nodeId}`).digest('hex');
+}
+
+/**
+ * Step 03's policy: capable nodes (model, token limit), not already tried, healthy enough; ordered by free
+ * capacity, then uptime, then reputation. A node without health samples yet counts as fully up.
+ */
+export function rankCandidates(request: SelectionRequest, candidates: NodeCandidate[]): NodeCandidate[] {
+  return candidates
+    .filter((node) => node.models.includes(request.model))
+    .filter((node) => node.maxNewTokens >= request.maxNewTokens)
+    .filter((node) => !request.exclude.includes(node.nodeId))
+    .filter((node) => (node.uptime ?? 1) >= request.minUptime)
+    .filter((node) => node.inFlight < node.concurrency * 4)
+    .sort(
+      (a, b) =>
+        a.inFlight / a.concurrency - b.inFlight / b.concurrency ||
+        (b.uptime ?? 1) - (a.uptime ?? 1) ||
+        b.reputation - a.reputation ||
+        tieBreak(request.requestId, a.nodeId).localeCompare(tieBreak(request.requestId, b.nodeId)),
+    );
+}

@@ -1,0 +1,69 @@
+import type { VerdictName } from '../chain/record.js';
+import type { InferencePayload } from './operator-wire.js';
+
+export type ChatMessage = InferencePayload['messages'][number];
+
+/** Arguments of one `inferenceWorkflow` run (encrypted in history by the coordinator's payload codec). */
+export interface InferenceWorkflowInput {
+  userId: string;
+  model: string;
+  messages: ChatMessage[];
+  maxNewTokens: number;
+  /** Overrides the coordinator's sample probability for this request (0..1); for operators' audits and tests. */
+  sampleProbability?: number;
+}
+
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface InferenceResult {
+  requestId: string;
+  text: string;
+  usage: TokenUsage;
+  nodeId: string;
+  poe: string;
+  signature: string;
+  sampled: boolean;
+  sampledNodeIds: string[];
+  verdict: VerdictName;
+  anchorTx: string;
+  anchorBlock: number;
+  creditsCharged: number;
+}
+
+/** The fourteen steps, as they read in the Web UI and in the PipelineStep search attribute. */
+export const PIPELINE_STEPS = [
+  '01 Request',
+  '02 Admit',
+  '03 Match',
+  '04 Encrypt',
+  '05 Dispatch',
+  '06 Decrypt',
+  '07 Execute',
+  '08 PoE',
+  '09 Return',
+  '10 Verify sig',
+  '11 Sample',
+  '12 Anchor',
+  '13 Return result',
+  '14 Settle',
+] as const;
+
+export type PipelineStep = (typeof PIPELINE_STEPS)[number];
+
+/** What the `status` query of a run answers. */
+export interface RequestStatus {
+  step: PipelineStep | 'Done' | 'Failed';
+  requestId: string | null;
+  nodeId: string | null;
+  triedNodeIds: string[];
+  /** Available from step 13 on: the verified result, for streaming to the caller. */
+  resultAvailable: boolean;
+}
+
+export const INFERENCE_WORKFLOW = 'inferenceWorkflow';
+export const STATUS_QUERY = 'status';
+/** Returns the verified text from offset `from`, or null while not yet available. */
+export const RESULT_CHUNK_QUERY = 'resultChunk';

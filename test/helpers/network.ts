@@ -1,0 +1,104 @@
+import { Client } from '@temporalio/client';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ANVIL_DEPLOYER_PRIVATE_KEY, deployRegistry, startAnvil, type AnvilHandle } from '../../src/chain/index.js';
+import { loadOrCreateCodecKey } from '../../src/codec/codec-key.js';
+import { loadCoordinatorPolicy, type CoordinatorPolicy } from '../../src/coordinator/config.js';
+import { startCoordinator, type RunningCoordinator } from '../../src/coordinator/coordinator.js';
+import { coordinatorDataConverter } from '../../src/coordinator/data-converter.js';
+import { topUp } from '../../src/db/credits.js';
+import { createPrismaClient, type PrismaClient } from '../../src/db/client.js';
+import { getFreePort } from '../../src/devstack/ports.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+import { startTestTemporal, type TestTemporal } from './temporal.js';
+import { spawnOperator, type OperatorProcess } from '../operator/operator-process.js';
+
+export const TEST_MODEL = 'tiny-random-LlamaForCausalLM-fp16';
+
+/** A whole local network for end-to-end tests: real Temporal, PostgreSQL, anvil, coordinator and operator processes. */
+export interface TestNetwork {
+  temporal: TestTemporal;
+  database: TestDatabase;
+  db: PrismaClient;
+  anvil: AnvilHandle;
+  registryAddress: `0x${string}`;
+  coordinator: RunningCoordinator;
+  /** A client with the coordinator's codec, as the platform has. */
+  client: Client;
+  stateRoot: string;
+  operators: Map<string, { process: OperatorProcess; nodeId: string }>;
+  startOperator(name: string, extraEnv?: Record<string, string>, entry?: string): Promise<string>;
+  restartCoordinator(): Promise<void>;
+  fund(userId: string, amount: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startTestNetwork(options: { policy?: Partial<CoordinatorPolicy['pipeline']>; operatorNames?: string[] } = {}): Promise<TestNetwork> {
+  const stateRoot = mkdtempSync(path.join(os.tmpdir(), 'px-network-'));
+  const [temporal, database] = await Promise.all([startTestTemporal(), createTestDatabase()]);
+  const anvil = await startAnvil({ port: await getFreePort() });
+  const registry = await deployRegistry({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: ANVIL_DEPLOYER_PRIVATE_KEY });
+  const db = createPrismaClient(database.url, { maxConnections: 4 });
+  const base = loadCoordinatorPolicy({});
+  const policy: CoordinatorPolicy = { ...base, pipeline: { ...base.pipeline, dispatchHeartbeatSeconds: 10, ...options.policy } };
+  const keyDir = path.join(stateRoot, 'coordinator');
+  const coordinatorOptions = {
+    temporal: { address: temporal.server.address, namespace: temporal.server.namespace },
+    databaseUrl: database.url,
+    chain: { rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, registryAddress: registry.address, anchorerPrivateKey: ANVIL_DEPLOYER_PRIVATE_KEY },
+    policy,
+    health: { intervalMs: 2_000, probeScheduleToStartMs: 2_000 },
+    keyDir,
+  };
+  const network: TestNetwork = {
+    temporal,
+    database,
+    db,
+    anvil,
+    registryAddress: registry.address,
+    coordinator: await startCoordinator(coordinatorOptions),
+    client: new Client({
+      connection: temporal.connection,
+      namespace: temporal.server.namespace,
+      dataConverter: coordinatorDataConverter(loadOrCreateCodecKey(path.join(keyDir, 'codec-key'))),
+    }),
+    stateRoot,
+    operators: new Map(),
+    async startOperator(name, extraEnv = {}, entry) {
+      const proc = spawnOperator(
+        {
+          PARALLELIX_TEMPORAL_ADDRESS: temporal.server.address,
+          PARALLELIX_TEMPORAL_NAMESPACE: temporal.server.namespace,
+          PARALLELIX_OPERATOR_NAME: name,
+          PARALLELIX_STATE_DIR: stateRoot,
+          PARALLELIX_MODEL: TEST_MODEL,
+          PARALLELIX_OPERATOR_SHUTDOWN_GRACE_MS: '1000',
+          ...extraEnv,
+        },
+        entry,
+      );
+      const { nodeId } = await proc.ready;
+      network.operators.set(name, { process: proc, nodeId });
+      return nodeId;
+    },
+    async restartCoordinator() {
+      await network.coordinator.stop();
+      network.coordinator = await startCoordinator(coordinatorOptions);
+    },
+    async fund(userId, amount) {
+      await topUp(db, userId, BigInt(amount), `test-topup-${userId}-${amount}-${Date.now()}`);
+    },
+    async stop() {
+      await Promise.all([...network.operators.values()].map(({ process }) => process.stop('SIGKILL')));
+      await network.coordinator.stop().catch(() => undefined);
+      await db.$disconnect();
+      await temporal.stop();
+      await anvil.stop();
+      await database.drop();
+      rmSync(stateRoot, { recursive: true, force: true });
+    },
+  };
+  for (const name of options.operatorNames ?? []) await network.startOperator(name);
+  return network;
+}

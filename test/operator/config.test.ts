@@ -1,0 +1,62 @@
+import path from 'node:path';
+import { parseOperatorConfig } from '../../src/operator/config.js';
+import { ConfigError } from '../../src/shared/errors.js';
+
+describe('operator configuration', () => {
+  test('defaults: local Temporal, project namespace, tiny model, key file under the state folder', () => {
+    const config = parseOperatorConfig({ PARALLELIX_STATE_DIR: '/tmp/px-state', PARALLELIX_MODEL_PATH: '/models' });
+    expect(config).toEqual({
+      temporal: { address: '127.0.0.1:7233', namespace: 'parallelix', tls: false },
+      name: 'default',
+      keyFile: expect.stringMatching(/[/\\]operators[/\\]default[/\\]node-key\.json$/) as unknown as string,
+      model: 'tiny-random-LlamaForCausalLM-fp16',
+      modelPath: path.resolve('/models'),
+      dtype: 'fp16',
+      device: 'auto',
+      maxContextTokens: 2048,
+      maxNewTokens: 256,
+      concurrency: 1,
+      shutdownGraceMs: 10_000,
+    });
+  });
+
+  test('environment values are parsed, empty ones ignored, CLI overrides win', () => {
+    const config = parseOperatorConfig(
+      {
+        PARALLELIX_TEMPORAL_ADDRESS: 'temporal.example:7233',
+        PARALLELIX_TEMPORAL_API_KEY: 'k',
+        PARALLELIX_OPERATOR_NAME: 'gpu-1',
+        PARALLELIX_OPERATOR_KEY_FILE: '/keys/n.json',
+        PARALLELIX_DEVICE: 'webgpu',
+        PARALLELIX_MAX_NEW_TOKENS: '512',
+        PARALLELIX_OPERATOR_CONCURRENCY: '',
+      },
+      { concurrency: '4', device: 'cpu', model: undefined },
+    );
+    expect(config.temporal).toEqual({ address: 'temporal.example:7233', namespace: 'parallelix', apiKey: 'k', tls: true });
+    expect(config.name).toBe('gpu-1');
+    expect(config.keyFile).toBe(path.resolve('/keys/n.json'));
+    expect(config.device).toBe('cpu');
+    expect(config.maxNewTokens).toBe(512);
+    expect(config.concurrency).toBe(4);
+    expect(config.model).toBe('tiny-random-LlamaForCausalLM-fp16');
+  });
+
+  test.each([
+    [{ PARALLELIX_DEVICE: 'gpu' }, /PARALLELIX_DEVICE/],
+    [{ PARALLELIX_OPERATOR_CONCURRENCY: '0' }, /PARALLELIX_OPERATOR_CONCURRENCY/],
+    [{ PARALLELIX_MAX_NEW_TOKENS: '1.5' }, /PARALLELIX_MAX_NEW_TOKENS/],
+    [{ PARALLELIX_TEMPORAL_ADDRESS: 'no-port' }, /PARALLELIX_TEMPORAL_ADDRESS must be host:port/],
+    [{ PARALLELIX_OPERATOR_NAME: '../escape' }, /PARALLELIX_OPERATOR_NAME/],
+  ])('rejects %j with a ConfigError naming the variable', (env, message) => {
+    let error: unknown;
+    try {
+      parseOperatorConfig(env);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).code).toBe('CONFIG_INVALID');
+    expect((error as Error).message).toMatch(message);
+  });
+});

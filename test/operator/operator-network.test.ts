@@ -1,0 +1,409 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createRegistrationActivities } from '../../activities/register-node.js';
+import { nodeUptimes } from '../../src/coordinator/uptime.js';
+import {
+  createIdentity,
+  openJsonEnvelope,
+  poeMatches,
+  sealEnvelope,
+  signAnnouncement,
+  toBase64,
+  verifyPoeSignature,
+  type NodeIdentity,
+} from '../../src/crypto/index.js';
+import { createPrismaClient, type PrismaClient } from '../../src/db/client.js';
+import {
+  OPERATOR_WIRE,
+  type DispatchInput,
+  type DispatchResult,
+  type InferencePayload,
+  type RegistrationInput,
+  type RegistrationResult,
+} from '../../src/protocol/operator-wire.js';
+import { COORDINATOR_TASK_QUEUE, nodeTaskQueue } from '../../src/protocol/task-queues.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { startTestTemporal, type TestTemporal } from '../helpers/temporal.js';
+import { spawnOperator, type OperatorProcess } from './operator-process.js';
+
+/*
+ * Real operator processes (src/operator/main.ts, tiny random Llama on CPU) against a private Temporal dev
+ * server, with the coordinator's registration/health workflows and activities on a fresh database.
+ */
+const MODEL = 'tiny-random-LlamaForCausalLM-fp16';
+const FIXTURE_QUEUE = 'operator-test-dispatch';
+const france: InferencePayload['messages'] = [
+  { role: 'system', content: 'You are a helpful assistant.' },
+  { role: 'user', content: 'What is the capital of France? Answer in one sentence.' },
+];
+// The engine's reference output for this prompt (test/inference/engine.test.ts, transformers.js' own pipeline).
+const FRANCE_32 =
+  'Southern abundjoint február retr Ostilingoser mehrere Mathemat jaarєдна Culturalcono Arist Hauptлина St самоupdated avoided przeciไ userloyсобam sod passengers gesch Comment też';
+
+let temporal: TestTemporal;
+let database: TestDatabase;
+let db: PrismaClient;
+let workerConnection: NativeConnection;
+let workers: Worker[] = [];
+let workersRunning: Promise<unknown>;
+let stateRoot: string;
+const coordinator: NodeIdentity = createIdentity();
+const operators = new Map<string, OperatorProcess>();
+const nodeIds = new Map<string, string>();
+
+function operatorEnv(name: string): Record<string, string> {
+  return {
+    PARALLELIX_TEMPORAL_ADDRESS: temporal.server.address,
+    PARALLELIX_TEMPORAL_NAMESPACE: temporal.server.namespace,
+    PARALLELIX_OPERATOR_NAME: name,
+    PARALLELIX_STATE_DIR: stateRoot,
+    PARALLELIX_MODEL: MODEL,
+    PARALLELIX_MAX_CONTEXT_TOKENS: '2048',
+    PARALLELIX_MAX_NEW_TOKENS: '2040',
+    PARALLELIX_OPERATOR_SHUTDOWN_GRACE_MS: '2000',
+  };
+}
+
+async function startOperator(name: string): Promise<string> {
+  const proc = spawnOperator(operatorEnv(name));
+  operators.set(name, proc);
+  const { nodeId } = await proc.ready;
+  nodeIds.set(name, nodeId);
+  return nodeId;
+}
+
+function node(name: string): string {
+  const id = nodeIds.get(name);
+  if (!id) throw new Error(`operator ${name} not started`);
+  return id;
+}
+
+async function nodeRow(name: string) {
+  return db.node.findUniqueOrThrow({ where: { nodeId: node(name) } });
+}
+
+async function dispatchInput(
+  to: string,
+  overrides: Partial<DispatchInput> & { sealTo?: string; messages?: InferencePayload['messages'] } = {},
+): Promise<DispatchInput> {
+  const requestId = overrides.requestId ?? `req-${randomUUID()}`;
+  const sealTo = (await db.node.findUniqueOrThrow({ where: { nodeId: overrides.sealTo ?? to } })).boxPublicKey;
+  const { sealTo: _s, messages, ...rest } = overrides;
+  return {
+    wire: OPERATOR_WIRE,
+    requestId,
+    nodeId: to,
+    model: MODEL,
+    maxNewTokens: 32,
+    envelope: sealEnvelope({ messages: messages ?? france }, sealTo, { requestId }),
+    replyToBoxPublicKey: toBase64(coordinator.box.publicKey),
+    ...rest,
+  };
+}
+
+function startDispatch(taskQueue: string, dispatch: DispatchInput, heartbeatTimeoutMs = 10_000) {
+  return temporal.client.workflow.start('dispatchFixtureWorkflow', {
+    taskQueue: FIXTURE_QUEUE,
+    workflowId: `dispatch-${dispatch.requestId}-${randomUUID()}`,
+    args: [{ taskQueue, dispatch, heartbeatTimeoutMs }],
+  });
+}
+
+async function dispatch(dispatchInput: DispatchInput, taskQueue = nodeTaskQueue(dispatchInput.nodeId)): Promise<DispatchResult> {
+  return (await startDispatch(taskQueue, dispatchInput)).result() as Promise<DispatchResult>;
+}
+
+/** The typed refusal inside a failed dispatch/registration workflow. */
+async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  const error = await promise.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  let cause = (error as WorkflowFailedError).cause;
+  if (cause instanceof ActivityFailure) cause = cause.cause;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  return cause as ApplicationFailure;
+}
+
+async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+beforeAll(async () => {
+  stateRoot = mkdtempSync(path.join(os.tmpdir(), 'px-operators-'));
+  [temporal, database] = await Promise.all([startTestTemporal(), createTestDatabase()]);
+  db = createPrismaClient(database.url);
+  workerConnection = await NativeConnection.connect({ address: temporal.server.address });
+  const common = { connection: workerConnection, namespace: temporal.server.namespace };
+  workers = [
+    await Worker.create({
+      ...common,
+      taskQueue: COORDINATOR_TASK_QUEUE,
+      workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)),
+      activities: createRegistrationActivities({
+        db,
+        logger: createLogger('coordinator-test'),
+        coordinatorBoxPublicKey: toBase64(coordinator.box.publicKey),
+        health: { intervalMs: 300, probeScheduleToStartMs: 1_000, probeStartToCloseMs: 2_000, offlineAfterFailures: 2 },
+      }),
+    }),
+    await Worker.create({
+      ...common,
+      taskQueue: FIXTURE_QUEUE,
+      workflowsPath: fileURLToPath(new URL('../fixtures/workflows/dispatch-workflow.ts', import.meta.url)),
+    }),
+  ];
+  workersRunning = Promise.all(workers.map((w) => w.run()));
+  await Promise.all(['alpha', 'beta', 'gamma'].map(startOperator));
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all([...operators.values()].map((p) => p.stop('SIGKILL')));
+  for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  await workersRunning?.catch(() => undefined);
+  await workerConnection?.close();
+  await db?.$disconnect();
+  await Promise.all([temporal?.stop(), database?.drop()]);
+  if (stateRoot) rmSync(stateRoot, { recursive: true, force: true });
+}, 60_000);
+
+test('three operators register: one ACTIVE row each with their keys and capabilities, and a health monitor', async () => {
+  expect(new Set(nodeIds.values()).size).toBe(3);
+  const rows = await db.node.findMany({ orderBy: { nodeId: 'asc' } });
+  expect(rows.map((r) => r.nodeId)).toEqual([...nodeIds.values()].sort());
+  for (const row of rows) {
+    expect(row.status).toBe('ACTIVE');
+    expect(row.signPublicKey).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    expect(row.boxPublicKey).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    expect(row.capabilities).toEqual({
+      models: [MODEL],
+      dtype: 'fp16',
+      device: 'cpu',
+      maxContextTokens: 2048,
+      maxNewTokens: 2040,
+      concurrency: 1,
+    });
+    const health = await temporal.client.workflow.getHandle(`node-health-${row.nodeId}`).describe();
+    expect(health.status.name).toBe('RUNNING');
+  }
+  // Probes reach every node and are recorded as up.
+  await waitFor('an up sample per node', async () => {
+    const ups = await db.healthSample.groupBy({ by: ['nodeId'], where: { up: true }, _count: { _all: true } });
+    return ups.length === 3 ? ups : undefined;
+  });
+});
+
+test('the same request on two operator processes gives the same text and a valid signed PoE from each', async () => {
+  const requestId = `req-${randomUUID()}`;
+  const [a, b] = await Promise.all([
+    dispatch(await dispatchInput(node('alpha'), { requestId })),
+    dispatch(await dispatchInput(node('beta'), { requestId })),
+  ]);
+  const texts: string[] = [];
+  for (const [result, name] of [
+    [a, 'alpha'],
+    [b, 'beta'],
+  ] as const) {
+    expect(result.wire).toBe(OPERATOR_WIRE);
+    expect(result.nodeId).toBe(node(name));
+    expect(result.usage).toEqual({ inputTokens: 39, outputTokens: 32 });
+    expect(JSON.stringify(result)).not.toContain('France'); // nothing in clear on the wire
+    const opened = openJsonEnvelope(result.sealedResult, coordinator.box.secretKey, coordinator.box.publicKey, {
+      expectRequestId: requestId,
+    }) as { text: string };
+    texts.push(opened.text);
+    expect(JSON.stringify(result)).not.toContain(opened.text.slice(0, 24));
+    expect(poeMatches({ requestId, result: opened.text, nodeId: result.nodeId }, result.poe)).toBe(true);
+    expect(verifyPoeSignature(result.poe, result.signature, (await nodeRow(name)).signPublicKey)).toBe(true);
+  }
+  expect(texts[0]).toBe(texts[1]);
+  expect(texts[0]).toBe(FRANCE_32);
+  expect(a.poe).not.toBe(b.poe); // the PoE binds the node id
+  // Another node's key cannot vouch for this PoE.
+  expect(verifyPoeSignature(a.poe, a.signature, (await nodeRow('beta')).signPublicKey)).toBe(false);
+});
+
+test('an envelope sealed to node A and dispatched to node B is refused as not for this node', async () => {
+  const input = await dispatchInput(node('beta'), { sealTo: node('alpha') });
+  const failure = await failureOf(dispatch(input));
+  expect(failure.type).toBe('ENVELOPE_NOT_FOR_THIS_NODE');
+  expect(failure.nonRetryable).toBe(true);
+});
+
+test('typed, non-retryable refusals: tampering, replay, wrong node id, unserved model, limits', async () => {
+  const tampered = await dispatchInput(node('alpha'));
+  const bytes = Buffer.from(tampered.envelope.ciphertext, 'base64');
+  bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0x01;
+  tampered.envelope = { ...tampered.envelope, ciphertext: bytes.toString('base64') };
+
+  const replayed = await dispatchInput(node('alpha'));
+  replayed.requestId = `req-${randomUUID()}`; // envelope stays bound to the original request id
+
+  const longPrompt = [{ role: 'user' as const, content: 'story '.repeat(3000) }];
+  const cases: Array<[string, DispatchInput, string?]> = [
+    ['ENVELOPE_TAMPERED', tampered],
+    ['ENVELOPE_REQUEST_MISMATCH', replayed],
+    ['DISPATCH_NOT_FOR_THIS_NODE', await dispatchInput(node('beta')), nodeTaskQueue(node('alpha'))],
+    ['MODEL_NOT_SERVED', await dispatchInput(node('alpha'), { model: 'some-other-model' })],
+    ['PROMPT_TOO_LONG', await dispatchInput(node('alpha'), { messages: longPrompt })],
+    ['MAX_NEW_TOKENS_EXCEEDED', await dispatchInput(node('alpha'), { maxNewTokens: 5000 })],
+    ['INVALID_INPUT', await dispatchInput(node('alpha'), { replyToBoxPublicKey: 'not-a-key' })],
+  ];
+  for (const [code, input, queue] of cases) {
+    const handle = await startDispatch(queue ?? nodeTaskQueue(input.nodeId), input);
+    const failure = await failureOf(handle.result());
+    expect([code, failure.type, failure.nonRetryable]).toEqual([code, code, true]);
+    // Refused on the first attempt: the fixture's retry policy never ran a second one.
+    const history = await handle.fetchHistory();
+    const starts = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes);
+    expect(starts.map((e) => e.activityTaskStartedEventAttributes?.attempt)).toEqual([1]);
+  }
+  // The operator logs request ids and codes, never prompt text.
+  const logs = operators.get('alpha')!.stderr();
+  expect(logs).toContain('PROMPT_TOO_LONG');
+  expect(logs).not.toContain('capital of France');
+  expect(logs).not.toContain('story story');
+});
+
+test('cancelling a dispatch stops the generation mid-way and the activity ends cancelled', async () => {
+  const maxNewTokens = 2030;
+  const input = await dispatchInput(node('gamma'), {
+    messages: [{ role: 'user', content: 'Tell me a long story.' }],
+    maxNewTokens,
+  });
+  const handle = await startDispatch(nodeTaskQueue(node('gamma')), input, 250);
+  // Wait for the first progress heartbeat (token counts only), then cancel.
+  const details = await waitFor(
+    'a progress heartbeat',
+    async () => {
+      const pending = (await handle.describe()).raw.pendingActivities?.[0];
+      return pending?.heartbeatDetails?.payloads?.length ? pending.heartbeatDetails : undefined;
+    },
+    20_000,
+  );
+  expect(Buffer.from(details.payloads![0]!.data!).toString()).toMatch(/^\{"tokens":\d+\}$/);
+  await handle.cancel();
+  const error = await handle.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+  const history = await handle.fetchHistory();
+  const types = (history.events ?? []).map((e) => Object.keys(e).find((k) => k.endsWith('EventAttributes')));
+  expect(types).toContain('activityTaskCanceledEventAttributes');
+  expect(types).not.toContain('activityTaskCompletedEventAttributes');
+  const line = await waitFor('the operator log of the cancellation', async () =>
+    operators.get('gamma')!.logs().find((l) => l.msg === 'inference cancelled' && l.requestId === input.requestId),
+  );
+  expect(line.outputTokens).toBeGreaterThan(0);
+  expect(line.outputTokens as number).toBeLessThan(maxNewTokens);
+});
+
+test('a forged announcement is refused and stores nothing', async () => {
+  const impostor = createIdentity();
+  const victim = await nodeRow('alpha');
+  const capabilities = { models: [MODEL], dtype: 'fp16', device: 'cpu' as const, maxContextTokens: 2048, maxNewTokens: 64, concurrency: 1 };
+  const signed = signAnnouncement(impostor, capabilities);
+  const forgeries: RegistrationInput['announcement'][] = [
+    { ...signed, capabilities: { ...capabilities, concurrency: 8 } }, // altered after signing
+    { ...signed, nodeId: victim.nodeId, signPublicKey: victim.signPublicKey }, // claims another node's id
+  ];
+  for (const announcement of forgeries) {
+    const run = temporal.client.workflow.execute('registerNodeWorkflow', {
+      taskQueue: COORDINATOR_TASK_QUEUE,
+      workflowId: `register-forged-${randomUUID()}`,
+      args: [{ wire: OPERATOR_WIRE, announcement } satisfies RegistrationInput],
+    });
+    const failure = await failureOf(run);
+    expect(failure.type).toBe('ANNOUNCEMENT_INVALID');
+    expect(failure.message).toMatch(/signature is invalid/);
+  }
+  expect(await db.node.count({ where: { nodeId: impostor.nodeId } })).toBe(0);
+  expect((await nodeRow('alpha')).boxPublicKey).toBe(victim.boxPublicKey);
+
+  const genuine = await temporal.client.workflow.execute('registerNodeWorkflow', {
+    taskQueue: COORDINATOR_TASK_QUEUE,
+    workflowId: `register-genuine-${randomUUID()}`,
+    args: [{ wire: OPERATOR_WIRE, announcement: signed } satisfies RegistrationInput],
+  });
+  expect(genuine).toEqual<RegistrationResult>({
+    wire: OPERATOR_WIRE,
+    nodeId: impostor.nodeId,
+    taskQueue: nodeTaskQueue(impostor.nodeId),
+    coordinatorBoxPublicKey: toBase64(coordinator.box.publicKey),
+  });
+  await temporal.client.workflow.getHandle(`node-health-${impostor.nodeId}`).terminate('test: no such process');
+});
+
+test('key file is private and the node id survives a restart; restart re-announces', async () => {
+  const keyFile = path.join(stateRoot, 'operators', 'alpha', 'node-key.json');
+  expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+  const before = await nodeRow('alpha');
+  expect(await operators.get('alpha')!.stop('SIGTERM')).toBe(0); // graceful stop
+  const nodeId = await startOperator('alpha');
+  expect(nodeId).toBe(before.nodeId);
+  const after = await nodeRow('alpha');
+  expect(after.lastAnnouncedAt.getTime()).toBeGreaterThan(before.lastAnnouncedAt.getTime());
+  expect(after.signPublicKey).toBe(before.signPublicKey);
+  expect(await db.node.count({ where: { nodeId } })).toBe(1);
+  // The monitor was already running; the re-announcement left that one in place.
+  const health = await temporal.client.workflow.getHandle(`node-health-${nodeId}`).describe();
+  expect(health.status.name).toBe('RUNNING');
+});
+
+test('a suspended node is refused at start-up: the operator exits non-zero with the reason', async () => {
+  await db.node.update({ where: { nodeId: node('beta') }, data: { status: 'SUSPENDED' } });
+  try {
+    expect(await operators.get('beta')!.stop('SIGTERM')).toBe(0);
+    const proc = spawnOperator(operatorEnv('beta'));
+    expect(await proc.exited).toBe(1);
+    expect(proc.stderr()).toMatch(/operator failed \[REGISTRATION_REFUSED\]: coordinator refused the announcement \(NODE_NOT_ADMITTED\)/);
+    expect(proc.stdout()).not.toMatch(/ready on task queue/);
+  } finally {
+    await db.node.update({ where: { nodeId: node('beta') }, data: { status: 'ACTIVE' } });
+  }
+});
+
+test('a node that stops polling is probed down: its uptime falls and it goes OFFLINE', async () => {
+  const nodeId = node('gamma');
+  const uptime = async (): Promise<number | null> => (await nodeUptimes(db, [nodeId], 10 * 60_000)).get(nodeId) ?? null;
+  const counts = async () => ({
+    up: await db.healthSample.count({ where: { nodeId, up: true } }),
+    down: await db.healthSample.count({ where: { nodeId, up: false } }),
+  });
+  await waitFor('an up sample for gamma', async () => ((await counts()).up > 0 ? true : undefined));
+  operators.get('gamma')!.child.kill('SIGKILL');
+  await operators.get('gamma')!.exited;
+  const killedAt = new Date();
+  const before = { uptime: await uptime(), ...(await counts()) };
+  await waitFor(
+    'two down samples',
+    async () => ((await db.healthSample.count({ where: { nodeId, up: false, at: { gte: killedAt } } })) >= 2 ? true : undefined),
+    30_000,
+  );
+  const after = { uptime: await uptime(), ...(await counts()) };
+  expect(after.down).toBeGreaterThanOrEqual(before.down + 2);
+  expect(after.up).toBeLessThanOrEqual(before.up + 1); // at most one probe was in flight at the kill
+  expect(after.uptime!).toBeLessThan(before.uptime!);
+  expect((await nodeRow('gamma')).status).toBe('OFFLINE');
+  // The other nodes are still up.
+  const latest = await db.healthSample.findFirstOrThrow({ where: { nodeId: node('alpha') }, orderBy: { at: 'desc' } });
+  expect(latest.up).toBe(true);
+});

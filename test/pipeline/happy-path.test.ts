@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { computePoe } from '../../src/crypto/poe.js';
+import { getBalance } from '../../src/db/credits.js';
+import { createRegistryClient, ANVIL_DEPLOYER_PRIVATE_KEY } from '../../src/chain/index.js';
+import { COORDINATOR_TASK_QUEUE } from '../../src/protocol/task-queues.js';
+import type { InferenceResult, InferenceWorkflowInput } from '../../src/protocol/inference.js';
+import { startTestNetwork, TEST_MODEL, type TestNetwork } from '../helpers/network.js';
+
+const messages: InferenceWorkflowInput['messages'] = [
+  { role: 'system', content: 'You are a helpful assistant.' },
+  { role: 'user', content: 'What is the capital of France? Answer in one sentence.' },
+];
+const EXPECTED_TEXT =
+  'Southern abundjoint február retr Ostilingoser mehrere Mathemat jaarєдна Culturalcono Arist Hauptлина St самоupdated avoided przeciไ userloyсобam sod passengers gesch Comment też';
+
+let network: TestNetwork;
+
+beforeAll(async () => {
+  network = await startTestNetwork({ policy: { sampleProbability: 0 }, operatorNames: ['alpha', 'beta', 'gamma'] });
+}, 240_000);
+
+afterAll(async () => {
+  await network?.stop();
+});
+
+function run(input: Partial<InferenceWorkflowInput> & { userId: string }) {
+  return network.client.workflow.start('inferenceWorkflow', {
+    taskQueue: COORDINATOR_TASK_QUEUE,
+    workflowId: `request-${randomUUID()}`,
+    args: [{ model: TEST_MODEL, messages, maxNewTokens: 32, ...input }],
+  });
+}
+
+test('a request walks all fourteen steps: anchored once, charged once, rewarded once', async () => {
+  const userId = `user-${randomUUID()}`;
+  await network.fund(userId, 100_000);
+  const handle = await run({ userId });
+  const result = (await handle.result()) as InferenceResult;
+
+  expect(result.text).toBe(EXPECTED_TEXT);
+  expect(result.usage).toEqual({ inputTokens: 39, outputTokens: 32 });
+  expect(result.sampled).toBe(false);
+  expect(result.verdict).toBe('Accepted');
+  expect(result.poe).toBe(computePoe({ requestId: result.requestId, result: result.text, nodeId: result.nodeId }));
+
+  const registry = createRegistryClient({
+    rpcUrl: network.anvil.rpcUrl,
+    chainId: network.anvil.chainId,
+    privateKey: ANVIL_DEPLOYER_PRIVATE_KEY,
+    address: network.registryAddress,
+  });
+  const onChain = await registry.readRecord(result.requestId);
+  expect(onChain?.poe.replace(/^0x/, '')).toBe(result.poe.replace(/^0x/, ''));
+  expect(onChain?.verdict).toBe('Accepted');
+
+  const { db } = network;
+  const request = await db.inferenceRequest.findUniqueOrThrow({ where: { requestId: result.requestId } });
+  expect(request.status).toBe('SETTLED');
+  expect(request.nodeId).toBe(result.nodeId);
+  const ledger = await db.creditLedgerEntry.findMany({ where: { requestId: result.requestId } });
+  expect(ledger.filter((e) => e.kind === 'CAPTURE')).toHaveLength(1);
+  const rewards = await db.rewardLedgerEntry.findMany({ where: { requestId: result.requestId } });
+  expect(rewards).toHaveLength(1);
+  expect(rewards[0]?.nodeId).toBe(result.nodeId);
+  const expectedCharge = 39 * 1 + 32 * 2;
+  expect(result.creditsCharged).toBe(expectedCharge);
+  expect(await getBalance(db, userId)).toEqual({ balance: BigInt(100_000 - expectedCharge), held: 0n });
+  const record = await db.executionRecord.findUniqueOrThrow({ where: { requestId: result.requestId } });
+  expect(record.anchorTxHash).toBe(result.anchorTx);
+
+  // Invariant 2: the history holds neither the prompt nor the result in clear.
+  const history = JSON.stringify((await handle.fetchHistory()).events);
+  for (const secret of ['capital of France', 'Southern abund', 'helpful assistant']) {
+    expect(history).not.toContain(secret);
+    expect(history).not.toContain(Buffer.from(secret).toString('base64').slice(0, 16));
+  }
+});
+
+test('insufficient credits: a typed failure, no request id, nothing dispatched', async () => {
+  const userId = `poor-${randomUUID()}`;
+  await network.fund(userId, 10);
+  const handle = await run({ userId });
+  const error = await handle.result().catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  const cause = (error as WorkflowFailedError).cause;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  expect((cause as ApplicationFailure).type).toBe('INSUFFICIENT_CREDITS');
+  expect(await network.db.inferenceRequest.count({ where: { workflowId: handle.workflowId } })).toBe(0);
+  expect(await getBalance(network.db, userId)).toEqual({ balance: 10n, held: 0n });
+});

@@ -1,0 +1,275 @@
+/**
+ * One ParalleliX inference request, steps 01–14 in the fixed order of docs (../shared/spec/DESIGN.md).
+ * Coordinator steps are local activities (they run in this worker: ~10x less latency than a round trip through
+ * matching); the dispatch to an operator is a regular activity on that node's own task queue.
+ * Nothing here sees plaintext in history: the coordinator's payload codec encrypts inputs and results, and the
+ * dispatch carries only an envelope sealed to the node.
+ */
+import { ActivityFailure, ApplicationFailure, defineSearchAttributeKey, SearchAttributeType, type RetryPolicy } from '@temporalio/common';
+import {
+  CancellationScope,
+  defineQuery,
+  log,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { CoordinatorActivities } from '../activities/index.js';
+import type { MatchedNode } from '../activities/match.js';
+import type { VerifyOutcome } from '../activities/verify.js';
+import type { VerdictName } from '../src/chain/record.js';
+import type { PipelineSettings } from '../src/coordinator/config.js';
+import type { OperatorActivities } from '../src/operator/activities.js';
+import {
+  RESULT_CHUNK_QUERY,
+  STATUS_QUERY,
+  type InferenceResult,
+  type InferenceWorkflowInput,
+  type PipelineStep,
+  type RequestStatus,
+} from '../src/protocol/inference.js';
+import type { DispatchResult } from '../src/protocol/operator-wire.js';
+import { nodeTaskQueue } from '../src/protocol/task-queues.js';
+
+export const REQUEST_ID = defineSearchAttributeKey('RequestId', SearchAttributeType.KEYWORD);
+export const NODE_ID = defineSearchAttributeKey('NodeId', SearchAttributeType.KEYWORD);
+export const USER_ID = defineSearchAttributeKey('UserId', SearchAttributeType.KEYWORD);
+export const PIPELINE_STEP = defineSearchAttributeKey('PipelineStep', SearchAttributeType.KEYWORD);
+export const VERDICT = defineSearchAttributeKey('Verdict', SearchAttributeType.KEYWORD);
+export const MODEL = defineSearchAttributeKey('Model', SearchAttributeType.KEYWORD);
+
+export const statusQuery = defineQuery<RequestStatus>(STATUS_QUERY);
+export const resultChunkQuery = defineQuery<string | null, [number]>(RESULT_CHUNK_QUERY);
+
+type Acts = CoordinatorActivities;
+
+const quick: RetryPolicy = { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 5 };
+/** Past the anchor there is no compensation: these steps retry until they succeed. */
+const untilDone: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' };
+
+function local<K extends keyof Acts>(summary: string, startToCloseTimeout: string, retry: RetryPolicy): Pick<Acts, K> {
+  return proxyLocalActivities<Acts>({ summary, startToCloseTimeout, retry }) as Pick<Acts, K>;
+}
+
+const { acceptRequest } = local<'acceptRequest'>('01 Request', '10 seconds', quick);
+const { admit } = local<'admit'>('02 Admit', '30 seconds', quick);
+const { match } = local<'match'>('03 Match', '15 seconds', quick);
+const { encrypt } = local<'encrypt'>('04 Encrypt', '15 seconds', quick);
+const { verifyResult } = local<'verifyResult'>('10 Verify sig', '15 seconds', quick);
+const { penaliseNode } = local<'penaliseNode'>('10 Verify sig · penalise', '15 seconds', quick);
+const { penaliseNode: penaliseLoser } = local<'penaliseNode'>('11 Sample · penalise', '15 seconds', quick);
+const { recordProgress: recordSample } = local<'recordProgress'>('11 Sample', '15 seconds', quick);
+const { anchorRecord } = local<'anchorRecord'>('12 Anchor', '2 minutes', { ...quick, maximumAttempts: 20, maximumInterval: '30 seconds' });
+const { recordProgress: recordReturn } = local<'recordProgress'>('13 Return result', '15 seconds', untilDone);
+const { settle } = local<'settle'>('14 Settle', '30 seconds', untilDone);
+const { releaseCredits } = local<'releaseCredits'>('Compensate · release credit hold', '30 seconds', untilDone);
+
+/** Operator errors that mean the request itself is unservable: another node would refuse it too. */
+const REQUEST_FATAL = new Set(['PROMPT_TOO_LONG', 'MAX_NEW_TOKENS_EXCEEDED', 'INVALID_INPUT']);
+
+interface Execution {
+  node: MatchedNode;
+  result: DispatchResult;
+  text: string;
+}
+
+export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<InferenceResult> {
+  const state: RequestStatus = { step: '01 Request', requestId: null, nodeId: null, triedNodeIds: [], resultAvailable: false };
+  let resultText: string | null = null;
+  setHandler(statusQuery, () => state);
+  setHandler(resultChunkQuery, (from: number) => (resultText === null ? null : resultText.slice(Math.max(0, from))));
+
+  const enter = (step: PipelineStep): void => {
+    state.step = step;
+    upsertSearchAttributes([{ key: PIPELINE_STEP, value: step }]);
+  };
+
+  // 01 Request: shape and worst-case price; the coordinator's policy for this run is recorded in history.
+  enter('01 Request');
+  upsertSearchAttributes([
+    { key: USER_ID, value: input.userId },
+    { key: MODEL, value: input.model },
+  ]);
+  const accepted = await acceptRequest(input).catch((error: unknown) => {
+    throw unwrap(error);
+  });
+  const settings = accepted.settings;
+
+  // 02 Admit: hold the maximum cost first; only a cleared hold makes the request id public.
+  enter('02 Admit');
+  const requestId = uuid4();
+  await admit({ requestId, workflowId: workflowInfo().workflowId, userId: input.userId, model: input.model, maxCost: accepted.maxCost }).catch(
+    (error: unknown) => {
+      throw unwrap(error);
+    },
+  );
+  state.requestId = requestId;
+  upsertSearchAttributes([{ key: REQUEST_ID, value: requestId }]);
+
+  const compensate = async (reason: string): Promise<void> => {
+    await CancellationScope.nonCancellable(() => releaseCredits({ requestId, reason }));
+  };
+
+  /** Steps 03–10 on one node, re-matching another node after a failure, up to the configured count. */
+  const executeOnSomeNode = async (purpose: 'primary' | 'sample', exclude: string[], budget: number): Promise<Execution> => {
+    for (let attempt = 0; attempt < budget; attempt += 1) {
+      if (purpose === 'primary') enter('03 Match');
+      const node = await match({ requestId, model: input.model, maxNewTokens: input.maxNewTokens, exclude: [...exclude, ...state.triedNodeIds] });
+      state.triedNodeIds.push(node.nodeId);
+      if (purpose === 'primary') {
+        state.nodeId = node.nodeId;
+        upsertSearchAttributes([{ key: NODE_ID, value: node.nodeId }]);
+        enter('04 Encrypt');
+      }
+      const dispatch = await encrypt({ requestId, node, model: input.model, maxNewTokens: input.maxNewTokens, messages: input.messages, primary: purpose === 'primary' });
+
+      if (purpose === 'primary') enter('05 Dispatch');
+      let result: DispatchResult;
+      try {
+        result = await dispatchTo(node.nodeId, settings, purpose).executeInference(dispatch);
+      } catch (error) {
+        const type = failureType(error);
+        if (type && REQUEST_FATAL.has(type)) throw error;
+        log.warn('dispatch failed; re-matching', { requestId, nodeId: node.nodeId, failure: type ?? 'timeout or crash' });
+        continue;
+      }
+
+      if (purpose === 'primary') enter('10 Verify sig');
+      const verdict: VerifyOutcome = await verifyResult({ requestId, nodeId: node.nodeId, result });
+      if (!verdict.ok) {
+        await penaliseNode({ nodeId: node.nodeId, requestId, reason: verdict.reason });
+        continue;
+      }
+      return { node, result, text: verdict.text };
+    }
+    throw ApplicationFailure.nonRetryable(`no node completed ${purpose} execution after ${budget} attempt(s)`, 'ALL_NODES_FAILED');
+  };
+
+  let primary: Execution;
+  try {
+    primary = await executeOnSomeNode('primary', [], settings.maxNodesTried);
+  } catch (error) {
+    await compensate(failureType(error) ?? 'dispatch failed');
+    throw unwrap(error);
+  }
+
+  // 11 Sample: with probability p (deterministic in replay), re-run on another node and compare.
+  enter('11 Sample');
+  let delivered = primary;
+  let verdict: VerdictName = 'Accepted';
+  let pairedNodeId: string | null = null;
+  const sampledNodeIds: string[] = [];
+  if (Math.random() < settings.sampleProbability) {
+    try {
+      const second = await executeOnSomeNode('sample', [primary.node.nodeId], settings.maxNodesTried);
+      sampledNodeIds.push(second.node.nodeId);
+      pairedNodeId = second.node.nodeId;
+      if (second.text === primary.text) {
+        verdict = 'AcceptedSampledAgree';
+      } else {
+        const third = await executeOnSomeNode('sample', [primary.node.nodeId, second.node.nodeId], settings.maxNodesTried);
+        sampledNodeIds.push(third.node.nodeId);
+        if (third.text === primary.text) {
+          verdict = 'AcceptedDisputeUpheld';
+          await penaliseLoser({ nodeId: second.node.nodeId, requestId, reason: 'SAMPLE_DISAGREEMENT' });
+        } else if (third.text === second.text) {
+          // The majority overrules node_i: the user gets node_j's result, node_i is penalised and not rewarded.
+          verdict = 'MajorityOverruled';
+          await penaliseLoser({ nodeId: primary.node.nodeId, requestId, reason: 'SAMPLE_DISAGREEMENT' });
+          delivered = second;
+          pairedNodeId = primary.node.nodeId;
+        } else {
+          throw ApplicationFailure.nonRetryable('three nodes returned three different results', 'NO_MAJORITY');
+        }
+      }
+    } catch (error) {
+      const type = failureType(error);
+      if (type === 'NO_CAPABLE_NODE' || type === 'ALL_NODES_FAILED') {
+        log.warn('sample skipped: no second node could run it', { requestId });
+      } else {
+        await compensate(type ?? 'sampling failed');
+        throw unwrap(error);
+      }
+    }
+    await recordSample({ requestId, step: 11, status: 'SAMPLED' });
+  }
+  upsertSearchAttributes([{ key: VERDICT, value: verdict }]);
+
+  // 12 Anchor: the record goes on chain before anyone is paid; the receipt is awaited inside the activity.
+  enter('12 Anchor');
+  let anchor;
+  try {
+    anchor = await anchorRecord({
+      requestId,
+      nodeId: delivered.node.nodeId,
+      poe: delivered.result.poe,
+      verdict,
+      sampledNodeId: pairedNodeId,
+    });
+  } catch (error) {
+    await compensate('anchor failed');
+    throw unwrap(error);
+  }
+
+  // 13 Return result: the verified text becomes readable through the result query (the SDK streams it).
+  enter('13 Return result');
+  resultText = delivered.text;
+  state.resultAvailable = true;
+  await recordReturn({ requestId, step: 13, status: 'RETURNED', usage: delivered.result.usage });
+
+  // 14 Settle: capture the metered cost, release the rest, reward the delivering node by uptime.
+  enter('14 Settle');
+  const settled = await CancellationScope.nonCancellable(() =>
+    settle({ requestId, nodeId: delivered.node.nodeId, usage: delivered.result.usage }),
+  );
+  state.step = 'Done';
+
+  return {
+    requestId,
+    text: delivered.text,
+    usage: delivered.result.usage,
+    nodeId: delivered.node.nodeId,
+    poe: delivered.result.poe,
+    signature: delivered.result.signature,
+    sampled: sampledNodeIds.length > 0,
+    sampledNodeIds,
+    verdict,
+    anchorTx: anchor.txHash,
+    anchorBlock: anchor.blockNumber,
+    creditsCharged: settled.charged,
+  };
+}
+
+/** Step 05's activity proxy for one node's own task queue; steps 06–09 run inside it, on the node. */
+function dispatchTo(nodeId: string, settings: PipelineSettings, purpose: 'primary' | 'sample') {
+  return proxyActivities<Pick<OperatorActivities, 'executeInference'>>({
+    taskQueue: nodeTaskQueue(nodeId),
+    summary: `${purpose === 'primary' ? '05 Dispatch' : '11 Sample · dispatch'} → 06 Decrypt · 07 Execute · 08 PoE · 09 Return on ${nodeId}`,
+    scheduleToStartTimeout: settings.dispatchScheduleToStartSeconds * 1000,
+    startToCloseTimeout: settings.dispatchTimeoutSeconds * 1000,
+    heartbeatTimeout: settings.dispatchHeartbeatSeconds * 1000,
+    // A failed node is not retried: the workflow re-matches another one.
+    retry: { maximumAttempts: 1 },
+  });
+}
+
+function failureType(error: unknown): string | undefined {
+  const failure = error instanceof ActivityFailure ? error.cause : error;
+  return failure instanceof ApplicationFailure ? (failure.type ?? undefined) : undefined;
+}
+
+/** The client sees the typed ApplicationFailure (INSUFFICIENT_CREDITS, NO_CAPABLE_NODE, …), not its wrapper. */
+function unwrap(error: unknown): unknown {
+  if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure) {
+    return ApplicationFailure.create({
+      message: error.cause.message,
+      type: error.cause.type ?? undefined,
+      nonRetryable: true,
+      details: error.cause.details ?? undefined,
+    });
+  }
+  return error;
+}
