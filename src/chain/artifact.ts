@@ -5,7 +5,7 @@ import {
   compileRegistry,
   COMPILER_SETTINGS,
   readRegistrySource,
-  solcVersion,
+  solcPackageVersion,
   sourceSha256,
   REGISTRY_CONTRACT_NAME,
   type CompiledContract,
@@ -42,7 +42,7 @@ export function loadRegistryArtifact(): CompiledContract {
   if (
     existing &&
     existing.sourceSha256 === sourceSha256(source) &&
-    existing.compiler.version === solcVersion() &&
+    existing.compiler.version.startsWith(`${solcPackageVersion()}+`) &&
     JSON.stringify(existing.compiler.settings) === JSON.stringify(COMPILER_SETTINGS)
   ) {
     cached = existing;

@@ -56,6 +56,11 @@ export function solcVersion(): string {
   return loadSolc().version();
 }
 
+/** The installed solc-js package version (e.g. "0.8.37"), read without loading the compiler. */
+export function solcPackageVersion(): string {
+  return (require('solc/package.json') as { version: string }).version;
+}
+
 export function sourceSha256(source: string): string {
   return createHash('sha256').update(source, 'utf8').digest('hex');
 }
