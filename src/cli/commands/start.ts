@@ -1,24 +1,65 @@
+import { loadCoordinatorPolicy } from '../../coordinator/config.js';
+import { startCoordinator } from '../../coordinator/coordinator.js';
+import { startOperatorFleet } from '../../devstack/operator-fleet.js';
 import { startStack } from '../../devstack/stack.js';
 import { stateDir } from '../../shared/paths.js';
+import { runDemoRequests } from '../demo.js';
 import { say, step } from '../output.js';
 import { waitForShutdownSignal } from '../shutdown.js';
 
-/** `parallelix start`: the whole stack on embedded defaults, until Ctrl-C. */
-export async function startCommand(): Promise<void> {
+export interface StartFlags {
+  operators: number;
+  demo: boolean;
+}
+
+/**
+ * `parallelix start`: the whole network on embedded defaults (Temporal dev server + Web UI, database, anvil +
+ * registry, the coordinator, operator nodes), a few demo requests through the pipeline, then up until Ctrl-C.
+ */
+export async function startCommand(flags: StartFlags): Promise<void> {
   const started = Date.now();
   const report = step('stack');
   report(`local state in ${stateDir()}`);
+  const policy = loadCoordinatorPolicy();
   const stack = await startStack({ report });
-  const { temporal, database, chain } = stack.endpoints;
-  say('');
-  say(`ParalleliX stack ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
-  say(`  Temporal      ${temporal.address} (namespace ${temporal.namespace})`);
-  if (temporal.uiUrl) say(`  Temporal UI   ${temporal.uiUrl}/namespaces/${temporal.namespace}/workflows`);
-  say(`  Database      ${database.embedded ? 'embedded PGlite' : 'PostgreSQL'} ${database.url.replace(/:[^:@/]+@/, ':***@')}`);
-  say(`  Chain         ${chain.rpcUrl} (chain id ${chain.chainId}), ExecutionRegistry ${chain.registryAddress}`);
-  say('Press Ctrl-C to stop.');
-  const signal = await waitForShutdownSignal();
-  say(`\n${signal}: stopping the stack`);
-  await stack.stop();
+  const stops: (() => Promise<void>)[] = [() => stack.stop()];
+  const stopAll = async (): Promise<void> => {
+    while (stops.length > 0) await stops.pop()?.().catch(() => undefined);
+  };
+  try {
+    const { temporal, database, chain } = stack.endpoints;
+    step('coordinator')('starting the coordinator worker');
+    const coordinator = await startCoordinator({
+      temporal,
+      databaseUrl: database.url,
+      ...(database.poolSize ? { databasePoolSize: database.poolSize } : {}),
+      chain: { ...chain, anchorerPrivateKey: stack.anchorerPrivateKey },
+      policy,
+    });
+    stops.push(() => coordinator.stop());
+    const names = Array.from({ length: flags.operators }, (_, i) => `node-${i + 1}`);
+    step('operators')(`starting ${names.length} operator node(s): ${names.join(', ')} (logs in ${stateDir()}/logs)`);
+    const fleet = await startOperatorFleet({ names, temporalAddress: temporal.address, namespace: temporal.namespace });
+    stops.push(() => Promise.all(fleet.map((op) => op.process.stop())).then(() => undefined));
+    for (const op of fleet) step('operators')(`${op.name}: ${op.nodeId}`);
+
+    say('');
+    say(`ParalleliX ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    say(`  Temporal      ${temporal.address} (namespace ${temporal.namespace})`);
+    if (temporal.uiUrl) say(`  Temporal UI   ${temporal.uiUrl}/namespaces/${temporal.namespace}/workflows`);
+    say(`  Database      ${database.embedded ? 'embedded PGlite' : 'PostgreSQL'} ${database.url.replace(/:[^:@/]+@/, ':***@')}`);
+    say(`  Chain         ${chain.rpcUrl} (chain id ${chain.chainId}), ExecutionRegistry ${chain.registryAddress}`);
+    say(`  Coordinator   sample probability ${policy.pipeline.sampleProbability}, ${fleet.length} operator node(s)`);
+    if (flags.demo && fleet.length > 0) {
+      say('');
+      await runDemoRequests(stack.endpoints, process.env.PARALLELIX_MODEL || 'tiny-random-LlamaForCausalLM-fp16');
+    }
+    say('');
+    say('Up for more requests (`parallelix submit`, the Temporal UI above). Press Ctrl-C to stop.');
+    const signal = await Promise.race([waitForShutdownSignal(), coordinator.done.then(() => 'coordinator stopped' as const)]);
+    say(`\n${signal}: stopping`);
+  } finally {
+    await stopAll();
+  }
   say('stopped');
 }

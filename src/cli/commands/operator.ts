@@ -1,0 +1,13 @@
+import { parseOperatorConfig, type OperatorConfigOverrides } from '../../operator/config.js';
+import { runOperator } from '../../operator/operator.js';
+import { say } from '../output.js';
+import { waitForShutdownSignal } from '../shutdown.js';
+
+/** `parallelix operator`: one operator node until Ctrl-C. Flags override PARALLELIX_* variables. */
+export async function operatorCommand(flags: OperatorConfigOverrides): Promise<void> {
+  const config = parseOperatorConfig(process.env, flags);
+  const controller = new AbortController();
+  void waitForShutdownSignal().then(() => controller.abort());
+  await runOperator(config, { signal: controller.signal });
+  say(`operator ${config.name} stopped`);
+}
