@@ -4,6 +4,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { getBalance } from '../../src/db/credits.js';
 import { COORDINATOR_TASK_QUEUE } from '../../src/protocol/task-queues.js';
 import type { InferenceResult, InferenceWorkflowInput, RequestStatus } from '../../src/protocol/inference.js';
+import { ANVIL_DEPLOYER_PRIVATE_KEY } from '../../src/chain/index.js';
+import { spawnCli } from '../helpers/cli-process.js';
 import { startTestNetwork, TEST_MODEL, type TestNetwork } from '../helpers/network.js';
 
 const messages: InferenceWorkflowInput['messages'] = [{ role: 'user', content: 'Tell me a long story about the sea.' }];
@@ -71,17 +73,41 @@ test('a node killed mid-inference: the request is re-matched to another node and
   await network.startOperator(name, LONG);
 }, 180_000);
 
-test('the coordinator worker restarted mid-run: the request completes exactly once', async () => {
+test('the coordinator process killed (SIGKILL) and restarted mid-run: the request completes exactly once', async () => {
+  // The in-process coordinator steps aside; a real `parallelix coordinator` process takes over and is killed.
+  await network.coordinator.stop();
+  const env = {
+    PARALLELIX_STATE_DIR: network.stateRoot,
+    PARALLELIX_TEMPORAL_ADDRESS: network.temporal.server.address,
+    PARALLELIX_TEMPORAL_NAMESPACE: network.temporal.server.namespace,
+    DATABASE_URL: network.database.url,
+    PARALLELIX_CHAIN_RPC_URL: network.anvil.rpcUrl,
+    PARALLELIX_CHAIN_ID: String(network.anvil.chainId),
+    PARALLELIX_CHAIN_PRIVATE_KEY: ANVIL_DEPLOYER_PRIVATE_KEY,
+    PARALLELIX_REGISTRY_ADDRESS: network.registryAddress,
+    PARALLELIX_SAMPLE_PROBABILITY: '0',
+    PARALLELIX_DISPATCH_HEARTBEAT_SECONDS: '5',
+  };
+  const first = spawnCli(['coordinator'], env);
+  await first.waitFor('coordinator ready');
   const userId = `user-${randomUUID()}`;
   await network.fund(userId, 1_000_000);
   const handle = await start(userId, 1500);
   await waitForDispatch(handle.workflowId);
-  await network.restartCoordinator();
-  const result = (await handle.result()) as InferenceResult;
-  const { db } = network;
-  expect(await db.creditLedgerEntry.count({ where: { requestId: result.requestId, kind: 'CAPTURE' } })).toBe(1);
-  expect(await db.rewardLedgerEntry.count({ where: { requestId: result.requestId } })).toBe(1);
-  expect(await db.executionRecord.count({ where: { requestId: result.requestId } })).toBe(1);
-  const balance = await getBalance(db, userId);
-  expect(balance).toEqual({ balance: BigInt(1_000_000 - result.creditsCharged), held: 0n });
+  first.child.kill('SIGKILL');
+  await first.exited;
+  const second = spawnCli(['coordinator'], env);
+  try {
+    await second.waitFor('coordinator ready');
+    const result = (await handle.result()) as InferenceResult;
+    const { db } = network;
+    expect(await db.creditLedgerEntry.count({ where: { requestId: result.requestId, kind: 'CAPTURE' } })).toBe(1);
+    expect(await db.rewardLedgerEntry.count({ where: { requestId: result.requestId } })).toBe(1);
+    expect(await db.executionRecord.count({ where: { requestId: result.requestId } })).toBe(1);
+    const balance = await getBalance(db, userId);
+    expect(balance).toEqual({ balance: BigInt(1_000_000 - result.creditsCharged), held: 0n });
+  } finally {
+    second.child.kill('SIGINT');
+    await second.exited;
+  }
 }, 180_000);
