@@ -27,7 +27,8 @@ function tieBreak(requestId: string, nodeId: string): string {
 
 /**
  * Step 03's policy: capable nodes (model, token limit), not already tried, healthy enough; ordered by free
- * capacity, then uptime, then reputation. A node without health samples yet counts as fully up.
+ * capacity, then uptime, then reputation. A node without health samples yet counts as fully up. Busy nodes stay
+ * candidates: a dispatch waits in the node's task queue, bounded by the dispatch schedule-to-start timeout.
  */
 export function rankCandidates(request: SelectionRequest, candidates: NodeCandidate[]): NodeCandidate[] {
   return candidates
@@ -35,7 +36,6 @@ export function rankCandidates(request: SelectionRequest, candidates: NodeCandid
     .filter((node) => node.maxNewTokens >= request.maxNewTokens)
     .filter((node) => !request.exclude.includes(node.nodeId))
     .filter((node) => (node.uptime ?? 1) >= request.minUptime)
-    .filter((node) => node.inFlight < node.concurrency * 4)
     .sort(
       (a, b) =>
         a.inFlight / a.concurrency - b.inFlight / b.concurrency ||

@@ -6,7 +6,7 @@ import { createInferenceEngine, type InferenceEngine } from '../inference/engine
 import { OPERATOR_WIRE, type RegistrationInput, type RegistrationResult } from '../protocol/operator-wire.js';
 import { COORDINATOR_TASK_QUEUE, nodeHealthTaskQueue, nodeTaskQueue } from '../protocol/task-queues.js';
 import { createLogger, type Logger } from '../shared/logger.js';
-import { createOperatorActivities } from './activities.js';
+import { createOperatorActivities, type OperatorActivities } from './activities.js';
 import type { OperatorConfig } from './config.js';
 import { RegistrationRefusedError } from './errors.js';
 
@@ -16,6 +16,13 @@ export interface RunOperatorOptions {
   logger?: Logger;
   /** Called once both workers poll and the coordinator accepted the announcement. */
   onReady?: (info: OperatorReadyInfo) => void;
+  /**
+   * Test seams only (test/fixtures/faulty-operator.ts simulates dishonest or broken operators with them);
+   * production code never sets them. wrapEngine sees the engine before it loads, wrapActivities the activities
+   * before the workers host them.
+   */
+  wrapEngine?: (engine: InferenceEngine) => InferenceEngine;
+  wrapActivities?: (activities: OperatorActivities, identity: NodeIdentity) => OperatorActivities;
 }
 
 export interface OperatorReadyInfo {
@@ -110,7 +117,7 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
   const identity = await loadOrCreateIdentity(config.keyFile);
   logger.info({ nodeId: identity.nodeId, keyFile: config.keyFile }, 'operator identity loaded');
 
-  const engine = createInferenceEngine({
+  const baseEngine = createInferenceEngine({
     model: config.model,
     dtype: config.dtype,
     device: config.device,
@@ -120,6 +127,7 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
     concurrency: config.concurrency,
     logger: createLogger('inference'),
   });
+  const engine = options.wrapEngine ? options.wrapEngine(baseEngine) : baseEngine;
   let connection: NativeConnection | undefined;
   try {
     const loadMs = await engine.load(); // the engine logs one line with the device and why
@@ -130,7 +138,8 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
       tls: config.temporal.tls,
       ...(config.temporal.apiKey ? { apiKey: config.temporal.apiKey } : {}),
     });
-    const activities = createOperatorActivities({ identity, engine, logger });
+    const honest = createOperatorActivities({ identity, engine, logger });
+    const activities = options.wrapActivities ? options.wrapActivities(honest, identity) : honest;
     const taskQueue = nodeTaskQueue(identity.nodeId);
     const healthTaskQueue = nodeHealthTaskQueue(identity.nodeId);
     const common = { connection, namespace: config.temporal.namespace, shutdownGraceTime: config.shutdownGraceMs };

@@ -1,0 +1,68 @@
+import { createInferenceEngine, defaultModelPath } from '../src/inference/engine.js';
+import { TEST_MODEL } from '../test/helpers/network.js';
+import { BENCH_PROMPTS } from './prompts.js';
+import { distribution, type Distribution } from './stats.js';
+
+export interface RawEngineResult {
+  model: string;
+  dtype: string;
+  device: string;
+  loadMs: number;
+  generations: number;
+  /** Wall time of generate() per call, ms (tokenisation, chat template, decoding included). */
+  latencyMs: Distribution;
+  /** Output tokens / wall time, per call. */
+  tokensPerSecond: Distribution;
+  outputTokens: Distribution;
+  inputTokens: Distribution;
+}
+
+const quietLogger = { info: () => undefined, warn: () => undefined };
+
+/** The reference: the same engine the operators run, called directly in this process on the same prompts. */
+export async function benchRawEngine(options: { maxNewTokens: number; repeats: number; progress: (msg: string) => void }): Promise<RawEngineResult> {
+  const engine = createInferenceEngine({
+    model: TEST_MODEL,
+    dtype: 'fp16',
+    device: 'cpu',
+    localModelPath: defaultModelPath(),
+    maxContextTokens: 2048,
+    maxNewTokensLimit: 256,
+    concurrency: 1,
+    logger: quietLogger,
+  });
+  try {
+    const loadMs = await engine.load();
+    for (const messages of BENCH_PROMPTS) await engine.generate({ messages, maxNewTokens: options.maxNewTokens });
+    const latencies: number[] = [];
+    const rates: number[] = [];
+    const outputs: number[] = [];
+    const inputs: number[] = [];
+    for (let r = 0; r < options.repeats; r += 1) {
+      for (const messages of BENCH_PROMPTS) {
+        const started = performance.now();
+        const result = await engine.generate({ messages, maxNewTokens: options.maxNewTokens });
+        const ms = performance.now() - started;
+        latencies.push(ms);
+        rates.push(result.usage.outputTokens / (ms / 1000));
+        outputs.push(result.usage.outputTokens);
+        inputs.push(result.usage.inputTokens);
+      }
+      options.progress(`raw engine: round ${r + 1}/${options.repeats}`);
+    }
+    const info = engine.info();
+    return {
+      model: info.model,
+      dtype: info.dtype,
+      device: info.device,
+      loadMs,
+      generations: latencies.length,
+      latencyMs: distribution(latencies),
+      tokensPerSecond: distribution(rates),
+      outputTokens: distribution(outputs),
+      inputTokens: distribution(inputs),
+    };
+  } finally {
+    await engine.dispose();
+  }
+}

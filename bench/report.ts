@@ -1,0 +1,115 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { projectRoot } from '../src/shared/paths.js';
+import { renderChart } from './chart.js';
+import type { DbRoundTrips } from './db-counters.js';
+import type { GasByVerdict } from './gas.js';
+import type { MachineFacts } from './machine.js';
+import type { BenchOptions } from './options.js';
+import type { RawEngineResult } from './raw-engine.js';
+import type { StepBreakdown, ThroughputPoint } from './scenarios.js';
+import type { Distribution } from './stats.js';
+import { formatTable } from './table.js';
+
+export interface BenchReport {
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  mode: BenchOptions['mode'];
+  options: BenchOptions;
+  machine: MachineFacts;
+  rawEngine: RawEngineResult;
+  latency: {
+    nodes: number;
+    sampleProbability: 0;
+    e2eMs: Distribution;
+    overheadRatioP50: number;
+    overheadMsP50: number;
+  };
+  throughput: ThroughputPoint[];
+  steps: { p0: StepBreakdown; p1: StepBreakdown; note: string };
+  sampling: Array<{ sampleProbability: number; requests: number; sampledRequests: number; e2eMs: Distribution }>;
+  gasPerAnchoredRecord: GasByVerdict[];
+  database: DbRoundTrips;
+}
+
+export function printReport(report: BenchReport): string {
+  const out: string[] = [];
+  const r = report.rawEngine;
+  out.push(`\nParalleliX bench (${report.mode}) — ${r.model} ${r.dtype} on ${r.device}, maxNewTokens ${report.options.maxNewTokens}, ${report.machine.cpus} CPUs, node ${report.machine.node}, commit ${report.machine.gitCommit?.slice(0, 10) ?? '?'}\n`);
+  out.push(
+    formatTable(
+      ['Latency (ms)', 'n', 'p50', 'p95', 'p99', 'tok/s p50'],
+      [
+        ['raw engine (in process)', r.latencyMs.n, r.latencyMs.p50, r.latencyMs.p95, r.latencyMs.p99, r.tokensPerSecond.p50],
+        [`pipeline e2e, p=0, ${report.latency.nodes} nodes`, report.latency.e2eMs.n, report.latency.e2eMs.p50, report.latency.e2eMs.p95, report.latency.e2eMs.p99, ''],
+        ...report.sampling.filter((s) => s.sampleProbability > 0).map((s) => [`pipeline e2e, p=${s.sampleProbability} (${s.sampledRequests} sampled)`, s.e2eMs.n, s.e2eMs.p50, s.e2eMs.p95, s.e2eMs.p99, ''] as Array<string | number>),
+      ],
+    ),
+  );
+  out.push(`overhead ratio pipeline p50 / raw p50 = ${report.latency.overheadRatioP50.toFixed(2)}x (+${report.latency.overheadMsP50.toFixed(0)} ms)\n`);
+  out.push(
+    formatTable(
+      ['Throughput', 'sent', 'done', 'shed', 'done/s', 'out tok/s', 'lat p50', 'lat p95'],
+      report.throughput.map((t) => [`${t.nodes} node(s) × c=${t.concurrency}`, t.requests, t.completed, t.rejected, t.requestsPerSecond, t.outputTokensPerSecond, t.latencyMs.p50, t.latencyMs.p95]),
+    ),
+  );
+  out.push('');
+  const p1 = new Map(report.steps.p1.steps.map((s) => [s.step, s.medianMs]));
+  const labels = [...new Set([...report.steps.p0.steps.map((s) => s.step), ...p1.keys()])];
+  const p0 = new Map(report.steps.p0.steps.map((s) => [s.step, s.medianMs]));
+  out.push(
+    formatTable(
+      ['Per-step median (ms, from history)', 'p=0', 'p=1'],
+      [
+        ...labels.map((l) => [l, p0.get(l) ?? Number.NaN, p1.get(l) ?? Number.NaN]),
+        ['= workflow start→complete (p50)', report.steps.p0.workflowMs.p50, report.steps.p1.workflowMs.p50],
+        ['client overhead (p50)', report.steps.p0.clientOverheadMs.p50, report.steps.p1.clientOverheadMs.p50],
+      ],
+    ),
+  );
+  out.push('');
+  out.push(formatTable(['Gas per anchored record', 'records', 'p50', 'min', 'max'], report.gasPerAnchoredRecord.map((g) => [g.verdict, g.anchored, g.gasUsed.p50, g.gasUsed.min, g.gasUsed.max])));
+  out.push('');
+  const d = report.database;
+  out.push(
+    `DB transactions per request ≈ ${d.transactionsPerRequest.toFixed(1)} (${d.rawTransactions} in ${d.windowSeconds.toFixed(1)} s for ${d.requests} requests, background ${d.backgroundPerSecond.toFixed(2)}/s subtracted; pg_stat_database xact_commit+xact_rollback)`,
+  );
+  const text = out.join('\n');
+  console.log(text);
+  return text;
+}
+
+export function writeReport(report: BenchReport): { json: string; svg: string } {
+  const dir = path.join(projectRoot, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const stamp = report.startedAt.replace(/[:.]/g, '-');
+  const json = path.join(dir, `${stamp}.json`);
+  const svg = path.join(dir, `${stamp}.svg`);
+  writeFileSync(json, JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(
+    svg,
+    renderChart(
+      `ParalleliX bench (${report.mode}) — ${report.startedAt}`,
+      `${report.rawEngine.model} ${report.rawEngine.dtype}/${report.rawEngine.device}, maxNewTokens ${report.options.maxNewTokens}, ${report.machine.cpus} CPUs, ${report.machine.cpuModel}`,
+      [
+        {
+          title: 'Latency p50',
+          unit: 'ms',
+          bars: [
+            { label: 'raw engine', value: report.rawEngine.latencyMs.p50 },
+            { label: `pipeline p=0 (${report.latency.nodes} nodes)`, value: report.latency.e2eMs.p50 },
+            ...report.sampling.map((s) => ({ label: `pipeline p=${s.sampleProbability}`, value: s.e2eMs.p50 })),
+          ],
+        },
+        { title: 'Per-step median, p=0 (from workflow history)', unit: 'ms', bars: report.steps.p0.steps.map((s) => ({ label: s.step, value: s.medianMs })) },
+        {
+          title: 'Throughput',
+          unit: 'completed requests/s',
+          bars: report.throughput.map((t) => ({ label: `${t.nodes} node(s), concurrency ${t.concurrency}`, value: t.requestsPerSecond })),
+        },
+      ],
+    ),
+  );
+  return { json, svg };
+}

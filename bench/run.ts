@@ -1,0 +1,144 @@
+/**
+ * `npm run bench [-- --quick]`: raw engine vs the fourteen-step pipeline on an embedded local stack (private
+ * Temporal dev server, test PostgreSQL database, anvil, in-process coordinator, real operator processes).
+ * Writes bench/results/<timestamp>.json and .svg and prints a table. Exits non-zero on any failure.
+ */
+import './quiet-logs.js';
+import { startTestNetwork, type TestNetwork } from '../test/helpers/network.js';
+import { readTransactions, roundTripsPerRequest, STATS_FLUSH_MS } from './db-counters.js';
+import { gasPerAnchoredRecord } from './gas.js';
+import { machineFacts } from './machine.js';
+import { parseOptions } from './options.js';
+import { runBatch } from './pipeline.js';
+import { benchRawEngine } from './raw-engine.js';
+import { printReport, writeReport, type BenchReport } from './report.js';
+import { freshUser, latencies, stepBreakdown, throughputPoint, waitForNodes, type ThroughputPoint } from './scenarios.js';
+import { distribution } from './stats.js';
+
+const started = Date.now();
+const progress = (msg: string): void => {
+  console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${msg}`);
+};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function scaleTo(network: TestNetwork, nodes: number): Promise<void> {
+  for (let i = network.operators.size; i < nodes; i += 1) {
+    await network.startOperator(`bench-${i + 1}`);
+    progress(`operator bench-${i + 1} ready`);
+  }
+  await waitForNodes(network, nodes);
+}
+
+async function warmUp(network: TestNetwork, requests: number, maxNewTokens: number): Promise<void> {
+  // Enough in flight at once that every node loads its kernels and the workflow bundle is hot.
+  await runBatch(network, { userId: await freshUser(network), count: requests, concurrency: Math.max(1, network.operators.size), maxNewTokens, sampleProbability: 0 });
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const startedAt = new Date(started).toISOString();
+  progress(`mode ${options.mode}: raw engine first (no stack running yet)`);
+  const rawEngine = await benchRawEngine({ maxNewTokens: options.maxNewTokens, repeats: options.rawRepeats, progress });
+  progress(`raw engine p50 ${rawEngine.latencyMs.p50.toFixed(0)} ms, ${rawEngine.tokensPerSecond.p50.toFixed(0)} tok/s`);
+
+  progress('starting the local stack (Temporal dev server, PostgreSQL database, anvil, coordinator, 1 operator)');
+  const network = await startTestNetwork({ policy: { sampleProbability: 0 }, operatorNames: ['bench-1'] });
+  try {
+    await waitForNodes(network, 1);
+    const throughput: ThroughputPoint[] = [];
+    const [firstNodes, ...moreNodes] = options.nodeCounts;
+    const latencyNodes = Math.min(3, Math.max(...options.nodeCounts));
+
+    const measureThroughput = async (nodes: number): Promise<void> => {
+      for (const concurrency of options.concurrencies) {
+        const count = Math.max(options.throughputMinRequests, options.throughputPerSlot * concurrency);
+        const point = await throughputPoint(network, nodes, concurrency, count, options.maxNewTokens);
+        throughput.push(point);
+        progress(`throughput ${nodes} node(s) c=${concurrency}: ${point.requestsPerSecond.toFixed(2)} completed/s (${point.completed}/${count} done, ${point.rejected} shed)`);
+      }
+    };
+
+    await warmUp(network, options.warmupRequests, options.maxNewTokens);
+    progress('warm-up done');
+    await measureThroughput(firstNodes!);
+
+    await scaleTo(network, latencyNodes);
+    await warmUp(network, options.warmupRequests * latencyNodes, options.maxNewTokens);
+    progress(`scaled to ${latencyNodes} nodes and warmed up`);
+
+    // Latency, one request in flight; the same batch gives DB round trips and the per-step breakdown.
+    const idleFrom = await readTransactions(network.database.name);
+    await sleep(STATS_FLUSH_MS);
+    const idleTo = await readTransactions(network.database.name);
+    progress(`latency: ${options.latencyRequests} sequential requests, p=0`);
+    const p0 = await runBatch(network, { userId: await freshUser(network), count: options.latencyRequests, concurrency: 1, maxNewTokens: options.maxNewTokens, sampleProbability: 0 });
+    await sleep(STATS_FLUSH_MS);
+    const busyTo = await readTransactions(network.database.name);
+    const database = roundTripsPerRequest({ from: idleFrom, to: idleTo }, { from: idleTo, to: busyTo }, p0.requests.length);
+    const e2e = distribution(latencies(p0));
+    progress(`latency p50 ${e2e.p50.toFixed(0)} ms; DB ≈ ${database.transactionsPerRequest.toFixed(1)} transactions/request`);
+
+    const sampling: BenchReport['sampling'] = [{ sampleProbability: 0, requests: p0.requests.length, sampledRequests: 0, e2eMs: e2e }];
+    const p1Batches = [];
+    for (const p of [0.1, 1]) {
+      const batch = await runBatch(network, { userId: await freshUser(network), count: options.samplingRequests, concurrency: 1, maxNewTokens: options.maxNewTokens, sampleProbability: p });
+      const sampled = batch.requests.filter((r) => r.result.sampled).length;
+      sampling.push({ sampleProbability: p, requests: batch.requests.length, sampledRequests: sampled, e2eMs: distribution(latencies(batch)) });
+      if (p === 1) p1Batches.push(batch);
+      progress(`sampling p=${p}: p50 ${distribution(latencies(batch)).p50.toFixed(0)} ms, ${sampled}/${batch.requests.length} sampled`);
+    }
+    const p1 = p1Batches[0]!;
+
+    progress('per-step breakdown from workflow histories');
+    const steps = { p0: await stepBreakdown(p0.requests), p1: await stepBreakdown(p1.requests) };
+
+    progress('gas from anchoring receipts');
+    const gas = await gasPerAnchoredRecord(network.anvil.rpcUrl, network.anvil.chainId, [...p0.requests, ...p1.requests].map((r) => r.result));
+
+    for (const nodes of moreNodes) {
+      await scaleTo(network, nodes);
+      if (nodes !== latencyNodes) await warmUp(network, options.warmupRequests * nodes, options.maxNewTokens);
+      await measureThroughput(nodes);
+    }
+
+    const report: BenchReport = {
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      durationSeconds: (Date.now() - started) / 1000,
+      mode: options.mode,
+      options,
+      machine: machineFacts(),
+      rawEngine,
+      latency: {
+        nodes: latencyNodes,
+        sampleProbability: 0,
+        e2eMs: e2e,
+        overheadRatioP50: e2e.p50 / rawEngine.latencyMs.p50,
+        overheadMsP50: e2e.p50 - rawEngine.latencyMs.p50,
+      },
+      throughput,
+      steps: {
+        ...steps,
+        note:
+          'Local-activity steps: differences of consecutive complete_time values in the core_local_activity markers (first one from the workflow task start), so each includes the small workflow code before it. 06–09 are one activity on the node (start→complete). "workflow task commit" is the gap from the last local activity to WorkflowTaskCompleted; "dispatch result → workflow task" is ActivityTaskCompleted → WorkflowTaskStarted. Client overhead = client-observed latency − workflow start→complete.',
+      },
+      sampling,
+      gasPerAnchoredRecord: gas,
+      database,
+    };
+    printReport(report);
+    const files = writeReport(report);
+    console.log(`\nresults: ${files.json}\nchart:   ${files.svg}`);
+  } finally {
+    progress('stopping the local stack');
+    await network.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error('bench failed:', error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,165 @@
+/**
+ * Steps 10 and 11 against real misbehaving operator processes (test/fixtures/faulty-operator.ts): a forged
+ * signature and a wrong PoE are caught by verification, an altered result only by sampling.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { createRegistryClient, idToBytes32, ANVIL_DEPLOYER_PRIVATE_KEY, type VerdictName } from '../../src/chain/index.js';
+import { COORDINATOR_TASK_QUEUE } from '../../src/protocol/task-queues.js';
+import type { InferenceResult, InferenceWorkflowInput, RequestStatus } from '../../src/protocol/inference.js';
+import { projectRoot } from '../../src/shared/paths.js';
+import { startTestNetwork, TEST_MODEL, type TestNetwork } from '../helpers/network.js';
+
+const FAULTY_ENTRY = path.join(projectRoot, 'test', 'fixtures', 'faulty-operator.ts');
+const messages: InferenceWorkflowInput['messages'] = [
+  { role: 'system', content: 'You are a helpful assistant.' },
+  { role: 'user', content: 'What is the capital of France? Answer in one sentence.' },
+];
+/** The honest greedy output of the test model for `messages` (the same as in happy-path.test.ts). */
+const HONEST_TEXT =
+  'Southern abundjoint február retr Ostilingoser mehrere Mathemat jaarєдна Culturalcono Arist Hauptлина St самоupdated avoided przeciไ userloyсобam sod passengers gesch Comment też';
+
+let network: TestNetwork;
+let honest: string[];
+
+beforeAll(async () => {
+  network = await startTestNetwork({ policy: { sampleProbability: 0 }, operatorNames: ['alpha', 'beta'] });
+  honest = [...network.operators.values()].map((op) => op.nodeId);
+}, 240_000);
+
+afterAll(async () => {
+  await network?.stop();
+});
+
+async function run(userId: string, sampleProbability?: number): Promise<{ result: InferenceResult; status: RequestStatus }> {
+  const handle = await network.client.workflow.start('inferenceWorkflow', {
+    taskQueue: COORDINATOR_TASK_QUEUE,
+    workflowId: `request-${randomUUID()}`,
+    args: [{ userId, model: TEST_MODEL, messages, maxNewTokens: 32, ...(sampleProbability === undefined ? {} : { sampleProbability }) }],
+  });
+  const result = (await handle.result()) as InferenceResult;
+  return { result, status: (await handle.query('status')) as RequestStatus };
+}
+
+/**
+ * Matching orders idle nodes by uptime, then reputation, then a per-request hash: equal reputations would
+ * make the faulty node's role a coin toss. Setting them makes `order` the match order (others come last).
+ */
+async function preferNodes(order: string[]): Promise<void> {
+  await network.db.node.updateMany({ data: { reputation: 0.01 } });
+  for (const [i, nodeId] of order.entries()) await network.db.node.update({ where: { nodeId }, data: { reputation: 1 - i * 0.1 } });
+}
+
+/** Stops a faulty operator and waits until its health monitor took it out of matching. */
+async function retire(name: string): Promise<void> {
+  const op = network.operators.get(name)!;
+  await op.process.stop('SIGTERM');
+  network.operators.delete(name);
+  for (let i = 0; i < 300; i += 1) {
+    const node = await network.db.node.findUniqueOrThrow({ where: { nodeId: op.nodeId } });
+    if (node.status !== 'ACTIVE') return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${name} was never marked offline`);
+}
+
+async function readOnChain(requestId: string) {
+  const registry = createRegistryClient({
+    rpcUrl: network.anvil.rpcUrl,
+    chainId: network.anvil.chainId,
+    privateKey: ANVIL_DEPLOYER_PRIVATE_KEY,
+    address: network.registryAddress,
+  });
+  return registry.readRecord(requestId);
+}
+
+async function penaltiesOf(nodeId: string, requestId: string): Promise<string[]> {
+  const rows = await network.db.nodePenalty.findMany({ where: { nodeId, requestId } });
+  return rows.map((row) => row.reason);
+}
+
+describe.each([
+  ['forge-signature', 'BAD_SIGNATURE'],
+  ['wrong-poe', 'POE_MISMATCH'],
+])('an operator returning a %s result', (fault, reason) => {
+  test(`is penalised (${reason}) and the request completes on an honest node`, async () => {
+    const name = `faulty-${fault}`;
+    const faulty = await network.startOperator(name, { PARALLELIX_TEST_FAULT: fault }, FAULTY_ENTRY);
+    const userId = `user-${randomUUID()}`;
+    await network.fund(userId, 100_000);
+
+    // A node health probe can reorder a tie; retry until the faulty node was matched first (normally at once).
+    let outcome: Awaited<ReturnType<typeof run>> | undefined;
+    for (let attempt = 0; attempt < 5 && outcome?.status.triedNodeIds[0] !== faulty; attempt += 1) {
+      await preferNodes([faulty, ...honest]);
+      outcome = await run(userId);
+    }
+    const { result, status } = outcome!;
+    expect(status.triedNodeIds[0]).toBe(faulty);
+    // The faulty node really ran the inference: it is its result that failed verification.
+    const faultyLogs = network.operators.get(name)!.process.logs();
+    expect(faultyLogs.some((line) => line.msg === 'inference done' && line.requestId === result.requestId)).toBe(true);
+
+    expect(honest).toContain(result.nodeId);
+    expect(result.text).toBe(HONEST_TEXT);
+    expect(result.verdict).toBe('Accepted');
+    expect(await penaltiesOf(faulty, result.requestId)).toEqual([reason]);
+    const node = await network.db.node.findUniqueOrThrow({ where: { nodeId: faulty } });
+    expect(node.reputation).toBeLessThan(1);
+    expect(node.penaltyCount).toBeGreaterThanOrEqual(1);
+
+    const rewards = await network.db.rewardLedgerEntry.findMany({ where: { requestId: result.requestId } });
+    expect(rewards.map((r) => r.nodeId)).toEqual([result.nodeId]);
+    const record = await network.db.executionRecord.findUniqueOrThrow({ where: { requestId: result.requestId } });
+    expect(record.nodeId).toBe(result.nodeId);
+    const onChain = await readOnChain(result.requestId);
+    expect(onChain?.nodeKey).toBe(idToBytes32(result.nodeId));
+    expect(onChain?.verdict).toBe('Accepted');
+
+    await retire(name);
+  }, 180_000);
+});
+
+test('p = 1 with a dishonest operator: sampling catches it as node_i and as node_j', async () => {
+  const dishonest = await network.startOperator('dishonest', { PARALLELIX_TEST_FAULT: 'alter-result' }, FAULTY_ENTRY);
+  const [alpha, beta] = honest as [string, string];
+  const userId = `user-${randomUUID()}`;
+  await network.fund(userId, 1_000_000);
+
+  // Role 0: the dishonest node is matched first (node_i); role 1: it is the sampled node_j.
+  const cases: Array<{ role: number; order: string[]; verdict: VerdictName }> = [
+    { role: 0, order: [dishonest, alpha, beta], verdict: 'MajorityOverruled' },
+    { role: 1, order: [alpha, dishonest, beta], verdict: 'AcceptedDisputeUpheld' },
+  ];
+  for (const { role, order, verdict } of cases) {
+    let outcome: Awaited<ReturnType<typeof run>> | undefined;
+    for (let attempt = 0; attempt < 3 && outcome?.status.triedNodeIds.indexOf(dishonest) !== role; attempt += 1) {
+      await preferNodes(order);
+      outcome = await run(userId, 1);
+    }
+    const { result, status } = outcome!;
+    const tried = status.triedNodeIds;
+    expect(tried.indexOf(dishonest)).toBe(role);
+    expect(tried).toHaveLength(3); // node_i, node_j and the tie-breaking third node
+    expect(new Set(tried)).toEqual(new Set([dishonest, alpha, beta]));
+
+    expect(result.verdict).toBe(verdict);
+    expect(result.sampled).toBe(true);
+    expect(result.text).toBe(HONEST_TEXT);
+    expect(result.nodeId).not.toBe(dishonest);
+    // Only sampling caught it: its PoE and signature over the altered text passed step 10.
+    expect(await penaltiesOf(dishonest, result.requestId)).toEqual(['SAMPLE_DISAGREEMENT']);
+    for (const nodeId of honest) expect(await penaltiesOf(nodeId, result.requestId)).toEqual([]);
+
+    const rewards = await network.db.rewardLedgerEntry.findMany({ where: { requestId: result.requestId } });
+    expect(rewards.map((r) => r.nodeId)).toEqual([result.nodeId]);
+
+    const onChain = await readOnChain(result.requestId);
+    expect(onChain?.verdict).toBe(verdict);
+    expect(onChain?.nodeKey).toBe(idToBytes32(result.nodeId));
+    // The on-chain pair names the node the delivered result was checked against: the dishonest one, either way.
+    expect(onChain?.sampledNodeKey).toBe(idToBytes32(dishonest));
+    expect(onChain?.poe.replace(/^0x/, '')).toBe(result.poe.replace(/^0x/, ''));
+  }
+  await retire('dishonest');
+}, 240_000);
