@@ -22,7 +22,7 @@ function fmt(value: number): string {
 
 export function renderChart(title: string, subtitle: string, sections: BarSection[]): string {
   const parts: string[] = [];
-  let y = 56;
+  let y = 76;
   sections.forEach((section, s) => {
     const max = Math.max(1e-9, ...section.bars.map((b) => (Number.isFinite(b.value) ? b.value : 0)));
     const scale = (WIDTH - LABEL_W - 90) / max;
@@ -33,7 +33,7 @@ export function renderChart(title: string, subtitle: string, sections: BarSectio
       parts.push(
         `<text x="${LABEL_W - 8}" y="${y + BAR_H - 5}" font-size="12" text-anchor="end">${esc(bar.label)}</text>`,
         `<rect x="${LABEL_W}" y="${y}" width="${w.toFixed(1)}" height="${BAR_H}" fill="${PALETTE[s % PALETTE.length]}"/>`,
-        `<text x="${LABEL_W + w + 6}" y="${y + BAR_H - 5}" font-size="12">${fmt(bar.value)}</text>`,
+        `<text x="${(LABEL_W + w + 6).toFixed(1)}" y="${y + BAR_H - 5}" font-size="12">${fmt(bar.value)}</text>`,
       );
       y += BAR_H + GAP;
     }

@@ -4,7 +4,7 @@
  * interactive transaction counts once however many statements it holds, so this is a lower bound on round trips
  * (pg_stat_statements would count statements, but the shared server does not preload it). Backends report their
  * counters lazily (after at most ~10 s idle), so a reading waits for that, and the background rate (health probes,
- * node announcements) measured while idle is subtracted.
+ * node announcements), measured while idle right after, is subtracted: an estimate, ± a few.
  */
 import pg from 'pg';
 import { testAdminUrl } from '../test/helpers/database.js';
@@ -35,22 +35,26 @@ export interface DbRoundTrips {
   method: string;
   requests: number;
   rawTransactions: number;
+  /** Idle rate measured right after the batch's counters were flushed. */
   backgroundPerSecond: number;
   windowSeconds: number;
   transactionsPerRequest: number;
 }
 
-export function roundTripsPerRequest(
-  idle: { from: XactReading; to: XactReading },
-  busy: { from: XactReading; to: XactReading },
-  requests: number,
-): DbRoundTrips {
+type Window = { from: XactReading; to: XactReading };
+
+function rate(w: Window): number {
+  return (w.to.transactions - w.from.transactions) / ((w.to.at - w.from.at) / 1000);
+}
+
+/** `busy` must start after earlier work has been flushed (wait STATS_FLUSH_MS) and end STATS_FLUSH_MS after the batch. */
+export function roundTripsPerRequest(busy: Window, idleAfter: Window, requests: number): DbRoundTrips {
   // The admin connection's own reads are in another database, so they do not count here.
-  const backgroundPerSecond = (idle.to.transactions - idle.from.transactions) / ((idle.to.at - idle.from.at) / 1000);
+  const backgroundPerSecond = rate(idleAfter);
   const windowSeconds = (busy.to.at - busy.from.at) / 1000;
   const rawTransactions = busy.to.transactions - busy.from.transactions;
   return {
-    method: 'pg_stat_database xact_commit+xact_rollback delta over a sequential batch, minus the idle background rate; implicit transactions = statements outside a transaction, one per interactive transaction',
+    method: 'pg_stat_database xact_commit+xact_rollback delta over a sequential batch (11 s flush waits before and after), minus the idle background rate measured right after; implicit transactions = statements outside a transaction, one per interactive transaction',
     requests,
     rawTransactions,
     backgroundPerSecond,

@@ -22,9 +22,9 @@ export function parseOptions(argv: string[]): BenchOptions {
     return {
       mode: 'quick',
       maxNewTokens: 32,
-      rawRepeats: 3,
-      latencyRequests: 24,
-      samplingRequests: 12,
+      rawRepeats: 5,
+      latencyRequests: 40,
+      samplingRequests: 20,
       concurrencies: [1, 4, 16],
       nodeCounts: [1, 3],
       throughputMinRequests: 8,
@@ -35,13 +35,13 @@ export function parseOptions(argv: string[]): BenchOptions {
   return {
     mode: 'full',
     maxNewTokens: 32,
-    rawRepeats: 8,
-    latencyRequests: 100,
-    samplingRequests: 50,
+    rawRepeats: 10,
+    latencyRequests: 200,
+    samplingRequests: 100,
     concurrencies: [1, 4, 16, 64],
     nodeCounts: [1, 3, 8],
-    throughputMinRequests: 24,
-    throughputPerSlot: 3,
+    throughputMinRequests: 40,
+    throughputPerSlot: 4,
     warmupRequests: 6,
   };
 }

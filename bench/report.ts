@@ -73,7 +73,7 @@ export function printReport(report: BenchReport): string {
   out.push('');
   const d = report.database;
   out.push(
-    `DB transactions per request ≈ ${d.transactionsPerRequest.toFixed(1)} (${d.rawTransactions} in ${d.windowSeconds.toFixed(1)} s for ${d.requests} requests, background ${d.backgroundPerSecond.toFixed(2)}/s subtracted; pg_stat_database xact_commit+xact_rollback)`,
+    `DB transactions per request ≈ ${d.transactionsPerRequest.toFixed(1)} (${d.rawTransactions} in ${d.windowSeconds.toFixed(1)} s for ${d.requests} requests, idle background ${d.backgroundPerSecond.toFixed(1)}/s subtracted; pg_stat_database xact_commit+xact_rollback)`,
   );
   const text = out.join('\n');
   console.log(text);
@@ -99,7 +99,7 @@ export function writeReport(report: BenchReport): { json: string; svg: string } 
           bars: [
             { label: 'raw engine', value: report.rawEngine.latencyMs.p50 },
             { label: `pipeline p=0 (${report.latency.nodes} nodes)`, value: report.latency.e2eMs.p50 },
-            ...report.sampling.map((s) => ({ label: `pipeline p=${s.sampleProbability}`, value: s.e2eMs.p50 })),
+            ...report.sampling.filter((s) => s.sampleProbability > 0).map((s) => ({ label: `pipeline p=${s.sampleProbability}`, value: s.e2eMs.p50 })),
           ],
         },
         { title: 'Per-step median, p=0 (from workflow history)', unit: 'ms', bars: report.steps.p0.steps.map((s) => ({ label: s.step, value: s.medianMs })) },

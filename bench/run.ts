@@ -67,14 +67,15 @@ async function main(): Promise<void> {
     progress(`scaled to ${latencyNodes} nodes and warmed up`);
 
     // Latency, one request in flight; the same batch gives DB round trips and the per-step breakdown.
-    const idleFrom = await readTransactions(network.database.name);
-    await sleep(STATS_FLUSH_MS);
-    const idleTo = await readTransactions(network.database.name);
+    await sleep(STATS_FLUSH_MS); // let the warm-up's counters reach pg_stat_database first
+    const busyFrom = await readTransactions(network.database.name);
     progress(`latency: ${options.latencyRequests} sequential requests, p=0`);
     const p0 = await runBatch(network, { userId: await freshUser(network), count: options.latencyRequests, concurrency: 1, maxNewTokens: options.maxNewTokens, sampleProbability: 0 });
     await sleep(STATS_FLUSH_MS);
     const busyTo = await readTransactions(network.database.name);
-    const database = roundTripsPerRequest({ from: idleFrom, to: idleTo }, { from: idleTo, to: busyTo }, p0.requests.length);
+    await sleep(STATS_FLUSH_MS);
+    const idleTo = await readTransactions(network.database.name);
+    const database = roundTripsPerRequest({ from: busyFrom, to: busyTo }, { from: busyTo, to: idleTo }, p0.requests.length);
     const e2e = distribution(latencies(p0));
     progress(`latency p50 ${e2e.p50.toFixed(0)} ms; DB ≈ ${database.transactionsPerRequest.toFixed(1)} transactions/request`);
 
