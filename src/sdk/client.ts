@@ -1,0 +1,181 @@
+import { createHash, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure, TerminatedFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { loadOrCreateCodecKey, type CodecKey } from '../codec/codec-key.js';
+import { coordinatorDataConverter } from '../coordinator/data-converter.js';
+import { INFERENCE_WORKFLOW, RESULT_CHUNK_QUERY, STATUS_QUERY, type InferenceResult, type RequestStatus } from '../protocol/inference.js';
+import { describeIssues, inferenceRequestSchema } from '../protocol/inference-input.js';
+import { COORDINATOR_TASK_QUEUE } from '../protocol/task-queues.js';
+import { InvalidInputError } from '../shared/errors.js';
+import { stateDir } from '../shared/paths.js';
+import { InsufficientCreditsError, NoCapableNodeError, RequestCancelledError, RequestFailedError } from './errors.js';
+import type { RequestProgress, SubmitRequest, SubmitResult } from './types.js';
+
+export interface ParallelixClientOptions {
+  /** Temporal frontend, default PARALLELIX_TEMPORAL_ADDRESS or 127.0.0.1:7233. */
+  address?: string;
+  /** Default PARALLELIX_TEMPORAL_NAMESPACE or `parallelix`. */
+  namespace?: string;
+  /** The coordinator's payload codec key; else loaded from `codecKeyFile` (default `<state>/coordinator/codec-key`). */
+  codecKey?: CodecKey;
+  codecKeyFile?: string;
+  /** Reuse an existing connection (not closed by `close()`). */
+  connection?: Connection;
+  /** How often `requestId()` and `stream()` poll the run. Default 100 ms. */
+  pollIntervalMs?: number;
+}
+
+export interface RequestHandle {
+  readonly workflowId: string;
+  /** The request id, once step 02 admitted the request (rejects with a typed error if it was refused). */
+  requestId(): Promise<string>;
+  status(): Promise<RequestProgress>;
+  /** The verified result text as it becomes available (after steps 10–12), in chunks. */
+  stream(): AsyncIterable<string>;
+  result(): Promise<SubmitResult>;
+}
+
+export interface ParallelixClient {
+  submit(request: SubmitRequest): Promise<RequestHandle>;
+  /** A handle for a request submitted earlier (by workflow id). */
+  handle(workflowId: string): RequestHandle;
+  close(): Promise<void>;
+}
+
+const submitSchema = inferenceRequestSchema.extend({
+  idempotencyKey: inferenceRequestSchema.shape.userId.optional(),
+});
+
+/** Same user + same idempotency key → same workflow id, so a retried submit reaches the same run. */
+export function workflowIdFor(userId: string, idempotencyKey: string | undefined): string {
+  if (!idempotencyKey) return `request-${randomUUID()}`;
+  return `request-${createHash('sha256').update(`${userId}\0${idempotencyKey}`).digest('hex').slice(0, 32)}`;
+}
+
+/** Maps a failed run to the SDK's typed errors. */
+export function toSdkError(error: unknown): unknown {
+  if (!(error instanceof WorkflowFailedError)) return error;
+  const cause = error.cause;
+  if (cause instanceof CancelledFailure || cause instanceof TerminatedFailure) {
+    return new RequestCancelledError(`request was ${cause instanceof CancelledFailure ? 'cancelled' : 'terminated'}`, { cause });
+  }
+  if (cause instanceof ApplicationFailure) {
+    switch (cause.type) {
+      case 'INSUFFICIENT_CREDITS':
+        return new InsufficientCreditsError(cause.message, { cause });
+      case 'NO_CAPABLE_NODE':
+        return new NoCapableNodeError(cause.message, { cause });
+      case 'INVALID_INPUT':
+      case 'PROMPT_TOO_LONG':
+      case 'MAX_NEW_TOKENS_EXCEEDED':
+        return new InvalidInputError(cause.message, { cause });
+      default:
+        return new RequestFailedError(cause.message, cause.type ?? undefined, { cause });
+    }
+  }
+  return new RequestFailedError(error.message, undefined, { cause: error });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function createHandle(workflow: WorkflowHandle, pollMs: number): RequestHandle {
+  const result = async (): Promise<SubmitResult> => {
+    try {
+      return (await workflow.result()) as InferenceResult;
+    } catch (error) {
+      throw toSdkError(error);
+    }
+  };
+  const isRunning = async (): Promise<boolean> => (await workflow.describe()).status.name === 'RUNNING';
+  return {
+    workflowId: workflow.workflowId,
+    result,
+    async status() {
+      const [description, status] = await Promise.all([workflow.describe(), workflow.query<RequestStatus>(STATUS_QUERY)]);
+      return {
+        workflowId: workflow.workflowId,
+        step: status.step,
+        requestId: status.requestId,
+        nodeId: status.nodeId,
+        state: description.status.name,
+      };
+    },
+    async requestId() {
+      for (;;) {
+        const status = await workflow.query<RequestStatus>(STATUS_QUERY);
+        if (status.requestId) return status.requestId;
+        if (!(await isRunning())) return (await result()).requestId;
+        await sleep(pollMs);
+      }
+    },
+    stream() {
+      return {
+        async *[Symbol.asyncIterator]() {
+          let offset = 0;
+          for (;;) {
+            const chunk = await workflow.query<string | null, [number]>(RESULT_CHUNK_QUERY, offset);
+            if (chunk) {
+              offset += chunk.length;
+              yield chunk;
+            }
+            if (!(await isRunning())) {
+              const rest = (await result()).text.slice(offset);
+              if (rest) yield rest;
+              return;
+            }
+            if (!chunk) await sleep(pollMs);
+          }
+        },
+      };
+    },
+  };
+}
+
+/**
+ * The platform's client: submits inference requests (one workflow each) and follows them.
+ *
+ * @example
+ * const px = await createParallelixClient();
+ * const request = await px.submit({ userId: 'u1', model: 'tiny-random-LlamaForCausalLM-fp16',
+ *   messages: [{ role: 'user', content: 'Hello' }], maxNewTokens: 32, idempotencyKey: 'order-42' });
+ * for await (const chunk of request.stream()) process.stdout.write(chunk);
+ * const { requestId, anchorTx, creditsCharged } = await request.result();
+ */
+export async function createParallelixClient(options: ParallelixClientOptions = {}): Promise<ParallelixClient> {
+  const address = options.address ?? process.env.PARALLELIX_TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+  const namespace = options.namespace ?? process.env.PARALLELIX_TEMPORAL_NAMESPACE ?? 'parallelix';
+  const key = options.codecKey ?? loadOrCreateCodecKey(options.codecKeyFile ?? path.join(stateDir(), 'coordinator', 'codec-key'));
+  const connection = options.connection ?? (await Connection.connect({ address }));
+  const client = new Client({ connection, namespace, dataConverter: coordinatorDataConverter(key) });
+  const pollMs = options.pollIntervalMs ?? 100;
+
+  return {
+    async submit(request) {
+      const parsed = submitSchema.safeParse(request);
+      if (!parsed.success) throw new InvalidInputError(`invalid request: ${describeIssues(parsed.error)}`);
+      const { idempotencyKey, ...input } = parsed.data;
+      const workflowId = workflowIdFor(input.userId, idempotencyKey);
+      try {
+        const workflow = await client.workflow.start(INFERENCE_WORKFLOW, {
+          taskQueue: COORDINATOR_TASK_QUEUE,
+          workflowId,
+          args: [input],
+          // A retried submit reaches the run already there, running or finished: never a second charge.
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        });
+        return createHandle(workflow, pollMs);
+      } catch (error) {
+        if (error instanceof WorkflowExecutionAlreadyStartedError) return createHandle(client.workflow.getHandle(workflowId), pollMs);
+        throw error;
+      }
+    },
+    handle(workflowId) {
+      return createHandle(client.workflow.getHandle(workflowId), pollMs);
+    },
+    async close() {
+      if (!options.connection) await connection.close();
+    },
+  };
+}

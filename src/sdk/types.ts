@@ -1,0 +1,42 @@
+import type { VerdictName } from '../chain/record.js';
+import type { ChatMessage, PipelineStep, TokenUsage } from '../protocol/inference.js';
+
+export type { ChatMessage, TokenUsage, VerdictName };
+
+export interface SubmitRequest {
+  /** The platform user whose off-chain credits pay for the request. */
+  userId: string;
+  /** Model id as offered by operator nodes. */
+  model: string;
+  /** Chat messages; the operator applies the model's chat template. */
+  messages: ChatMessage[];
+  maxNewTokens: number;
+  /** The same key always reaches the same request: a retried submit is never charged twice. */
+  idempotencyKey?: string;
+  /** Per-request override of the coordinator's sample probability (0..1). */
+  sampleProbability?: number;
+}
+
+export interface SubmitResult {
+  requestId: string;
+  text: string;
+  usage: TokenUsage;
+  nodeId: string;
+  poe: string;
+  signature: string;
+  anchorTx: string;
+  anchorBlock: number;
+  sampled: boolean;
+  sampledNodeIds: string[];
+  verdict: VerdictName;
+  creditsCharged: number;
+}
+
+export interface RequestProgress {
+  workflowId: string;
+  step: PipelineStep | 'Done' | 'Failed';
+  requestId: string | null;
+  nodeId: string | null;
+  /** Workflow state as Temporal reports it: RUNNING, COMPLETED, FAILED, … */
+  state: string;
+}

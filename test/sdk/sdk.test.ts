@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { getBalance } from '../../src/db/credits.js';
+import {
+  createParallelixClient,
+  InsufficientCreditsError,
+  InvalidInputError,
+  NoCapableNodeError,
+  type ParallelixClient,
+} from '../../src/sdk/index.js';
+import { startTestNetwork, TEST_MODEL, type TestNetwork } from '../helpers/network.js';
+
+const messages = [
+  { role: 'system' as const, content: 'You are a helpful assistant.' },
+  { role: 'user' as const, content: 'What is the capital of France? Answer in one sentence.' },
+];
+const EXPECTED_TEXT =
+  'Southern abundjoint február retr Ostilingoser mehrere Mathemat jaarєдна Culturalcono Arist Hauptлина St самоupdated avoided przeciไ userloyсобam sod passengers gesch Comment też';
+
+let network: TestNetwork;
+let px: ParallelixClient;
+
+beforeAll(async () => {
+  network = await startTestNetwork({ policy: { sampleProbability: 0 }, operatorNames: ['alpha', 'beta'] });
+  px = await createParallelixClient({
+    address: network.temporal.server.address,
+    namespace: network.temporal.server.namespace,
+    codecKeyFile: path.join(network.stateRoot, 'coordinator', 'codec-key'),
+  });
+}, 240_000);
+
+afterAll(async () => {
+  await px?.close();
+  await network?.stop();
+});
+
+test('submit → requestId, stream and result; the streamed text equals the result', async () => {
+  const userId = `user-${randomUUID()}`;
+  await network.fund(userId, 10_000);
+  const request = await px.submit({ userId, model: TEST_MODEL, messages, maxNewTokens: 32 });
+  const requestId = await request.requestId();
+  let streamed = '';
+  for await (const chunk of request.stream()) streamed += chunk;
+  const result = await request.result();
+  expect(result.requestId).toBe(requestId);
+  expect(streamed).toBe(EXPECTED_TEXT);
+  expect(result.text).toBe(EXPECTED_TEXT);
+  expect(result.anchorTx).toMatch(/^0x[0-9a-f]{64}$/);
+  const status = await request.status();
+  expect(status).toMatchObject({ step: 'Done', requestId, state: 'COMPLETED' });
+});
+
+test('the same idempotency key reaches the same request and is charged once', async () => {
+  const userId = `user-${randomUUID()}`;
+  await network.fund(userId, 10_000);
+  const submit = () => px.submit({ userId, model: TEST_MODEL, messages, maxNewTokens: 32, idempotencyKey: 'order-42' });
+  const [a, b] = await Promise.all([submit(), submit()]);
+  expect(a.workflowId).toBe(b.workflowId);
+  const first = await a.result();
+  const again = await (await submit()).result();
+  expect(again.requestId).toBe(first.requestId);
+  expect(await network.db.creditLedgerEntry.count({ where: { user: { externalId: userId }, kind: 'CAPTURE' } })).toBe(1);
+  expect((await getBalance(network.db, userId)).balance).toBe(BigInt(10_000 - first.creditsCharged));
+  // Another user's identical key is another request.
+  const other = `user-${randomUUID()}`;
+  await network.fund(other, 10_000);
+  const theirs = await px.submit({ userId: other, model: TEST_MODEL, messages, maxNewTokens: 32, idempotencyKey: 'order-42' });
+  expect(theirs.workflowId).not.toBe(a.workflowId);
+  await theirs.result();
+});
+
+test('typed errors: insufficient credits, no capable node, rejected input', async () => {
+  const poor = `poor-${randomUUID()}`;
+  await network.fund(poor, 5);
+  const refused = await px.submit({ userId: poor, model: TEST_MODEL, messages, maxNewTokens: 32 });
+  await expect(refused.result()).rejects.toBeInstanceOf(InsufficientCreditsError);
+  await expect(refused.requestId()).rejects.toBeInstanceOf(InsufficientCreditsError);
+
+  const rich = `rich-${randomUUID()}`;
+  await network.fund(rich, 10_000);
+  const nobody = await px.submit({ userId: rich, model: 'no-such-model', messages, maxNewTokens: 32 });
+  await expect(nobody.result()).rejects.toBeInstanceOf(NoCapableNodeError);
+  expect(await getBalance(network.db, rich)).toEqual({ balance: 10_000n, held: 0n });
+
+  await expect(px.submit({ userId: rich, model: TEST_MODEL, messages: [], maxNewTokens: 32 })).rejects.toBeInstanceOf(InvalidInputError);
+  await expect(px.submit({ userId: rich, model: TEST_MODEL, messages, maxNewTokens: 0 })).rejects.toThrow(/maxNewTokens/);
+  await expect(
+    px.submit({ userId: rich, model: TEST_MODEL, messages: [{ role: 'robot', content: 'x' }] as never, maxNewTokens: 8 }),
+  ).rejects.toThrow(/messages\.0\.role/);
+});
