@@ -36,6 +36,10 @@ function run(label: string, command: string, args: string[], env: NodeJS.Process
 
 const started = Date.now();
 const cli = await ensureTemporalCli(say);
+if (!cli) {
+  console.error('[test] no Temporal CLI and no Go to build one: install Go, or put `temporal` on PATH / in PARALLELIX_TEMPORAL_CLI');
+  process.exit(2);
+}
 await checkPostgres();
 if (run('generating Prisma client and contract artifacts (if missing)', process.execPath, ['scripts/postinstall.mjs']) !== 0) process.exit(1);
 if (run('type-checking (tsc --noEmit)', process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit']) !== 0) {

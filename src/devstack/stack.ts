@@ -67,7 +67,7 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
         ...(options.codecEndpoint ? { codecEndpoint: options.codecEndpoint } : {}),
       });
       stops.push(() => server.stop());
-      pids.temporal = server.process.pid;
+      if (server.process) pids.temporal = server.process.pid;
       temporal = { address: server.address, namespace: server.namespace, uiUrl: server.uiUrl };
       report(`Temporal ready: ${server.address}, Web UI ${server.uiUrl}`);
     }

@@ -104,13 +104,22 @@ export async function buildTemporalCli(report: ProgressReporter): Promise<Tempor
   return { path: target, source: 'built' };
 }
 
-/** Finds the CLI or builds it; `undefined` only when neither works and the caller may fall back to the SDK download. */
-export async function ensureTemporalCli(report: ProgressReporter): Promise<TemporalCli> {
+/** True when a Go toolchain is available to build the CLI. */
+export function goAvailable(): boolean {
+  return Boolean(onPath('go') ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined));
+}
+
+/**
+ * Finds the CLI or builds it with Go. `undefined` when neither is possible: the caller then falls back to the
+ * Temporal SDK's own download of the dev server (needs internet).
+ */
+export async function ensureTemporalCli(report: ProgressReporter): Promise<TemporalCli | undefined> {
   const found = findTemporalCli();
   if (found) {
     report(`Temporal CLI (${found.source}): ${found.path}`);
     return found;
   }
+  if (!goAvailable()) return undefined;
   return buildTemporalCli(report);
 }
 

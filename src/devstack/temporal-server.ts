@@ -26,8 +26,17 @@ export interface DevServer {
   address: string;
   namespace: string;
   uiUrl: string;
-  process: ServiceProcess;
+  /** The server process when this project spawned it (absent when the SDK's downloaded server runs it). */
+  process?: ServiceProcess;
   stop(): Promise<void>;
+}
+
+/** The project's search attributes and dynamic config as `start-dev` flags. */
+function projectServerArgs(config: ReturnType<typeof loadDevServerConfig>): string[] {
+  const args: string[] = [];
+  for (const [name, type] of Object.entries(config.searchAttributes)) args.push('--search-attribute', `${name}=${type}`);
+  for (const [key, value] of Object.entries(config.dynamicConfig)) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+  return args;
 }
 
 function devServerArgs(config: ReturnType<typeof loadDevServerConfig>, options: {
@@ -39,10 +48,7 @@ function devServerArgs(config: ReturnType<typeof loadDevServerConfig>, options: 
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.grpcPort)];
   args.push('--ui-port', String(options.uiPort), '--namespace', config.namespace, '--log-level', 'warn');
   if (options.dbFile) args.push('--db-filename', options.dbFile);
-  for (const [name, type] of Object.entries(config.searchAttributes)) args.push('--search-attribute', `${name}=${type}`);
-  for (const [key, value] of Object.entries(config.dynamicConfig)) {
-    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
-  }
+  args.push(...projectServerArgs(config));
   if (options.dbFile) {
     for (const [pragma, value] of Object.entries(config.sqlitePragmas)) args.push('--sqlite-pragma', `${pragma}=${value}`);
   }
@@ -97,6 +103,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       details: 'Stop it, or choose other ports with PARALLELIX_TEMPORAL_PORT / PARALLELIX_TEMPORAL_UI_PORT.',
     });
   }
+  if (!cli) return startSdkDownloadedServer(config, { grpcPort, uiPort, dbFile: options.dbFile, report });
   const dbFile = options.dbFile === undefined ? path.join(stateDir(), 'temporal', 'dev.sqlite') : options.dbFile;
   if (dbFile) mkdirSync(path.dirname(dbFile), { recursive: true });
   const logFile = options.logFile ?? path.join(stateDir(), 'logs', `temporal-${grpcPort}.log`);
@@ -117,4 +124,44 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     throw error;
   }
   return { address, namespace: config.namespace, uiUrl, process: service, stop: () => service.stop() };
+}
+
+/**
+ * Last resort without a CLI and without Go: the Temporal SDK downloads its pinned dev server (internet needed)
+ * and runs it with the same namespace, search attributes and dynamic config.
+ */
+async function startSdkDownloadedServer(
+  config: ReturnType<typeof loadDevServerConfig>,
+  options: { grpcPort: number; uiPort: number; dbFile: string | null | undefined; report: ProgressReporter },
+): Promise<DevServer> {
+  options.report('no Temporal CLI and no Go toolchain: letting the Temporal SDK download its dev server (needs internet)');
+  const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+  const dbFile = options.dbFile === undefined ? path.join(stateDir(), 'temporal', 'dev.sqlite') : options.dbFile;
+  if (dbFile) mkdirSync(path.dirname(dbFile), { recursive: true });
+  let env;
+  try {
+    env = await TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: { type: 'cached-download' },
+        ip: '127.0.0.1',
+        port: options.grpcPort,
+        ui: true,
+        uiPort: options.uiPort,
+        namespace: config.namespace,
+        ...(dbFile ? { dbFilename: dbFile } : {}),
+        extraArgs: projectServerArgs(config),
+      },
+    });
+  } catch (error) {
+    throw new ProvisioningError('Could not download the Temporal dev server through the SDK.', {
+      details: 'Install the Temporal CLI (PATH or PARALLELIX_TEMPORAL_CLI) or Go to build it offline.',
+      cause: error,
+    });
+  }
+  return {
+    address: `127.0.0.1:${options.grpcPort}`,
+    namespace: config.namespace,
+    uiUrl: `http://127.0.0.1:${options.uiPort}`,
+    stop: () => env.teardown(),
+  };
 }
