@@ -11,6 +11,7 @@ export {
 } from '../generated/prisma/enums.js';
 export type {
   User,
+  ApiKey,
   CreditLedgerEntry,
   CreditHold,
   Node,

@@ -1,0 +1,47 @@
+import { resolveCoordinatorEndpoints } from '../../coordinator/endpoints.js';
+import { createPrismaClient } from '../../db/client.js';
+import { loadGatewaySettings } from '../../gateway/gateway-settings.js';
+import { createGateway } from '../../gateway/server.js';
+import { createParallelixClient } from '../../sdk/index.js';
+import { createLogger } from '../../shared/logger.js';
+import { ProvisioningError } from '../../shared/errors.js';
+import { say } from '../output.js';
+import { waitForShutdownSignal } from '../shutdown.js';
+
+export interface GatewayFlags {
+  host?: string;
+  port?: string;
+}
+
+/**
+ * `parallelix gateway`: the OpenAI-compatible HTTP API (`/v1/chat/completions`, `/v1/models`) on
+ * PARALLELIX_GATEWAY_HOST:PARALLELIX_GATEWAY_PORT (default 127.0.0.1:8080), against a running stack or the
+ * configured services, until Ctrl-C.
+ */
+export async function gatewayCommand(flags: GatewayFlags = {}): Promise<void> {
+  const settings = loadGatewaySettings(flags);
+  const endpoints = resolveCoordinatorEndpoints();
+  const db = createPrismaClient(endpoints.databaseUrl, endpoints.databasePoolSize ? { maxConnections: endpoints.databasePoolSize } : {});
+  const sdk = await createParallelixClient({ address: endpoints.temporal.address, namespace: endpoints.temporal.namespace });
+  const app = createGateway({ sdk, db, logger: createLogger('gateway'), defaultMaxTokens: settings.defaultMaxTokens });
+  try {
+    await app.listen({ host: settings.host, port: settings.port });
+  } catch (error) {
+    await sdk.close();
+    await db.$disconnect();
+    const code = (error as { code?: unknown }).code;
+    if (code === 'EADDRINUSE') {
+      throw new ProvisioningError(`Port ${settings.port} (gateway) is already in use`, { details: 'Choose another with --port or PARALLELIX_GATEWAY_PORT.' });
+    }
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : settings.port;
+  say(`gateway listening on http://${settings.host}:${port}/v1 (OpenAI-compatible; Temporal ${endpoints.temporal.address})`);
+  await waitForShutdownSignal();
+  // Requests in flight keep running in Temporal and are charged; close() only waits for open responses.
+  await app.close();
+  await sdk.close();
+  await db.$disconnect();
+  say('gateway stopped');
+}
