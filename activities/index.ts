@@ -1,5 +1,6 @@
 /**
- * The coordinator's activities, one module per pipeline step, built from injected clients.
+ * The coordinator's activities, one module per pipeline step, built from injected clients. Each is registered
+ * under its step's name, so the Web UI's timeline and event history read "02 Admit", "12 Anchor", …
  *
  * @example
  * const activities = createCoordinatorActivities({ db, registry, identity, policy, logger });
@@ -18,17 +19,27 @@ import { createSettle } from './settle.js';
 import { createVerifyResult } from './verify.js';
 
 export function createCoordinatorActivities(deps: CoordinatorDeps) {
+  const match = createMatch(deps);
+  const encrypt = createEncrypt(deps);
+  const verifyResult = createVerifyResult(deps);
+  const penaliseNode = createPenalise(deps);
+  const recordProgress = createRecordProgress(deps);
   return {
-    acceptRequest: createAcceptRequest(deps),
-    admit: createAdmit(deps),
-    match: createMatch(deps),
-    encrypt: createEncrypt(deps),
-    verifyResult: createVerifyResult(deps),
-    penaliseNode: createPenalise(deps),
-    recordProgress: createRecordProgress(deps),
-    anchorRecord: createAnchor(deps),
-    settle: createSettle(deps),
-    releaseCredits: createReleaseCredits(deps),
+    '01 Request': createAcceptRequest(deps),
+    '02 Admit': createAdmit(deps),
+    '03 Match': match,
+    '04 Encrypt': encrypt,
+    '10 Verify sig': verifyResult,
+    '10 Verify sig · penalise': penaliseNode,
+    '11 Sample · match': match,
+    '11 Sample · encrypt': encrypt,
+    '11 Sample · verify': verifyResult,
+    '11 Sample · penalise': penaliseNode,
+    '11 Sample · record': recordProgress,
+    '12 Anchor': createAnchor(deps),
+    '13 Return result': recordProgress,
+    '14 Settle': createSettle(deps),
+    'Compensate · release credits': createReleaseCredits(deps),
   };
 }
 

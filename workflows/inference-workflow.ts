@@ -50,22 +50,35 @@ const quick: RetryPolicy = { initialInterval: '200 milliseconds', backoffCoeffic
 /** Past the anchor there is no compensation: these steps retry until they succeed. */
 const untilDone: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' };
 
-function local<K extends keyof Acts>(summary: string, startToCloseTimeout: string, retry: RetryPolicy): Pick<Acts, K> {
-  return proxyLocalActivities<Acts>({ summary, startToCloseTimeout, retry }) as Pick<Acts, K>;
+/** The local activity registered under a step's name; its summary repeats the name for the Web UI. */
+function local<K extends keyof Acts>(step: K, startToCloseTimeout: string, retry: RetryPolicy): Acts[K] {
+  return proxyLocalActivities<Acts>({ summary: step, startToCloseTimeout, retry })[step];
 }
 
-const { acceptRequest } = local<'acceptRequest'>('01 Request', '10 seconds', quick);
-const { admit } = local<'admit'>('02 Admit', '30 seconds', quick);
-const { match } = local<'match'>('03 Match', '15 seconds', quick);
-const { encrypt } = local<'encrypt'>('04 Encrypt', '15 seconds', quick);
-const { verifyResult } = local<'verifyResult'>('10 Verify sig', '15 seconds', quick);
-const { penaliseNode } = local<'penaliseNode'>('10 Verify sig · penalise', '15 seconds', quick);
-const { penaliseNode: penaliseLoser } = local<'penaliseNode'>('11 Sample · penalise', '15 seconds', quick);
-const { recordProgress: recordSample } = local<'recordProgress'>('11 Sample', '15 seconds', quick);
-const { anchorRecord } = local<'anchorRecord'>('12 Anchor', '2 minutes', { ...quick, maximumAttempts: 20, maximumInterval: '30 seconds' });
-const { recordProgress: recordReturn } = local<'recordProgress'>('13 Return result', '15 seconds', untilDone);
-const { settle } = local<'settle'>('14 Settle', '30 seconds', untilDone);
-const { releaseCredits } = local<'releaseCredits'>('Compensate · release credit hold', '30 seconds', untilDone);
+const acceptRequest = local('01 Request', '10 seconds', quick);
+const admit = local('02 Admit', '30 seconds', quick);
+const anchorRecord = local('12 Anchor', '2 minutes', { ...quick, maximumAttempts: 20, maximumInterval: '30 seconds' });
+const recordReturn = local('13 Return result', '15 seconds', untilDone);
+const settle = local('14 Settle', '30 seconds', untilDone);
+const releaseCredits = local('Compensate · release credits', '30 seconds', untilDone);
+const recordSample = local('11 Sample · record', '15 seconds', quick);
+const penaliseLoser = local('11 Sample · penalise', '15 seconds', quick);
+
+/** Steps 03, 04, 10 run again inside step 11 for the sampled node: the same activities under 11's names. */
+const phase = {
+  primary: {
+    match: local('03 Match', '15 seconds', quick),
+    encrypt: local('04 Encrypt', '15 seconds', quick),
+    verifyResult: local('10 Verify sig', '15 seconds', quick),
+    penaliseNode: local('10 Verify sig · penalise', '15 seconds', quick),
+  },
+  sample: {
+    match: local('11 Sample · match', '15 seconds', quick),
+    encrypt: local('11 Sample · encrypt', '15 seconds', quick),
+    verifyResult: local('11 Sample · verify', '15 seconds', quick),
+    penaliseNode: local('11 Sample · penalise', '15 seconds', quick),
+  },
+};
 
 /** Operator errors that mean the request itself is unservable: another node would refuse it too. */
 const REQUEST_FATAL = new Set(['PROMPT_TOO_LONG', 'MAX_NEW_TOKENS_EXCEEDED', 'INVALID_INPUT']);
@@ -115,6 +128,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
 
   /** Steps 03–10 on one node, re-matching another node after a failure, up to the configured count. */
   const executeOnSomeNode = async (purpose: 'primary' | 'sample', exclude: string[], budget: number): Promise<Execution> => {
+    const { match, encrypt, verifyResult, penaliseNode } = phase[purpose];
     for (let attempt = 0; attempt < budget; attempt += 1) {
       if (purpose === 'primary') enter('03 Match');
       const node = await match({ requestId, model: input.model, maxNewTokens: input.maxNewTokens, exclude: [...exclude, ...state.triedNodeIds] });

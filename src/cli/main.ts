@@ -59,15 +59,110 @@ program
     });
   });
 
+const credits = program.command('credits').description('off-chain user credits (integer micro-credits)');
+credits
+  .command('topup <userId> <amount>')
+  .description('add <amount> micro-credits to a user (the account is created if needed); applied once per --key')
+  .option('--key <idempotencyKey>', 'idempotency key: repeating a top-up with the same key changes nothing (default: a random key)')
+  .option('--json', 'print one JSON object (amounts as decimal strings)')
+  .action(async (userId: string, amount: string, flags: { key?: string; json?: boolean }) => {
+    const { creditsTopupCommand } = await import('./commands/credits.js');
+    await creditsTopupCommand(userId, amount, flags);
+  });
+credits
+  .command('balance <userId>')
+  .description('spendable and held micro-credits of a user (zeros for an unknown user)')
+  .option('--json', 'print one JSON object (amounts as decimal strings)')
+  .action(async (userId: string, flags: { json?: boolean }) => {
+    const { creditsBalanceCommand } = await import('./commands/credits.js');
+    await creditsBalanceCommand(userId, flags);
+  });
+
+program
+  .command('nodes')
+  .description('operator nodes')
+  .command('list')
+  .description('registered nodes: id, keys, capabilities, status, uptime (PARALLELIX_UPTIME_WINDOW_SECONDS, default 3600), reward weight, penalties and reputation')
+  .option('--json', 'print a JSON array')
+  .action(async (flags: { json?: boolean }) => {
+    const { nodesListCommand } = await import('./commands/nodes.js');
+    await nodesListCommand(flags);
+  });
+
+program
+  .command('audit <requestId>')
+  .description('check a request end to end: on-chain ExecutionRecord vs database rows, anchor tx, and (with the codec key) the PoE recomputed from the result and the node signature; exit 4 on any mismatch')
+  .option('--json', 'print the audit report as JSON')
+  .action(async (requestId: string, flags: { json?: boolean }) => {
+    const { auditCommand } = await import('./commands/audit.js');
+    await auditCommand(requestId, flags);
+  });
+
+program
+  .command('submit')
+  .description('send one inference request through the client SDK and stream the verified result to stdout')
+  .requiredOption('--user <id>', 'user whose credits pay for the request')
+  .requiredOption('--model <model>', 'model id offered by operator nodes')
+  .requiredOption('--prompt <text>', 'user message')
+  .option('--system <text>', 'system message')
+  .option('--max-new-tokens <n>', 'largest number of tokens to generate', (v) => parsePositive(v, '--max-new-tokens'), 64)
+  .option('--idempotency-key <key>', 'the same key always reaches the same request (never charged twice)')
+  .option('--json', 'wait for the result and print one JSON object')
+  .action(async (flags: { user: string; model: string; prompt: string; system?: string; maxNewTokens: number; idempotencyKey?: string; json?: boolean }) => {
+    const { submitCommand } = await import('./commands/submit.js');
+    await submitCommand(flags);
+  });
+
+program
+  .command('gateway')
+  .description('serve the OpenAI-compatible HTTP API (/v1/chat/completions, /v1/models) against a running stack or the configured services')
+  .option('--host <host>', 'listen address (default PARALLELIX_GATEWAY_HOST or 127.0.0.1)')
+  .option('--port <port>', 'listen port (default PARALLELIX_GATEWAY_PORT or 8080)')
+  .action(async (flags: { host?: string; port?: string }) => {
+    const { gatewayCommand } = await import('./commands/gateway.js');
+    await gatewayCommand(flags);
+  });
+
+const apiKey = program.command('api-key').description('gateway API keys, each mapped to a credit account');
+apiKey
+  .command('create <userId> [label]')
+  .description('issue an API key that spends the credits of <userId>; the key is printed once')
+  .action(async (userId: string, label: string | undefined) => {
+    const { apiKeyCreateCommand } = await import('./commands/api-keys.js');
+    await apiKeyCreateCommand(userId, label);
+  });
+
+function parsePositive(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${flag} must be a positive integer`);
+  return n;
+}
+
 function parseCount(value: string, flag: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 32) throw new ConfigError(`${flag} must be an integer from 0 to 32`);
   return n;
 }
 
+/** Typed errors by their stable code (SDK, database and CLI errors share the ParallelixError family). */
+const EXIT_BY_CODE: Record<string, number> = {
+  INVALID_INPUT: ExitCode.usage,
+  IDEMPOTENCY_CONFLICT: ExitCode.usage,
+  AUDIT_MISMATCH: ExitCode.auditMismatch,
+  INSUFFICIENT_CREDITS: ExitCode.insufficientCredits,
+  NO_CAPABLE_NODE: ExitCode.noCapableNode,
+  NOT_FOUND: ExitCode.notFound,
+};
+
 function exitCodeOf(error: unknown): number {
   if (error instanceof ConfigError) return ExitCode.usage;
   if (error instanceof ProvisioningError) return ExitCode.provisioning;
+  if (error instanceof ParallelixError) {
+    const mapped = EXIT_BY_CODE[error.code];
+    if (mapped !== undefined) return mapped;
+    // SDK: admitted, then failed or cancelled (RequestFailedError carries the failure type as its code).
+    if (error.name === 'RequestFailedError' || error.name === 'RequestCancelledError') return ExitCode.requestFailed;
+  }
   return ExitCode.failure;
 }
 

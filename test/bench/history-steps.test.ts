@@ -24,10 +24,10 @@ test('steps come from the marker complete_time chain and the dispatch activity t
     ev(6, 3),
     ev(7, 80), // first task: 01–04 ran inside it, markers follow the completion
     ev(40, 80),
-    marker(81, 'acceptRequest', 5),
-    marker(81, 'admit', 20),
-    marker(82, 'match', 25),
-    marker(83, 'encrypt', 30),
+    marker(81, '01 Request', 5),
+    marker(81, '02 Admit', 20),
+    marker(82, '03 Match', 25),
+    marker(83, '04 Encrypt', 30),
   ];
   const scheduledId = id + 1;
   events.push(
@@ -37,10 +37,10 @@ test('steps come from the marker complete_time chain and the dispatch activity t
     ev(5, 190),
     ev(6, 192),
     ev(7, 260),
-    marker(261, 'verifyResult', 200),
-    marker(261, 'anchorRecord', 220),
-    marker(262, 'recordProgress', 223),
-    marker(262, 'settle', 240),
+    marker(261, '10 Verify sig', 200),
+    marker(261, '12 Anchor', 220),
+    marker(262, '13 Return result', 223),
+    marker(262, '14 Settle', 240),
     ev(2, 262),
   );
   const { steps, workflowMs } = stepTimesFromEvents(events);

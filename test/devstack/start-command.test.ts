@@ -16,6 +16,7 @@ test('`parallelix start` brings the stack up, and Ctrl-C stops every process it 
     PARALLELIX_TEMPORAL_UI_PORT: String(await getFreePort()),
     PARALLELIX_PGLITE_PORT: String(await getFreePort()),
     PARALLELIX_ANVIL_PORT: String(await getFreePort()),
+    PARALLELIX_CODEC_PORT: String(await getFreePort()),
     DATABASE_URL: '',
   };
   const cli = spawnCli(['start'], env);

@@ -1,12 +1,10 @@
-import { resolveCoordinatorEndpoints } from '../../coordinator/endpoints.js';
-import { createPrismaClient } from '../../db/client.js';
 import { createApiKey } from '../../gateway/api-keys.js';
+import { openDatabase } from '../connections.js';
 import { say } from '../output.js';
 
 /** `parallelix api-key create <userId> [label]`: issues a gateway key for a credit account and prints it once. */
 export async function apiKeyCreateCommand(userId: string, label = ''): Promise<void> {
-  const endpoints = resolveCoordinatorEndpoints();
-  const db = createPrismaClient(endpoints.databaseUrl, { maxConnections: 1 });
+  const db = openDatabase();
   try {
     const { key, id } = await createApiKey(db, userId, label);
     say(`API key ${id} for user ${userId}${label ? ` (${label})` : ''}. It is shown only now; store it safely:`);

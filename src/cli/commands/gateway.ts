@@ -1,10 +1,10 @@
-import { resolveCoordinatorEndpoints } from '../../coordinator/endpoints.js';
 import { createPrismaClient } from '../../db/client.js';
 import { loadGatewaySettings } from '../../gateway/gateway-settings.js';
 import { createGateway } from '../../gateway/server.js';
 import { createParallelixClient } from '../../sdk/index.js';
 import { createLogger } from '../../shared/logger.js';
 import { ProvisioningError } from '../../shared/errors.js';
+import { resolveDatabase, resolveTemporal } from '../connections.js';
 import { say } from '../output.js';
 import { waitForShutdownSignal } from '../shutdown.js';
 
@@ -20,9 +20,11 @@ export interface GatewayFlags {
  */
 export async function gatewayCommand(flags: GatewayFlags = {}): Promise<void> {
   const settings = loadGatewaySettings(flags);
-  const endpoints = resolveCoordinatorEndpoints();
-  const db = createPrismaClient(endpoints.databaseUrl, endpoints.databasePoolSize ? { maxConnections: endpoints.databasePoolSize } : {});
-  const sdk = await createParallelixClient({ address: endpoints.temporal.address, namespace: endpoints.temporal.namespace });
+  // The gateway needs only the database (API keys, offered models) and Temporal (the SDK), never the chain.
+  const database = resolveDatabase();
+  const temporal = resolveTemporal();
+  const db = createPrismaClient(database.url, database.poolSize ? { maxConnections: database.poolSize } : {});
+  const sdk = await createParallelixClient(temporal);
   const app = createGateway({ sdk, db, logger: createLogger('gateway'), defaultMaxTokens: settings.defaultMaxTokens });
   try {
     await app.listen({ host: settings.host, port: settings.port });
@@ -37,7 +39,7 @@ export async function gatewayCommand(flags: GatewayFlags = {}): Promise<void> {
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;
-  say(`gateway listening on http://${settings.host}:${port}/v1 (OpenAI-compatible; Temporal ${endpoints.temporal.address})`);
+  say(`gateway listening on http://${settings.host}:${port}/v1 (OpenAI-compatible; Temporal ${temporal.address})`);
   await waitForShutdownSignal();
   // Requests in flight keep running in Temporal and are charged; close() only waits for open responses.
   await app.close();

@@ -1,4 +1,12 @@
+import path from 'node:path';
+import { loadOrCreateCodecKey } from '../../codec/codec-key.js';
+import { startCodecServer } from '../../codec/codec-server.js';
+import { loadCodecServerSettings } from '../../codec/codec-settings.js';
+import { loadOrCreateCodecToken } from '../../codec/codec-token.js';
+import { loadStackConfig } from '../../config/stack-config.js';
 import { loadCoordinatorPolicy } from '../../coordinator/config.js';
+import { isPortOpen } from '../../devstack/ports.js';
+import { ProvisioningError } from '../../shared/errors.js';
 import { startCoordinator } from '../../coordinator/coordinator.js';
 import { startOperatorFleet } from '../../devstack/operator-fleet.js';
 import { startStack } from '../../devstack/stack.js';
@@ -21,11 +29,36 @@ export async function startCommand(flags: StartFlags): Promise<void> {
   const report = step('stack');
   report(`local state in ${stateDir()}`);
   const policy = loadCoordinatorPolicy();
-  const stack = await startStack({ report });
-  const stops: (() => Promise<void>)[] = [() => stack.stop()];
+  const stackConfig = loadStackConfig();
+  const codecSettings = loadCodecServerSettings();
+  const keyDir = path.join(stateDir(), 'coordinator');
+  const tokenFile = path.join(keyDir, 'codec-token');
+  // The codec server comes first: the dev server hands its URL to the Web UI (--ui-codec-endpoint).
+  if (codecSettings.port !== 0 && (await isPortOpen(codecSettings.port))) {
+    throw new ProvisioningError(`Port ${codecSettings.port} (codec server) is already in use`, { details: 'Choose another with PARALLELIX_CODEC_PORT.' });
+  }
+  const uiOrigins = stackConfig.temporal.mode === 'dev-server'
+    ? [`http://127.0.0.1:${stackConfig.temporal.uiPort}`, `http://localhost:${stackConfig.temporal.uiPort}`]
+    : [];
+  const codec = await startCodecServer({
+    port: codecSettings.port,
+    key: loadOrCreateCodecKey(path.join(keyDir, 'codec-key')),
+    token: loadOrCreateCodecToken(tokenFile),
+    uiOrigin: [...uiOrigins, ...codecSettings.extraOrigins],
+  });
+  step('codec')(`codec server on ${codec.url} (token in ${process.env.PARALLELIX_CODEC_TOKEN ? 'PARALLELIX_CODEC_TOKEN' : tokenFile})`);
+  const stops: (() => Promise<void>)[] = [() => codec.close()];
   const stopAll = async (): Promise<void> => {
     while (stops.length > 0) await stops.pop()?.().catch(() => undefined);
   };
+  let stack: Awaited<ReturnType<typeof startStack>>;
+  try {
+    stack = await startStack({ report, config: stackConfig, codecEndpoint: codec.url });
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+  stops.push(() => stack.stop());
   try {
     const { temporal, database, chain } = stack.endpoints;
     step('coordinator')('starting the coordinator worker');
@@ -47,6 +80,9 @@ export async function startCommand(flags: StartFlags): Promise<void> {
     say(`ParalleliX ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
     say(`  Temporal      ${temporal.address} (namespace ${temporal.namespace})`);
     if (temporal.uiUrl) say(`  Temporal UI   ${temporal.uiUrl}/namespaces/${temporal.namespace}/workflows`);
+    say(`  Codec server  ${codec.url} (Bearer token in ${process.env.PARALLELIX_CODEC_TOKEN ? 'PARALLELIX_CODEC_TOKEN' : tokenFile})`);
+    say(`                browser: open ${codec.url}/login once, then tick "Include cross-origin credentials" in the UI's codec settings`);
+    say(`                CLI: temporal workflow show --codec-endpoint ${codec.url} --codec-auth "Bearer ${process.env.PARALLELIX_CODEC_TOKEN ? '$PARALLELIX_CODEC_TOKEN' : `$(cat ${tokenFile})`}" …`);
     say(`  Database      ${database.embedded ? 'embedded PGlite' : 'PostgreSQL'} ${database.url.replace(/:[^:@/]+@/, ':***@')}`);
     say(`  Chain         ${chain.rpcUrl} (chain id ${chain.chainId}), ExecutionRegistry ${chain.registryAddress}`);
     say(`  Coordinator   sample probability ${policy.pipeline.sampleProbability}, ${fleet.length} operator node(s)`);

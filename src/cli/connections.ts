@@ -1,0 +1,85 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Address } from 'viem';
+import { z } from 'zod';
+import type { CodecKey } from '../codec/codec-key.js';
+import { loadOrCreateCodecKey } from '../codec/codec-key.js';
+import { createPrismaClient, type PrismaClient } from '../db/client.js';
+import { stackFile, type StackEndpoints } from '../devstack/stack.js';
+import { ConfigError } from '../shared/errors.js';
+import { stateDir } from '../shared/paths.js';
+
+/**
+ * Light resolvers for the CLI's tool commands: each value from its environment variable, else from the running
+ * local stack (`<state>/stack.json`). Unlike resolveCoordinatorEndpoints they ask only for what a command uses
+ * (no anchoring key to read the chain, no chain to top up credits).
+ */
+const envSchema = z.object({
+  PARALLELIX_TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').optional(),
+  PARALLELIX_TEMPORAL_NAMESPACE: z.string().min(1).optional(),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL').optional(),
+  PARALLELIX_CHAIN_RPC_URL: z.string().url().optional(),
+  PARALLELIX_CHAIN_ID: z.coerce.number().int().positive().optional(),
+  PARALLELIX_REGISTRY_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be 0x + 40 hex characters').optional(),
+});
+type Env = z.infer<typeof envSchema>;
+
+function read(env: NodeJS.ProcessEnv): { e: Env; stack: StackEndpoints | undefined } {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError('invalid configuration', { details: parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ') });
+  }
+  const stack = existsSync(stackFile()) ? (JSON.parse(readFileSync(stackFile(), 'utf8')) as StackEndpoints) : undefined;
+  return { e: parsed.data, stack };
+}
+
+function missing(name: string): never {
+  throw new ConfigError(`${name} is not set and no local stack is running`, {
+    details: 'Run `parallelix start` in another terminal, or set the variable (see README "Configuration").',
+  });
+}
+
+export interface DatabaseEndpoint {
+  url: string;
+  poolSize: number | null;
+}
+
+export function resolveDatabase(env: NodeJS.ProcessEnv = process.env): DatabaseEndpoint {
+  const { e, stack } = read(env);
+  if (e.DATABASE_URL) return { url: e.DATABASE_URL, poolSize: null };
+  if (stack) return { url: stack.database.url, poolSize: stack.database.poolSize };
+  return missing('DATABASE_URL');
+}
+
+/** A Prisma client with one connection: the tool commands run a few queries, and embedded PGlite has few slots. */
+export function openDatabase(env: NodeJS.ProcessEnv = process.env): PrismaClient {
+  return createPrismaClient(resolveDatabase(env).url, { maxConnections: 1 });
+}
+
+export function resolveTemporal(env: NodeJS.ProcessEnv = process.env): { address: string; namespace: string } {
+  const { e, stack } = read(env);
+  return {
+    address: e.PARALLELIX_TEMPORAL_ADDRESS ?? stack?.temporal.address ?? '127.0.0.1:7233',
+    namespace: e.PARALLELIX_TEMPORAL_NAMESPACE ?? stack?.temporal.namespace ?? 'parallelix',
+  };
+}
+
+export function resolveChainReader(env: NodeJS.ProcessEnv = process.env): { rpcUrl: string; chainId: number; registryAddress: Address } {
+  const { e, stack } = read(env);
+  return {
+    rpcUrl: e.PARALLELIX_CHAIN_RPC_URL ?? stack?.chain.rpcUrl ?? missing('PARALLELIX_CHAIN_RPC_URL'),
+    chainId: e.PARALLELIX_CHAIN_ID ?? stack?.chain.chainId ?? missing('PARALLELIX_CHAIN_ID'),
+    registryAddress: (e.PARALLELIX_REGISTRY_ADDRESS ?? stack?.chain.registryAddress ?? missing('PARALLELIX_REGISTRY_ADDRESS')) as Address,
+  };
+}
+
+export function codecKeyFile(): string {
+  return path.join(stateDir(), 'coordinator', 'codec-key');
+}
+
+/** The coordinator's codec key if this machine has it (PARALLELIX_CODEC_KEY or the key file); never creates one. */
+export function existingCodecKey(env: NodeJS.ProcessEnv = process.env): CodecKey | null {
+  if (!env.PARALLELIX_CODEC_KEY && !existsSync(codecKeyFile())) return null;
+  return loadOrCreateCodecKey(codecKeyFile(), env);
+}
