@@ -18,7 +18,6 @@ export {
   ANVIL_DEV_ACCOUNTS,
   ANVIL_DEV_MNEMONIC,
   findAnvilBinary,
-  findFreePort,
   startAnvil,
   type AnvilHandle,
   type StartAnvilOptions,

@@ -1,5 +1,5 @@
 import type { VerdictName } from '../chain/record.js';
-import type { ChatMessage, PipelineStep, TokenUsage } from '../protocol/inference.js';
+import type { ChatMessage, InferenceResult, PipelineStep, TokenUsage } from '../protocol/inference.js';
 
 export type { ChatMessage, TokenUsage, VerdictName };
 
@@ -17,20 +17,8 @@ export interface SubmitRequest {
   sampleProbability?: number;
 }
 
-export interface SubmitResult {
-  requestId: string;
-  text: string;
-  usage: TokenUsage;
-  nodeId: string;
-  poe: string;
-  signature: string;
-  anchorTx: string;
-  anchorBlock: number;
-  sampled: boolean;
-  sampledNodeIds: string[];
-  verdict: VerdictName;
-  creditsCharged: number;
-}
+/** What a completed request returns: the verified text and the evidence of how it was produced and paid. */
+export type SubmitResult = InferenceResult;
 
 export interface RequestProgress {
   workflowId: string;

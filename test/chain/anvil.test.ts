@@ -6,7 +6,8 @@ import { createInterface } from 'node:readline';
 import { mnemonicToAccount } from 'viem/accounts';
 import { ProvisioningError } from '../../src/shared/errors.js';
 import { projectRoot } from '../../src/shared/paths.js';
-import { ANVIL_DEV_ACCOUNTS, ANVIL_DEV_MNEMONIC, findFreePort, startAnvil } from '../../src/chain/anvil.js';
+import { ANVIL_DEV_ACCOUNTS, ANVIL_DEV_MNEMONIC, startAnvil } from '../../src/chain/anvil.js';
+import { getFreePort } from '../../src/devstack/ports.js';
 import { ensureRegistry } from '../../src/chain/deploy.js';
 import { createRegistryClient } from '../../src/chain/registry.js';
 import { answersRpc, groupAlive, waitUntil } from './helpers.js';
@@ -27,7 +28,7 @@ describe('anvil process', () => {
   });
 
   test('starts, answers, and stop leaves no process behind', async () => {
-    const port = await findFreePort();
+    const port = await getFreePort();
     const anvil = await startAnvil({ port });
     expect(anvil.chainId).toBe(31337);
     expect(await answersRpc(anvil.rpcUrl)).toBe(true);
@@ -39,7 +40,7 @@ describe('anvil process', () => {
   });
 
   test('a busy port is a ProvisioningError', async () => {
-    const port = await findFreePort();
+    const port = await getFreePort();
     const first = await startAnvil({ port });
     try {
       await expect(startAnvil({ port })).rejects.toThrow(ProvisioningError);
@@ -49,7 +50,7 @@ describe('anvil process', () => {
   });
 
   test('anvil dies with its parent even when the parent is SIGKILLed', async () => {
-    const port = await findFreePort();
+    const port = await getFreePort();
     // node itself runs the fixture (tsx as a loader), so SIGKILL hits the process that owns anvil.
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'test/chain/fixtures/anvil-child.ts'), String(port)], {
       cwd: projectRoot,
@@ -74,7 +75,7 @@ describe('anvil process', () => {
   test('state file keeps the deployed registry and its records across restarts', async () => {
     const stateFile = path.join(tmp, 'anvil-state.json');
     const chainFile = path.join(tmp, 'chain.json');
-    const port = await findFreePort();
+    const port = await getFreePort();
     const record = { requestId: 'persisted-request', nodeId: 'node-p', poe: 'cd'.repeat(32), verdict: 'Accepted' } as const;
 
     const first = await startAnvil({ port, stateFile });

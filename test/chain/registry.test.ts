@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseEventLogs, type Address, type Hex } from 'viem';
 import { executionRegistryAbi } from '../../src/chain/abi.js';
-import { ANVIL_DEV_ACCOUNTS, findFreePort, startAnvil, type AnvilHandle } from '../../src/chain/anvil.js';
+import { ANVIL_DEV_ACCOUNTS, startAnvil, type AnvilHandle } from '../../src/chain/anvil.js';
+import { getFreePort } from '../../src/devstack/ports.js';
 import { createChainClients, revertOf } from '../../src/chain/clients.js';
 import { deployRegistry } from '../../src/chain/deploy.js';
 import {
@@ -53,7 +54,7 @@ describe('ExecutionRegistry on anvil', () => {
 
   beforeAll(async () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'parallelix-registry-test-'));
-    anvil = await startAnvil({ port: await findFreePort(), logFile: path.join(tmp, 'anvil.log') });
+    anvil = await startAnvil({ port: await getFreePort(), logFile: path.join(tmp, 'anvil.log') });
     const deployed = await deployRegistry({ rpcUrl: anvil.rpcUrl, privateKey: owner.privateKey });
     gas.deploy = deployed.gasUsed;
     address = deployed.address;
@@ -253,7 +254,7 @@ describe('ExecutionRegistry on anvil', () => {
   });
 
   test('an unreachable RPC is ChainUnavailableError (retryable)', async () => {
-    const dead = createRegistryClient({ rpcUrl: `http://127.0.0.1:${await findFreePort()}`, chainId: 31337, privateKey: owner.privateKey, address });
+    const dead = createRegistryClient({ rpcUrl: `http://127.0.0.1:${await getFreePort()}`, chainId: 31337, privateKey: owner.privateKey, address });
     const err = await dead.anchorRecord(record()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ChainUnavailableError);
     expect((err as ChainUnavailableError).retryable).toBe(true);

@@ -32,6 +32,7 @@ import { createLogger } from '../../src/shared/logger.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startTestTemporal, type TestTemporal } from '../helpers/temporal.js';
 import { spawnOperator, type OperatorProcess } from './operator-process.js';
+import { FRANCE_32_TEXT, FRANCE_MESSAGES } from '../fixtures/reference-prompt.js';
 
 /*
  * Real operator processes (src/operator/main.ts, tiny random Llama on CPU) against a private Temporal dev
@@ -39,13 +40,9 @@ import { spawnOperator, type OperatorProcess } from './operator-process.js';
  */
 const MODEL = 'tiny-random-LlamaForCausalLM-fp16';
 const FIXTURE_QUEUE = 'operator-test-dispatch';
-const france: InferencePayload['messages'] = [
-  { role: 'system', content: 'You are a helpful assistant.' },
-  { role: 'user', content: 'What is the capital of France? Answer in one sentence.' },
-];
+const france = FRANCE_MESSAGES;
 // The engine's reference output for this prompt (test/inference/engine.test.ts, transformers.js' own pipeline).
-const FRANCE_32 =
-  'Southern abundjoint február retr Ostilingoser mehrere Mathemat jaarєдна Culturalcono Arist Hauptлина St самоupdated avoided przeciไ userloyсобam sod passengers gesch Comment też';
+const FRANCE_32 = FRANCE_32_TEXT;
 
 let temporal: TestTemporal;
 let database: TestDatabase;

@@ -9,15 +9,12 @@ import { COORDINATOR_TASK_QUEUE } from '../../src/protocol/task-queues.js';
 import type { InferenceResult, InferenceWorkflowInput, RequestStatus } from '../../src/protocol/inference.js';
 import { projectRoot } from '../../src/shared/paths.js';
 import { startTestNetwork, TEST_MODEL, type TestNetwork } from '../helpers/network.js';
+import { FRANCE_32_TEXT, FRANCE_MESSAGES } from '../fixtures/reference-prompt.js';
 
 const FAULTY_ENTRY = path.join(projectRoot, 'test', 'fixtures', 'faulty-operator.ts');
-const messages: InferenceWorkflowInput['messages'] = [
-  { role: 'system', content: 'You are a helpful assistant.' },
-  { role: 'user', content: 'What is the capital of France? Answer in one sentence.' },
-];
+const messages = FRANCE_MESSAGES;
 /** The honest greedy output of the test model for `messages` (the same as in happy-path.test.ts). */
-const HONEST_TEXT =
-  'Southern abundjoint február retr Ostilingoser mehrere Mathemat jaarєдна Culturalcono Arist Hauptлина St самоupdated avoided przeciไ userloyсобam sod passengers gesch Comment też';
+const HONEST_TEXT = FRANCE_32_TEXT;
 
 let network: TestNetwork;
 let honest: string[];

@@ -7,13 +7,10 @@ import { createRegistryClient, ANVIL_DEPLOYER_PRIVATE_KEY } from '../../src/chai
 import { COORDINATOR_TASK_QUEUE } from '../../src/protocol/task-queues.js';
 import type { InferenceResult, InferenceWorkflowInput } from '../../src/protocol/inference.js';
 import { startTestNetwork, TEST_MODEL, type TestNetwork } from '../helpers/network.js';
+import { FRANCE_32_TEXT, FRANCE_MESSAGES } from '../fixtures/reference-prompt.js';
 
-const messages: InferenceWorkflowInput['messages'] = [
-  { role: 'system', content: 'You are a helpful assistant.' },
-  { role: 'user', content: 'What is the capital of France? Answer in one sentence.' },
-];
-const EXPECTED_TEXT =
-  'Southern abundjoint február retr Ostilingoser mehrere Mathemat jaarєдна Culturalcono Arist Hauptлина St самоupdated avoided przeciไ userloyсобam sod passengers gesch Comment też';
+const messages = FRANCE_MESSAGES;
+const EXPECTED_TEXT = FRANCE_32_TEXT;
 
 let network: TestNetwork;
 

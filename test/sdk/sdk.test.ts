@@ -9,13 +9,10 @@ import {
   type ParallelixClient,
 } from '../../src/sdk/index.js';
 import { startTestNetwork, TEST_MODEL, type TestNetwork } from '../helpers/network.js';
+import { FRANCE_32_TEXT, FRANCE_MESSAGES } from '../fixtures/reference-prompt.js';
 
-const messages = [
-  { role: 'system' as const, content: 'You are a helpful assistant.' },
-  { role: 'user' as const, content: 'What is the capital of France? Answer in one sentence.' },
-];
-const EXPECTED_TEXT =
-  'Southern abundjoint február retr Ostilingoser mehrere Mathemat jaarєдна Culturalcono Arist Hauptлина St самоupdated avoided przeciไ userloyсобam sod passengers gesch Comment też';
+const messages = FRANCE_MESSAGES;
+const EXPECTED_TEXT = FRANCE_32_TEXT;
 
 let network: TestNetwork;
 let px: ParallelixClient;

@@ -1,5 +1,5 @@
 import { createApiKey } from '../../gateway/api-keys.js';
-import { openDatabase } from '../connections.js';
+import { openDatabase } from '../../config/connections.js';
 import { say } from '../output.js';
 
 /** `parallelix api-key create <userId> [label]`: issues a gateway key for a credit account and prints it once. */

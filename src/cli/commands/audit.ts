@@ -6,7 +6,7 @@ import { createRegistryClient } from '../../chain/registry.js';
 import { coordinatorDataConverter } from '../../coordinator/data-converter.js';
 import { computePoe, verifyPoeSignature } from '../../crypto/poe.js';
 import type { InferenceResult } from '../../protocol/inference.js';
-import { existingCodecKey, openDatabase, resolveChainReader, resolveTemporal } from '../connections.js';
+import { existingCodecKey, openDatabase, resolveChainReader, resolveTemporal } from '../../config/connections.js';
 import { AuditMismatchError, NotFoundError } from '../errors.js';
 import { say } from '../output.js';
 import { withSpinner } from '../spinner.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { getBalance, topUp } from '../../db/credits.js';
 import { InvalidInputError } from '../../shared/errors.js';
-import { openDatabase } from '../connections.js';
+import { openDatabase } from '../../config/connections.js';
 import { say } from '../output.js';
 import { withSpinner } from '../spinner.js';
 

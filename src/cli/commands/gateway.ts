@@ -4,7 +4,7 @@ import { createGateway } from '../../gateway/server.js';
 import { createParallelixClient } from '../../sdk/index.js';
 import { createLogger } from '../../shared/logger.js';
 import { ProvisioningError } from '../../shared/errors.js';
-import { resolveDatabase, resolveTemporal } from '../connections.js';
+import { resolveDatabase, resolveTemporal } from '../../config/connections.js';
 import { say } from '../output.js';
 import { waitForShutdownSignal } from '../shutdown.js';
 

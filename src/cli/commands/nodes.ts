@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { OperatorCapabilities } from '../../crypto/announcement.js';
 import { nodeUptimes } from '../../coordinator/uptime.js';
 import { ConfigError } from '../../shared/errors.js';
-import { openDatabase } from '../connections.js';
+import { openDatabase } from '../../config/connections.js';
 import { say } from '../output.js';
 import { withSpinner } from '../spinner.js';
 

@@ -1,7 +1,7 @@
 import { createParallelixClient, type SubmitResult } from '../../sdk/index.js';
 import type { ChatMessage } from '../../protocol/inference.js';
 import { ConfigError } from '../../shared/errors.js';
-import { codecKeyFile, existingCodecKey, resolveTemporal } from '../connections.js';
+import { codecKeyFile, existingCodecKey, resolveTemporal } from '../../config/connections.js';
 import { say } from '../output.js';
 import { withSpinner } from '../spinner.js';
 

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Address } from 'viem';
+import type { Address, Hex } from 'viem';
+import { ANVIL_DEPLOYER_PRIVATE_KEY } from '../chain/anvil.js';
 import { z } from 'zod';
 import type { CodecKey } from '../codec/codec-key.js';
 import { loadOrCreateCodecKey } from '../codec/codec-key.js';
@@ -10,9 +11,9 @@ import { ConfigError } from '../shared/errors.js';
 import { stateDir } from '../shared/paths.js';
 
 /**
- * Light resolvers for the CLI's tool commands: each value from its environment variable, else from the running
- * local stack (`<state>/stack.json`). Unlike resolveCoordinatorEndpoints they ask only for what a command uses
- * (no anchoring key to read the chain, no chain to top up credits).
+ * Where the services are, for every process but `parallelix start`: each value from its environment variable, else
+ * from the running local stack (`<state>/stack.json`). Each resolver asks only for what its caller uses (no
+ * anchoring key to read the chain, no chain to top up credits).
  */
 const envSchema = z.object({
   PARALLELIX_TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').optional(),
@@ -21,6 +22,7 @@ const envSchema = z.object({
   PARALLELIX_CHAIN_RPC_URL: z.string().url().optional(),
   PARALLELIX_CHAIN_ID: z.coerce.number().int().positive().optional(),
   PARALLELIX_REGISTRY_ADDRESS: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be 0x + 40 hex characters').optional(),
+  PARALLELIX_CHAIN_PRIVATE_KEY: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 0x + 64 hex characters').optional(),
 });
 type Env = z.infer<typeof envSchema>;
 
@@ -82,4 +84,15 @@ export function codecKeyFile(): string {
 export function existingCodecKey(env: NodeJS.ProcessEnv = process.env): CodecKey | null {
   if (!env.PARALLELIX_CODEC_KEY && !existsSync(codecKeyFile())) return null;
   return loadOrCreateCodecKey(codecKeyFile(), env);
+}
+
+/**
+ * The key the coordinator anchors with: PARALLELIX_CHAIN_PRIVATE_KEY, or the anvil dev key when the chain is the
+ * local stack's anvil (never printed).
+ */
+export function resolveAnchorerKey(env: NodeJS.ProcessEnv = process.env): Hex {
+  const { e, stack } = read(env);
+  if (e.PARALLELIX_CHAIN_PRIVATE_KEY) return e.PARALLELIX_CHAIN_PRIVATE_KEY as Hex;
+  if (!e.PARALLELIX_CHAIN_RPC_URL && stack?.chain.local) return ANVIL_DEPLOYER_PRIVATE_KEY;
+  return missing('PARALLELIX_CHAIN_PRIVATE_KEY');
 }
