@@ -1,5 +1,5 @@
 import { Connection } from '@temporalio/client';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ProvisioningError } from '../shared/errors.js';
 import { stateDir } from '../shared/paths.js';
@@ -93,6 +93,22 @@ async function waitUntilReady(address: string, namespace: string, uiUrl: string,
  * (temporal/dev-server.json), waits until gRPC and the Web UI answer, and returns a handle that stops it.
  */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const autoPorts = options.grpcPort === 0 || options.uiPort === 0;
+  // A port picked as free can be taken by another process before the server binds it: pick again.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startDevServerOnce(options);
+    } catch (error) {
+      if (!autoPorts || attempt >= 3 || !(error instanceof PortTakenError)) throw error;
+      options.report?.(`a chosen port was taken meanwhile; retrying with other ports (${attempt}/3)`);
+    }
+  }
+}
+
+/** The server exited at start-up because a port it was given was bound by someone else. */
+class PortTakenError extends ProvisioningError {}
+
+async function startDevServerOnce(options: DevServerOptions): Promise<DevServer> {
   const report = options.report ?? (() => undefined);
   const config = loadDevServerConfig();
   const cli = await ensureTemporalCli(report);
@@ -121,6 +137,10 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     await waitUntilReady(address, config.namespace, uiUrl, service, options.readyTimeoutMs ?? 60_000);
   } catch (error) {
     await service.stop();
+    const log = readFileSync(logFile, 'utf8');
+    if (log.includes('address already in use')) {
+      throw new PortTakenError(`Temporal dev server could not bind its ports (${grpcPort}, ${uiPort}).`, { details: `see ${logFile}`, cause: error });
+    }
     throw error;
   }
   return { address, namespace: config.namespace, uiUrl, process: service, stop: () => service.stop() };
