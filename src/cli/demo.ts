@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import path from 'node:path';
 import { loadOrCreateCodecKey } from '../codec/codec-key.js';
 import { coordinatorDataConverter } from '../coordinator/data-converter.js';
-import { createPrismaClient } from '../db/client.js';
+import type { PrismaClient } from '../db/client.js';
 import { getBalance, topUp } from '../db/credits.js';
 import type { StackEndpoints } from '../devstack/stack.js';
 import { INFERENCE_WORKFLOW, type InferenceResult, type InferenceWorkflowInput } from '../protocol/inference.js';
@@ -22,14 +22,9 @@ const DEMO_PROMPTS: { messages: InferenceWorkflowInput['messages']; sampleProbab
 ];
 
 /** Funds the demo user once and sends a few requests through the pipeline, printing what each one did. */
-export async function runDemoRequests(endpoints: StackEndpoints, model: string): Promise<void> {
-  const db = createPrismaClient(endpoints.database.url, { maxConnections: 1 });
-  try {
-    await topUp(db, DEMO_USER, DEMO_CREDITS, 'demo-initial-topup');
-    say(`[demo] user ${DEMO_USER}: ${(await getBalance(db, DEMO_USER)).balance} credits`);
-  } finally {
-    await db.$disconnect();
-  }
+export async function runDemoRequests(endpoints: StackEndpoints, db: PrismaClient, model: string): Promise<void> {
+  await topUp(db, DEMO_USER, DEMO_CREDITS, 'demo-initial-topup');
+  say(`[demo] user ${DEMO_USER}: ${(await getBalance(db, DEMO_USER)).balance} credits`);
   const connection = await Connection.connect({ address: endpoints.temporal.address });
   const client = new Client({
     connection,

@@ -50,6 +50,11 @@ export interface DatabaseEndpoint {
 export function resolveDatabase(env: NodeJS.ProcessEnv = process.env): DatabaseEndpoint {
   const { e, stack } = read(env);
   if (e.DATABASE_URL) return { url: e.DATABASE_URL, poolSize: null };
+  if (stack?.database.embedded) {
+    throw new ConfigError('the running stack uses the embedded database, which serves only the `parallelix start` process', {
+      details: 'Start the stack with DATABASE_URL pointing at PostgreSQL to use this command from another terminal.',
+    });
+  }
   if (stack) return { url: stack.database.url, poolSize: stack.database.poolSize };
   return missing('DATABASE_URL');
 }

@@ -7,7 +7,7 @@ import { createRegistryClient } from '../chain/registry.js';
 import { loadOrCreateCodecKey } from '../codec/codec-key.js';
 import { toBase64 } from '../crypto/encoding.js';
 import { loadOrCreateIdentity } from '../crypto/identity.js';
-import { createPrismaClient, disconnect } from '../db/client.js';
+import { createPrismaClient, disconnect, type PrismaClient } from '../db/client.js';
 import type { NodeHealthSettings } from './node-health-settings.js';
 import { COORDINATOR_TASK_QUEUE } from '../protocol/task-queues.js';
 import { createLogger } from '../shared/logger.js';
@@ -18,8 +18,10 @@ import { coordinatorDataConverter } from './data-converter.js';
 export interface CoordinatorOptions {
   temporal: { address: string; namespace: string };
   databaseUrl: string;
-  /** Pool size for the Prisma client (embedded PGlite allows only a few connections). */
+  /** Pool size for the Prisma client (embedded PGlite allows one connection). */
   databasePoolSize?: number;
+  /** A client to share (e.g. with the demo in `parallelix start`); the coordinator then leaves it open. */
+  db?: PrismaClient;
   chain: { rpcUrl: string; chainId: number; registryAddress: Address; anchorerPrivateKey: Hex; confirmations?: number };
   policy?: CoordinatorPolicy;
   health?: Partial<NodeHealthSettings>;
@@ -49,7 +51,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   const identity = await loadOrCreateIdentity(path.join(keyDir, 'coordinator-key.json'));
   const codecKey = loadOrCreateCodecKey(path.join(keyDir, 'codec-key'));
   const policy = options.policy ?? loadCoordinatorPolicy();
-  const db = createPrismaClient(options.databaseUrl, options.databasePoolSize ? { maxConnections: options.databasePoolSize } : {});
+  const db = options.db ?? createPrismaClient(options.databaseUrl, options.databasePoolSize ? { maxConnections: options.databasePoolSize } : {});
   const registry = createRegistryClient({
     rpcUrl: options.chain.rpcUrl,
     chainId: options.chain.chainId,
@@ -76,7 +78,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   });
   const done = worker.run().finally(async () => {
     await connection.close().catch(() => undefined);
-    await disconnect(db).catch(() => undefined);
+    if (!options.db) await disconnect(db).catch(() => undefined);
   });
   logger.info({ taskQueue: COORDINATOR_TASK_QUEUE, namespace: options.temporal.namespace }, 'coordinator worker running');
   return {

@@ -19,10 +19,16 @@ export interface EmbeddedDatabaseOptions {
   /** TCP port on 127.0.0.1; 0 picks a free one (default). */
   port?: number;
   /**
-   * Wire connections the server accepts (default 4). PGlite is a single Postgres session: connections
-   * queue behind an open transaction, so pools must stay within this limit (see `embeddedPoolSize`).
+   * Wire connections the server accepts (default 1). PGlite is one Postgres session and its socket server
+   * interleaves protocol messages of concurrent connections outside transactions (one connection's unnamed
+   * prepared statement can be replaced by another's), so one process with a pool of one owns the database.
    */
   maxConnections?: number;
+  /**
+   * Work that needs several connections at once (the schema engine's migrations), run on a private port before
+   * the database is served with `maxConnections`.
+   */
+  prepare?: (url: string) => Promise<void>;
 }
 
 export interface EmbeddedDatabase {
@@ -41,7 +47,7 @@ export interface EmbeddedDatabase {
  */
 export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions = {}): Promise<EmbeddedDatabase> {
   const dataDir = path.resolve(options.dataDir ?? defaultEmbeddedDataDir());
-  const maxConnections = options.maxConnections ?? 4;
+  const maxConnections = options.maxConnections ?? 1;
   await mkdir(dataDir, { recursive: true });
   log.info({ dataDir }, 'starting embedded PGlite database');
   const started = Date.now();
@@ -54,16 +60,32 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions = {
       cause: error,
     });
   }
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: options.port ?? 0, maxConnections });
-  try {
-    await server.start();
-  } catch (error) {
-    await db.close();
-    throw new ProvisioningError(`Could not serve the embedded database on port ${options.port ?? 0}`, {
-      details: error instanceof Error ? error.message : String(error),
-      cause: error,
-    });
+  const serve = async (port: number, connections: number): Promise<PGLiteSocketServer> => {
+    const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port, maxConnections: connections });
+    try {
+      await server.start();
+      return server;
+    } catch (error) {
+      await db.close();
+      throw new ProvisioningError(`Could not serve the embedded database on port ${port}`, {
+        details: error instanceof Error ? error.message : String(error),
+        cause: error,
+      });
+    }
+  };
+  if (options.prepare) {
+    const staging = await serve(0, 4);
+    const stagingPort = Number(staging.getServerConn().split(':').pop());
+    try {
+      await options.prepare(`postgresql://postgres:postgres@127.0.0.1:${stagingPort}/postgres?sslmode=disable`);
+    } catch (error) {
+      await staging.stop();
+      await db.close();
+      throw error;
+    }
+    await staging.stop();
   }
+  const server = await serve(options.port ?? 0, maxConnections);
   const port = Number(server.getServerConn().split(':').pop());
   const url = `postgresql://postgres:postgres@127.0.0.1:${port}/postgres?sslmode=disable`;
   log.info({ port, ms: Date.now() - started }, `embedded database listening on 127.0.0.1:${port}`);
@@ -72,7 +94,7 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions = {
     url,
     dataDir,
     port,
-    poolSize: Math.max(1, maxConnections - 2),
+    poolSize: maxConnections,
     stop: async () => {
       if (stopped) return;
       stopped = true;

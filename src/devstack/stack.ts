@@ -33,6 +33,12 @@ export interface StartStackOptions {
   codecEndpoint?: string;
 }
 
+async function migrate(url: string, report: ProgressReporter): Promise<void> {
+  report('applying database migrations');
+  const { applied } = await applyMigrations(url);
+  report(applied.length > 0 ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'database schema up to date');
+}
+
 export function stackFile(): string {
   return path.join(stateDir(), 'stack.json');
 }
@@ -77,15 +83,14 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
       report(`using PostgreSQL at ${redactUrl(config.database.url)}`);
       if (await ensureDatabase(config.database.url)) report('created the database');
       database = { url: config.database.url, embedded: false, poolSize: null };
+      await migrate(database.url, report);
     } else {
       report(`starting embedded PGlite on 127.0.0.1:${config.database.port} (data in ${path.join(stateDir(), 'pglite')})`);
-      const embedded = await startEmbeddedDatabase({ port: config.database.port });
+      // Migrations run before the database is served to the one connection it allows (src/db/embedded.ts).
+      const embedded = await startEmbeddedDatabase({ port: config.database.port, prepare: (url) => migrate(url, report) });
       stops.push(() => embedded.stop());
       database = { url: embedded.url, embedded: true, poolSize: embedded.poolSize };
     }
-    report('applying database migrations');
-    const { applied } = await applyMigrations(database.url);
-    report(applied.length > 0 ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'database schema up to date');
 
     let chain: StackEndpoints['chain'];
     let anchorerPrivateKey: Hex;

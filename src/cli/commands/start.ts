@@ -11,6 +11,7 @@ import { startCoordinator } from '../../coordinator/coordinator.js';
 import { startOperatorFleet } from '../../devstack/operator-fleet.js';
 import { startStack } from '../../devstack/stack.js';
 import { stateDir } from '../../shared/paths.js';
+import { createPrismaClient } from '../../db/client.js';
 import { runDemoRequests } from '../demo.js';
 import { say, step } from '../output.js';
 import { waitForShutdownSignal } from '../shutdown.js';
@@ -62,10 +63,13 @@ export async function startCommand(flags: StartFlags): Promise<void> {
   try {
     const { temporal, database, chain } = stack.endpoints;
     step('coordinator')('starting the coordinator worker');
+    // One client for everything this process does with the database (the embedded one serves one connection).
+    const db = createPrismaClient(database.url, database.poolSize ? { maxConnections: database.poolSize } : {});
+    stops.push(() => db.$disconnect());
     const coordinator = await startCoordinator({
       temporal,
       databaseUrl: database.url,
-      ...(database.poolSize ? { databasePoolSize: database.poolSize } : {}),
+      db,
       chain: { ...chain, anchorerPrivateKey: stack.anchorerPrivateKey },
       policy,
     });
@@ -88,7 +92,7 @@ export async function startCommand(flags: StartFlags): Promise<void> {
     say(`  Coordinator   sample probability ${policy.pipeline.sampleProbability}, ${fleet.length} operator node(s)`);
     if (flags.demo && fleet.length > 0) {
       say('');
-      await runDemoRequests(stack.endpoints, process.env.PARALLELIX_MODEL || 'tiny-random-LlamaForCausalLM-fp16');
+      await runDemoRequests(stack.endpoints, db, process.env.PARALLELIX_MODEL || 'tiny-random-LlamaForCausalLM-fp16');
     }
     say('');
     say('Up for more requests (`parallelix submit`, the Temporal UI above). Press Ctrl-C to stop.');
