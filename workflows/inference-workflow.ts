@@ -177,14 +177,29 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
   let pairedNodeId: string | null = null;
   const sampledNodeIds: string[] = [];
   if (Math.random() < settings.sampleProbability) {
-    try {
-      const second = await executeOnSomeNode('sample', [primary.node.nodeId], settings.maxNodesTried);
+    const second = await executeOnSomeNode('sample', [primary.node.nodeId], settings.maxNodesTried).catch((error: unknown) => {
+      const type = failureType(error);
+      if (type === 'NO_CAPABLE_NODE' || type === 'ALL_NODES_FAILED') return null;
+      return compensate(type ?? 'sampling failed').then(() => {
+        throw unwrap(error);
+      });
+    });
+    if (!second) {
+      log.warn('sample skipped: no second node could run it', { requestId });
+    } else {
       sampledNodeIds.push(second.node.nodeId);
       pairedNodeId = second.node.nodeId;
       if (second.text === primary.text) {
         verdict = 'AcceptedSampledAgree';
       } else {
-        const third = await executeOnSomeNode('sample', [primary.node.nodeId, second.node.nodeId], settings.maxNodesTried);
+        // Disagreement: a third node decides by majority. Unresolved, nothing reaches the user and the hold is released.
+        let third: Execution;
+        try {
+          third = await executeOnSomeNode('sample', [primary.node.nodeId, second.node.nodeId], settings.maxNodesTried);
+        } catch (error) {
+          await compensate('dispute unresolved: no third node');
+          throw ApplicationFailure.nonRetryable('node results disagree and no third node could decide', 'DISPUTE_UNRESOLVED', failureType(error) ?? 'failed');
+        }
         sampledNodeIds.push(third.node.nodeId);
         if (third.text === primary.text) {
           verdict = 'AcceptedDisputeUpheld';
@@ -196,19 +211,12 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
           delivered = second;
           pairedNodeId = primary.node.nodeId;
         } else {
+          await compensate('no majority');
           throw ApplicationFailure.nonRetryable('three nodes returned three different results', 'NO_MAJORITY');
         }
       }
-    } catch (error) {
-      const type = failureType(error);
-      if (type === 'NO_CAPABLE_NODE' || type === 'ALL_NODES_FAILED') {
-        log.warn('sample skipped: no second node could run it', { requestId });
-      } else {
-        await compensate(type ?? 'sampling failed');
-        throw unwrap(error);
-      }
+      await recordSample({ requestId, step: 11, status: 'SAMPLED' });
     }
-    await recordSample({ requestId, step: 11, status: 'SAMPLED' });
   }
   upsertSearchAttributes([{ key: VERDICT, value: verdict }]);
 

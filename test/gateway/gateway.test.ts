@@ -134,9 +134,10 @@ test('a client that disconnects while waiting for its stream does not cancel the
   await until(async () => (await network.db.inferenceRequest.count({ where: byUser })) > 0);
   abort.abort();
   expect(await pending).toMatchObject({ name: 'AbortError' });
-  await until(async () => (await network.db.creditLedgerEntry.count({ where: { ...byUser, kind: 'CAPTURE' } })) === 1);
+  // Settled: the request row's last move in step 14 (after the capture).
+  await until(async () => (await network.db.inferenceRequest.findFirst({ where: { ...byUser, status: 'SETTLED' } })) !== null);
+  expect(await network.db.creditLedgerEntry.count({ where: { ...byUser, kind: 'CAPTURE' } })).toBe(1);
   const request = await network.db.inferenceRequest.findFirstOrThrow({ where: byUser });
-  expect(request.status).toBe('SETTLED');
   expect((await getBalance(network.db, userId)).balance).toBe(100_000n - (request.actualCost ?? 0n));
   expect(request.actualCost).toBeGreaterThan(0n);
 });

@@ -3,8 +3,11 @@
  * signature and a wrong PoE are caught by verification, an altered result only by sampling.
  */
 import { randomUUID } from 'node:crypto';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import path from 'node:path';
 import { createRegistryClient, idToBytes32, ANVIL_DEPLOYER_PRIVATE_KEY, type VerdictName } from '../../src/chain/index.js';
+import { getBalance } from '../../src/db/credits.js';
 import { COORDINATOR_TASK_QUEUE } from '../../src/protocol/task-queues.js';
 import type { InferenceResult, InferenceWorkflowInput, RequestStatus } from '../../src/protocol/inference.js';
 import { projectRoot } from '../../src/shared/paths.js';
@@ -160,3 +163,34 @@ test('p = 1 with a dishonest operator: sampling catches it as node_i and as node
   }
   await retire('dishonest');
 }, 240_000);
+
+test('a disagreement no third node can decide: nothing reaches the user and the hold is released', async () => {
+  const dishonest = await network.startOperator('dishonest-2', { PARALLELIX_TEST_FAULT: 'alter-result' }, FAULTY_ENTRY);
+  const [alpha, beta] = honest as [string, string];
+  // Only two nodes can be matched: the honest alpha and the dishonest one.
+  await network.db.node.update({ where: { nodeId: beta }, data: { status: 'SUSPENDED' } });
+  try {
+    const userId = `user-${randomUUID()}`;
+    await network.fund(userId, 100_000);
+    await preferNodes([alpha, dishonest]);
+    const handle = await network.client.workflow.start('inferenceWorkflow', {
+      taskQueue: COORDINATOR_TASK_QUEUE,
+      workflowId: `request-${randomUUID()}`,
+      args: [{ userId, model: TEST_MODEL, messages, maxNewTokens: 32, sampleProbability: 1 }],
+    });
+    const error = await handle.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect(((error as WorkflowFailedError).cause as ApplicationFailure).type).toBe('DISPUTE_UNRESOLVED');
+    const { requestId } = (await handle.query('status')) as RequestStatus;
+    expect(requestId).not.toBeNull();
+    expect(await getBalance(network.db, userId)).toEqual({ balance: 100_000n, held: 0n });
+    expect(await network.db.executionRecord.count({ where: { requestId: requestId! } })).toBe(0);
+    expect(await readOnChain(requestId!)).toBeNull();
+  } finally {
+    await network.db.node.update({ where: { nodeId: beta }, data: { status: 'ACTIVE' } });
+    await retire('dishonest-2');
+  }
+}, 180_000);
