@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Hex } from 'viem';
 import { ProvisioningError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
+import { ORPHAN_GUARD_SCRIPT } from '../devstack/service-process.js';
 
 const log = createLogger('anvil');
 const require = createRequire(import.meta.url);
@@ -90,25 +91,6 @@ export function findAnvilBinary(): string {
   return found;
 }
 
-/**
- * The guard shell runs anvil and kills it when our stdin pipe reaches EOF, which happens
- * whenever this Node process goes away, even by SIGKILL: no orphaned anvil.
- */
-const GUARD_SCRIPT = `
-exec 3<&0
-"$@" </dev/null &
-child=$!
-( while read -r _ <&3; do :; done; kill -TERM "$child" 2>/dev/null ) &
-watcher=$!
-trap 'kill -TERM "$child" 2>/dev/null' TERM INT HUP
-while :; do
-  wait "$child"; rc=$?
-  kill -0 "$child" 2>/dev/null || break
-done
-kill "$watcher" 2>/dev/null
-exit "$rc"
-`;
-
 async function rpcChainId(rpcUrl: string): Promise<number | undefined> {
   try {
     const res = await fetch(rpcUrl, {
@@ -157,7 +139,7 @@ export async function startAnvil(options: StartAnvilOptions): Promise<AnvilHandl
   mkdirSync(path.dirname(logFile), { recursive: true });
   const logFd = openSync(logFile, 'a');
 
-  const child = spawn('sh', ['-c', GUARD_SCRIPT, 'anvil-guard', binary, ...args], {
+  const child = spawn('sh', ['-c', ORPHAN_GUARD_SCRIPT, 'anvil-guard', binary, ...args], {
     stdio: ['pipe', logFd, logFd],
     detached: true, // own process group, so a fallback kill reaches anvil too
   });

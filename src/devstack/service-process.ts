@@ -2,14 +2,42 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import path from 'node:path';
 
+/**
+ * Runs a service under a small shell that kills it when its stdin pipe from us reaches EOF, which happens whenever
+ * this Node process goes away, even by SIGKILL: a service never outlives the process that started it.
+ */
+export const ORPHAN_GUARD_SCRIPT = `
+exec 3<&0
+"$@" </dev/null &
+child=$!
+( while read -r _ <&3; do :; done; kill -TERM "$child" 2>/dev/null ) &
+watcher=$!
+trap 'kill -TERM "$child" 2>/dev/null' TERM INT HUP
+while :; do
+  wait "$child"; rc=$?
+  kill -0 "$child" 2>/dev/null || break
+done
+kill "$watcher" 2>/dev/null
+exit "$rc"
+`;
+
 /** A long-running child process the stack owns: stopped on request and never left behind when we exit. */
 export interface ServiceProcess {
   readonly name: string;
+  /** The guard shell's pid; the service runs in its process group. */
   readonly pid: number;
   readonly logFile: string;
   /** Resolves with the exit code (or signal) if the process ends by itself. */
   readonly exited: Promise<number | NodeJS.Signals>;
   stop(timeoutMs?: number): Promise<void>;
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
 }
 
 const running = new Set<ChildProcess>();
@@ -18,9 +46,9 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  // Last resort for an abrupt exit of this process: kill what is still running synchronously.
+  // On a normal exit, don't wait for the guards to notice: end what is still running now.
   process.on('exit', () => {
-    for (const child of running) child.kill('SIGKILL');
+    for (const child of running) if (child.pid !== undefined) killGroup(child.pid, 'SIGTERM');
   });
 }
 
@@ -35,21 +63,23 @@ export function spawnService(options: {
   installExitHook();
   mkdirSync(path.dirname(options.logFile), { recursive: true });
   const fd = openSync(options.logFile, 'a');
-  const child = spawn(options.command, options.args, {
-    stdio: ['ignore', fd, fd],
+  const child = spawn('sh', ['-c', ORPHAN_GUARD_SCRIPT, `${options.name}-guard`, options.command, ...options.args], {
+    stdio: ['pipe', fd, fd],
     env: options.env ?? process.env,
     cwd: options.cwd,
+    detached: true, // own process group, so a last-resort kill reaches the service too
   });
   closeSync(fd);
   if (child.pid === undefined) throw new Error(`could not start ${options.name} (${options.command})`);
+  const pid = child.pid;
   running.add(child);
+  child.stdin?.on('error', () => undefined);
   const exited = new Promise<number | NodeJS.Signals>((resolve) => {
     child.once('exit', (code, signal) => {
       running.delete(child);
       resolve(code ?? signal ?? 'SIGKILL');
     });
   });
-  const pid = child.pid;
   return {
     name: options.name,
     pid,
@@ -57,8 +87,8 @@ export function spawnService(options: {
     exited,
     async stop(timeoutMs = 10_000): Promise<void> {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.kill('SIGTERM'); // the guard forwards it to the service and waits for it
+      const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), timeoutMs);
       await exited;
       clearTimeout(timer);
     },

@@ -5,11 +5,11 @@ import { createPublicClient, http } from 'viem';
 import { Connection } from '@temporalio/client';
 import { getFreePort } from '../../src/devstack/ports.js';
 import type { StackEndpoints } from '../../src/devstack/stack.js';
-import { isAlive, spawnCli } from '../helpers/cli-process.js';
+import { isAlive, processesUsingStateDir, spawnCli } from '../helpers/cli-process.js';
 
-test('`parallelix start` brings the stack up, and Ctrl-C stops every process it started', async () => {
-  const state = mkdtempSync(path.join(tmpdir(), 'parallelix-start-'));
-  const env = {
+/** A private state folder and free ports, so the test never meets a stack a developer is running. */
+async function isolatedEnv(state: string): Promise<Record<string, string>> {
+  return {
     PARALLELIX_STATE_DIR: state,
     PARALLELIX_TEMPORAL_PORT: String(await getFreePort()),
     PARALLELIX_TEMPORAL_UI_PORT: String(await getFreePort()),
@@ -18,7 +18,21 @@ test('`parallelix start` brings the stack up, and Ctrl-C stops every process it 
     PARALLELIX_CODEC_PORT: String(await getFreePort()),
     DATABASE_URL: '',
   };
-  const cli = spawnCli(['start'], env);
+}
+
+async function waitUntilNone(state: string, timeoutMs: number): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  let left = processesUsingStateDir(state);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    left = processesUsingStateDir(state);
+  }
+  return left;
+}
+
+test('`parallelix start` brings the stack up, and Ctrl-C stops every process it started', async () => {
+  const state = mkdtempSync(path.join(tmpdir(), 'parallelix-start-'));
+  const cli = spawnCli(['start'], await isolatedEnv(state));
   try {
     await cli.waitFor('Press Ctrl-C to stop.', 180_000);
     const endpoints = JSON.parse(readFileSync(path.join(state, 'stack.json'), 'utf8')) as StackEndpoints;
@@ -41,10 +55,29 @@ test('`parallelix start` brings the stack up, and Ctrl-C stops every process it 
     expect(pids.length).toBeGreaterThanOrEqual(2);
     for (const pid of pids) expect(isAlive(pid)).toBe(true);
 
+    // The start process, the Temporal server, anvil and three operators (each service under its guard shell).
+    expect(processesUsingStateDir(state).length).toBeGreaterThanOrEqual(6);
+
     cli.child.kill('SIGINT');
     expect(await cli.exited).toBe(0);
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
+    expect(processesUsingStateDir(state)).toEqual([]);
     expect(cli.output()).toContain('stopped');
+  } finally {
+    if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
+    rmSync(state, { recursive: true, force: true });
+  }
+});
+
+test('a start process killed with SIGKILL leaves no service behind', async () => {
+  const state = mkdtempSync(path.join(tmpdir(), 'parallelix-start-'));
+  const cli = spawnCli(['start', '--operators', '1', '--no-demo'], await isolatedEnv(state));
+  try {
+    await cli.waitFor('Press Ctrl-C to stop.', 180_000);
+    expect(processesUsingStateDir(state).length).toBeGreaterThanOrEqual(4);
+    cli.child.kill('SIGKILL');
+    await cli.exited;
+    expect(await waitUntilNone(state, 20_000)).toEqual([]);
   } finally {
     if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
     rmSync(state, { recursive: true, force: true });

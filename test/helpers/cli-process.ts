@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { projectRoot } from '../../src/shared/paths.js';
 
 export interface CliProcess {
@@ -61,4 +62,20 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Live processes (other than this one) whose environment names `stateDir` as their PARALLELIX_STATE_DIR. */
+export function processesUsingStateDir(stateDir: string): number[] {
+  const needle = `PARALLELIX_STATE_DIR=${stateDir}`;
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(needle)) found.push(pid);
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
 }
