@@ -9,16 +9,7 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   network = await startTestNetwork({ policy: { sampleProbability: 0 }, operatorNames: ['alpha', 'beta'] });
-  env = {
-    PARALLELIX_STATE_DIR: network.stateRoot,
-    PARALLELIX_TEMPORAL_ADDRESS: network.temporal.server.address,
-    PARALLELIX_TEMPORAL_NAMESPACE: network.temporal.server.namespace,
-    DATABASE_URL: network.database.url,
-    PARALLELIX_CHAIN_RPC_URL: network.anvil.rpcUrl,
-    PARALLELIX_CHAIN_ID: String(network.anvil.chainId),
-    PARALLELIX_REGISTRY_ADDRESS: network.registryAddress,
-    PARALLELIX_LOG_LEVEL: 'warn',
-  };
+  env = { ...network.cliEnv(), PARALLELIX_LOG_LEVEL: 'warn' };
 }, 240_000);
 
 afterAll(async () => {

@@ -29,6 +29,8 @@ export interface TestNetwork {
   stateRoot: string;
   operators: Map<string, { process: OperatorProcess; nodeId: string }>;
   startOperator(name: string, extraEnv?: Record<string, string>, entry?: string): Promise<string>;
+  /** Environment for a `parallelix` process that works against this network (without the anchoring key). */
+  cliEnv(): Record<string, string>;
   restartCoordinator(): Promise<void>;
   fund(userId: string, amount: number): Promise<void>;
   stop(): Promise<void>;
@@ -81,6 +83,17 @@ export async function startTestNetwork(options: { policy?: Partial<CoordinatorPo
       const { nodeId } = await proc.ready;
       network.operators.set(name, { process: proc, nodeId });
       return nodeId;
+    },
+    cliEnv() {
+      return {
+        PARALLELIX_STATE_DIR: stateRoot,
+        PARALLELIX_TEMPORAL_ADDRESS: temporal.server.address,
+        PARALLELIX_TEMPORAL_NAMESPACE: temporal.server.namespace,
+        DATABASE_URL: database.url,
+        PARALLELIX_CHAIN_RPC_URL: anvil.rpcUrl,
+        PARALLELIX_CHAIN_ID: String(anvil.chainId),
+        PARALLELIX_REGISTRY_ADDRESS: registry.address,
+      };
     },
     async restartCoordinator() {
       await network.coordinator.stop();

@@ -77,14 +77,8 @@ test('the coordinator process killed (SIGKILL) and restarted mid-run: the reques
   // The in-process coordinator steps aside; a real `parallelix coordinator` process takes over and is killed.
   await network.coordinator.stop();
   const env = {
-    PARALLELIX_STATE_DIR: network.stateRoot,
-    PARALLELIX_TEMPORAL_ADDRESS: network.temporal.server.address,
-    PARALLELIX_TEMPORAL_NAMESPACE: network.temporal.server.namespace,
-    DATABASE_URL: network.database.url,
-    PARALLELIX_CHAIN_RPC_URL: network.anvil.rpcUrl,
-    PARALLELIX_CHAIN_ID: String(network.anvil.chainId),
+    ...network.cliEnv(),
     PARALLELIX_CHAIN_PRIVATE_KEY: ANVIL_DEPLOYER_PRIVATE_KEY,
-    PARALLELIX_REGISTRY_ADDRESS: network.registryAddress,
     PARALLELIX_SAMPLE_PROBABILITY: '0',
     PARALLELIX_DISPATCH_HEARTBEAT_SECONDS: '5',
   };
