@@ -41,9 +41,11 @@ async function waitForDispatch(workflowId: string): Promise<string> {
 
 test('20 concurrent requests on a balance covering 10: exactly 10 run, the balance never goes negative', async () => {
   const userId = `user-${randomUUID()}`;
-  const maxCost = 16 + Buffer.byteLength(messages[0]!.content) + 16 + 8 * 2;
+  // Long generations: every admission (step 02) happens long before the first settle releases unused credits.
+  const maxNewTokens = 400;
+  const maxCost = 16 + Buffer.byteLength(messages[0]!.content) + 16 + maxNewTokens * 2;
   await network.fund(userId, maxCost * 10);
-  const handles = await Promise.all(Array.from({ length: 20 }, () => start(userId, 8)));
+  const handles = await Promise.all(Array.from({ length: 20 }, () => start(userId, maxNewTokens)));
   const outcomes = await Promise.all(handles.map((h) => h.result().then((r: InferenceResult) => r, (e: unknown) => e)));
   const completed = outcomes.filter((o): o is InferenceResult => !(o instanceof Error));
   const refused = outcomes.filter((o) => o instanceof WorkflowFailedError);
