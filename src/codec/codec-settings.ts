@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../shared/errors.js';
+import { parseEnv } from '../config/parse-env.js';
 
 export interface CodecServerSettings {
   port: number;
@@ -14,14 +15,10 @@ const schema = z.object({
 
 /** Codec server settings from the environment: port PARALLELIX_CODEC_PORT (default 8081). */
 export function loadCodecServerSettings(env: NodeJS.ProcessEnv = process.env): CodecServerSettings {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
-  const parsed = schema.safeParse(cleaned);
-  if (!parsed.success) {
-    throw new ConfigError('invalid codec server configuration', { details: parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ') });
-  }
-  const extraOrigins = (parsed.data.PARALLELIX_CODEC_UI_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  const settings = parseEnv(schema, env, 'codec server');
+  const extraOrigins = (settings.PARALLELIX_CODEC_UI_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
   for (const origin of extraOrigins) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new ConfigError(`PARALLELIX_CODEC_UI_ORIGINS: ${origin} is not an origin (scheme://host[:port])`);
   }
-  return { port: parsed.data.PARALLELIX_CODEC_PORT, extraOrigins };
+  return { port: settings.PARALLELIX_CODEC_PORT, extraOrigins };
 }

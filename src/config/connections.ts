@@ -9,6 +9,7 @@ import { createPrismaClient, type PrismaClient } from '../db/client.js';
 import { stackFile, type StackEndpoints } from '../devstack/stack.js';
 import { ConfigError } from '../shared/errors.js';
 import { stateDir } from '../shared/paths.js';
+import { parseEnv } from './parse-env.js';
 
 /**
  * Where the services are, for every process but `parallelix start`: each value from its environment variable, else
@@ -27,13 +28,9 @@ const envSchema = z.object({
 type Env = z.infer<typeof envSchema>;
 
 function read(env: NodeJS.ProcessEnv): { e: Env; stack: StackEndpoints | undefined } {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
-  const parsed = envSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    throw new ConfigError('invalid configuration', { details: parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ') });
-  }
+  const e = parseEnv(envSchema, env, 'connection');
   const stack = existsSync(stackFile()) ? (JSON.parse(readFileSync(stackFile(), 'utf8')) as StackEndpoints) : undefined;
-  return { e: parsed.data, stack };
+  return { e, stack };
 }
 
 function missing(name: string): never {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../shared/errors.js';
+import { parseEnv } from './parse-env.js';
 
 const port = z.coerce.number().int().min(1).max(65535);
 
@@ -27,13 +27,7 @@ export interface StackConfig {
 }
 
 export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
-  const parsed = stackEnvSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
-    throw new ConfigError('invalid stack configuration', { details: lines.join('; ') });
-  }
-  const e = parsed.data;
+  const e = parseEnv(stackEnvSchema, env, 'stack');
   return {
     temporal: e.PARALLELIX_TEMPORAL_ADDRESS
       ? { mode: 'external', address: e.PARALLELIX_TEMPORAL_ADDRESS, namespace: e.PARALLELIX_TEMPORAL_NAMESPACE ?? 'parallelix' }

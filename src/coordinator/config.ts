@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ConfigError } from '../shared/errors.js';
 import type { ModelPrice } from './pricing.js';
+import { parseEnv } from '../config/parse-env.js';
 
 const probability = z.coerce.number().min(0).max(1);
 const positiveInt = z.coerce.number().int().positive();
@@ -37,13 +37,7 @@ export interface CoordinatorPolicy {
 }
 
 export function loadCoordinatorPolicy(env: NodeJS.ProcessEnv = process.env): CoordinatorPolicy {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
-  const parsed = envSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError('invalid coordinator configuration', { details: lines.join('; ') });
-  }
-  const e = parsed.data;
+  const e = parseEnv(envSchema, env, 'coordinator');
   return {
     pipeline: {
       sampleProbability: e.PARALLELIX_SAMPLE_PROBABILITY,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../shared/errors.js';
+import { parseEnv } from '../config/parse-env.js';
 
 export interface GatewaySettings {
   host: string;
@@ -15,17 +15,11 @@ const envSchema = z.object({
 
 /** Where the gateway listens and its default `max_tokens`: flags, else PARALLELIX_GATEWAY_* variables, else defaults. */
 export function loadGatewaySettings(flags: { host?: string; port?: string } = {}, env: NodeJS.ProcessEnv = process.env): GatewaySettings {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
-  const parsed = envSchema.safeParse({
-    ...cleaned,
-    ...(flags.host ? { PARALLELIX_GATEWAY_HOST: flags.host } : {}),
-    ...(flags.port ? { PARALLELIX_GATEWAY_PORT: flags.port } : {}),
-  });
-  if (!parsed.success) {
-    throw new ConfigError('invalid gateway configuration', {
-      details: parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; '),
-    });
-  }
-  const e = parsed.data;
+  const withFlags = {
+    ...env,
+    PARALLELIX_GATEWAY_HOST: flags.host || env.PARALLELIX_GATEWAY_HOST,
+    PARALLELIX_GATEWAY_PORT: flags.port || env.PARALLELIX_GATEWAY_PORT,
+  };
+  const e = parseEnv(envSchema, withFlags, 'gateway');
   return { host: e.PARALLELIX_GATEWAY_HOST, port: e.PARALLELIX_GATEWAY_PORT, defaultMaxTokens: e.PARALLELIX_GATEWAY_MAX_TOKENS };
 }

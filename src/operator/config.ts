@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { defaultModelPath } from '../inference/model-source.js';
-import { ConfigError } from '../shared/errors.js';
 import { stateDir } from '../shared/paths.js';
+import { nonEmpty, parseEnv } from '../config/parse-env.js';
 
 /** Everything an operator process needs; see parseOperatorConfig for the environment variables. */
 export interface OperatorConfig {
@@ -89,17 +89,11 @@ export function parseOperatorConfig(
   env: NodeJS.ProcessEnv = process.env,
   overrides: OperatorConfigOverrides = {},
 ): OperatorConfig {
-  const merged: Record<string, string> = {};
-  for (const [key, value] of Object.entries(env)) if (value !== undefined && value !== '') merged[key] = value;
+  const merged: Record<string, string> = nonEmpty(env);
   for (const [key, value] of Object.entries(overrides)) {
     if (value !== undefined && value !== '') merged[overrideToEnv[key as keyof OperatorConfigOverrides]] = String(value);
   }
-  const parsed = envSchema.safeParse(merged);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
-    throw new ConfigError('invalid operator configuration', { details: lines.join('; ') });
-  }
-  const e = parsed.data;
+  const e = parseEnv(envSchema, merged, 'operator');
   return {
     temporal: {
       address: e.PARALLELIX_TEMPORAL_ADDRESS,

@@ -1,10 +1,9 @@
-import { z } from 'zod';
 import type { OperatorCapabilities } from '../../crypto/announcement.js';
 import { nodeUptimes } from '../../coordinator/uptime.js';
-import { ConfigError } from '../../shared/errors.js';
 import { openDatabase } from '../../config/connections.js';
 import { say } from '../output.js';
 import { withSpinner } from '../spinner.js';
+import { loadCoordinatorPolicy } from '../../coordinator/config.js';
 
 export interface NodeRow {
   nodeId: string;
@@ -24,17 +23,12 @@ export interface NodeRow {
   lastAnnouncedAt: string;
 }
 
-function uptimeWindowSeconds(env: NodeJS.ProcessEnv = process.env): number {
-  const parsed = z.coerce.number().int().positive().default(3600).safeParse(env.PARALLELIX_UPTIME_WINDOW_SECONDS || undefined);
-  if (!parsed.success) throw new ConfigError('PARALLELIX_UPTIME_WINDOW_SECONDS must be a positive integer');
-  return parsed.data;
-}
-
 const short = (key: string): string => (key.length > 12 ? `${key.slice(0, 10)}…` : key);
 
 /** `parallelix nodes list`: registered operator nodes with health, rewards and penalties. */
 export async function nodesListCommand(flags: { json?: boolean }): Promise<void> {
-  const windowSeconds = uptimeWindowSeconds();
+  // The window match and settle use (PARALLELIX_UPTIME_WINDOW_SECONDS), from the coordinator's policy.
+  const windowSeconds = loadCoordinatorPolicy().uptimeWindowMs / 1000;
   const db = openDatabase();
   try {
     const rows = await withSpinner('reading nodes', async (): Promise<NodeRow[]> => {
