@@ -10,22 +10,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { getFreePort } from '../src/devstack/ports.js';
+import { isolatedStackEnv } from '../src/devstack/isolated-stack-env.js';
 import { projectRoot } from '../src/shared/paths.js';
 
 async function main(): Promise<void> {
   const out = path.resolve(process.argv[2] ?? path.join(projectRoot, 'docs', 'images', 'temporal-ui-run.png'));
   const state = mkdtempSync(path.join(os.tmpdir(), 'px-shot-'));
-  const env = {
-    ...process.env,
-    PARALLELIX_STATE_DIR: state,
-    PARALLELIX_TEMPORAL_PORT: String(await getFreePort()),
-    PARALLELIX_TEMPORAL_UI_PORT: String(await getFreePort()),
-    PARALLELIX_PGLITE_PORT: String(await getFreePort()),
-    PARALLELIX_ANVIL_PORT: String(await getFreePort()),
-    PARALLELIX_CODEC_PORT: String(await getFreePort()),
-    DATABASE_URL: '',
-  };
+  const env = { ...process.env, ...(await isolatedStackEnv(state)) };
   const stack = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--operators', '2'], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {

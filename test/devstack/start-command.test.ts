@@ -3,22 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createPublicClient, http } from 'viem';
 import { Connection } from '@temporalio/client';
-import { getFreePort } from '../../src/devstack/ports.js';
+import { isolatedStackEnv } from '../../src/devstack/isolated-stack-env.js';
 import type { StackEndpoints } from '../../src/devstack/stack.js';
 import { isAlive, processesUsingStateDir, spawnCli } from '../helpers/cli-process.js';
-
-/** A private state folder and free ports, so the test never meets a stack a developer is running. */
-async function isolatedEnv(state: string): Promise<Record<string, string>> {
-  return {
-    PARALLELIX_STATE_DIR: state,
-    PARALLELIX_TEMPORAL_PORT: String(await getFreePort()),
-    PARALLELIX_TEMPORAL_UI_PORT: String(await getFreePort()),
-    PARALLELIX_PGLITE_PORT: String(await getFreePort()),
-    PARALLELIX_ANVIL_PORT: String(await getFreePort()),
-    PARALLELIX_CODEC_PORT: String(await getFreePort()),
-    DATABASE_URL: '',
-  };
-}
 
 async function waitUntilNone(state: string, timeoutMs: number): Promise<number[]> {
   const deadline = Date.now() + timeoutMs;
@@ -32,7 +19,7 @@ async function waitUntilNone(state: string, timeoutMs: number): Promise<number[]
 
 test('`parallelix start` brings the stack up, and Ctrl-C stops every process it started', async () => {
   const state = mkdtempSync(path.join(tmpdir(), 'parallelix-start-'));
-  const cli = spawnCli(['start'], await isolatedEnv(state));
+  const cli = spawnCli(['start'], await isolatedStackEnv(state));
   try {
     await cli.waitFor('Press Ctrl-C to stop.', 180_000);
     const endpoints = JSON.parse(readFileSync(path.join(state, 'stack.json'), 'utf8')) as StackEndpoints;
@@ -71,7 +58,7 @@ test('`parallelix start` brings the stack up, and Ctrl-C stops every process it 
 
 test('a start process killed with SIGKILL leaves no service behind', async () => {
   const state = mkdtempSync(path.join(tmpdir(), 'parallelix-start-'));
-  const cli = spawnCli(['start', '--operators', '1', '--no-demo'], await isolatedEnv(state));
+  const cli = spawnCli(['start', '--operators', '1', '--no-demo'], await isolatedStackEnv(state));
   try {
     await cli.waitFor('Press Ctrl-C to stop.', 180_000);
     expect(processesUsingStateDir(state).length).toBeGreaterThanOrEqual(4);
