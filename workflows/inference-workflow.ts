@@ -24,6 +24,7 @@ import type { VerdictName } from '../src/chain/record.js';
 import type { PipelineSettings } from '../src/coordinator/config.js';
 import type { OperatorActivities } from '../src/operator/activities.js';
 import {
+  REQUEST_INPUT_FAILURES,
   RESULT_CHUNK_QUERY,
   STATUS_QUERY,
   type InferenceResult,
@@ -80,8 +81,6 @@ const phase = {
   },
 };
 
-/** Operator errors that mean the request itself is unservable: another node would refuse it too. */
-const REQUEST_FATAL = new Set(['PROMPT_TOO_LONG', 'MAX_NEW_TOKENS_EXCEEDED', 'INVALID_INPUT']);
 
 interface Execution {
   node: MatchedNode;
@@ -146,7 +145,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
         result = await dispatchTo(node.nodeId, settings, purpose).executeInference(dispatch);
       } catch (error) {
         const type = failureType(error);
-        if (type && REQUEST_FATAL.has(type)) throw error;
+        if (type && REQUEST_INPUT_FAILURES.includes(type)) throw error;
         log.warn('dispatch failed; re-matching', { requestId, nodeId: node.nodeId, failure: type ?? 'timeout or crash' });
         continue;
       }

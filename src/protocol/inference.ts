@@ -67,3 +67,6 @@ export const INFERENCE_WORKFLOW = 'inferenceWorkflow';
 export const STATUS_QUERY = 'status';
 /** Returns the verified text from offset `from`, or null while not yet available. */
 export const RESULT_CHUNK_QUERY = 'resultChunk';
+
+/** Failure types that mean the request itself is unservable (another node would refuse it too): its input is at fault. */
+export const REQUEST_INPUT_FAILURES: readonly string[] = ['INVALID_INPUT', 'PROMPT_TOO_LONG', 'MAX_NEW_TOKENS_EXCEEDED'];

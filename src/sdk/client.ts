@@ -4,7 +4,7 @@ import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@t
 import { ApplicationFailure, CancelledFailure, TerminatedFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { loadOrCreateCodecKey, type CodecKey } from '../codec/codec-key.js';
 import { coordinatorDataConverter } from '../coordinator/data-converter.js';
-import { INFERENCE_WORKFLOW, RESULT_CHUNK_QUERY, STATUS_QUERY, type InferenceResult, type RequestStatus } from '../protocol/inference.js';
+import { INFERENCE_WORKFLOW, REQUEST_INPUT_FAILURES, RESULT_CHUNK_QUERY, STATUS_QUERY, type InferenceResult, type RequestStatus } from '../protocol/inference.js';
 import { describeIssues, inferenceRequestSchema } from '../protocol/inference-input.js';
 import { COORDINATOR_TASK_QUEUE } from '../protocol/task-queues.js';
 import { InvalidInputError } from '../shared/errors.js';
@@ -61,15 +61,12 @@ export function toSdkError(error: unknown): unknown {
     return new RequestCancelledError(`request was ${cause instanceof CancelledFailure ? 'cancelled' : 'terminated'}`, { cause });
   }
   if (cause instanceof ApplicationFailure) {
+    if (cause.type && REQUEST_INPUT_FAILURES.includes(cause.type)) return new InvalidInputError(cause.message, { cause });
     switch (cause.type) {
       case 'INSUFFICIENT_CREDITS':
         return new InsufficientCreditsError(cause.message, { cause });
       case 'NO_CAPABLE_NODE':
         return new NoCapableNodeError(cause.message, { cause });
-      case 'INVALID_INPUT':
-      case 'PROMPT_TOO_LONG':
-      case 'MAX_NEW_TOKENS_EXCEEDED':
-        return new InvalidInputError(cause.message, { cause });
       default:
         return new RequestFailedError(cause.message, cause.type ?? undefined, { cause });
     }
