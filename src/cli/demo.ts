@@ -1,14 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
-import path from 'node:path';
-import { loadOrCreateCodecKey } from '../codec/codec-key.js';
-import { coordinatorDataConverter } from '../coordinator/data-converter.js';
 import type { PrismaClient } from '../db/client.js';
 import { getBalance, topUp } from '../db/credits.js';
 import type { StackEndpoints } from '../devstack/stack.js';
-import { INFERENCE_WORKFLOW, type InferenceResult, type InferenceWorkflowInput } from '../protocol/inference.js';
-import { COORDINATOR_TASK_QUEUE } from '../protocol/task-queues.js';
-import { stateDir } from '../shared/paths.js';
+import type { InferenceWorkflowInput } from '../protocol/inference.js';
+import { createParallelixClient } from '../sdk/index.js';
 import { say } from './output.js';
 
 export const DEMO_USER = 'demo-user';
@@ -25,18 +19,14 @@ const DEMO_PROMPTS: { messages: InferenceWorkflowInput['messages']; sampleProbab
 export async function runDemoRequests(endpoints: StackEndpoints, db: PrismaClient, model: string): Promise<void> {
   await topUp(db, DEMO_USER, DEMO_CREDITS, 'demo-initial-topup');
   say(`[demo] user ${DEMO_USER}: ${(await getBalance(db, DEMO_USER)).balance} credits`);
-  const connection = await Connection.connect({ address: endpoints.temporal.address });
-  const client = new Client({
-    connection,
-    namespace: endpoints.temporal.namespace,
-    dataConverter: coordinatorDataConverter(loadOrCreateCodecKey(path.join(stateDir(), 'coordinator', 'codec-key'))),
-  });
+  // Through the client SDK, as the platform submits requests.
+  const px = await createParallelixClient({ address: endpoints.temporal.address, namespace: endpoints.temporal.namespace });
   try {
     for (const prompt of DEMO_PROMPTS) {
-      const workflowId = `request-${randomUUID()}`;
       const started = Date.now();
-      const input: InferenceWorkflowInput = { userId: DEMO_USER, model, messages: prompt.messages, maxNewTokens: 32, ...(prompt.sampleProbability !== undefined ? { sampleProbability: prompt.sampleProbability } : {}) };
-      const result: InferenceResult = await client.workflow.execute(INFERENCE_WORKFLOW, { taskQueue: COORDINATOR_TASK_QUEUE, workflowId, args: [input] });
+      const request = await px.submit({ userId: DEMO_USER, model, maxNewTokens: 32, ...prompt });
+      const result = await request.result();
+      const { workflowId } = request;
       say(`[demo] request ${result.requestId} in ${Date.now() - started} ms`);
       say(`         node ${result.nodeId}, sampled ${result.sampled ? `yes (${result.sampledNodeIds.join(', ')})` : 'no'}, verdict ${result.verdict}`);
       say(`         anchor tx ${result.anchorTx} (block ${result.anchorBlock}), credits charged ${result.creditsCharged}`);
@@ -44,6 +34,6 @@ export async function runDemoRequests(endpoints: StackEndpoints, db: PrismaClien
       if (endpoints.temporal.uiUrl) say(`         ${endpoints.temporal.uiUrl}/namespaces/${endpoints.temporal.namespace}/workflows/${workflowId}`);
     }
   } finally {
-    await connection.close();
+    await px.close();
   }
 }
