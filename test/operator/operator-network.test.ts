@@ -191,6 +191,7 @@ test('three operators register: one ACTIVE row each with their keys and capabili
     expect(row.capabilities).toEqual({
       models: [MODEL],
       dtype: 'fp16',
+      engine: expect.stringMatching(/^transformers\.js \d+\.\d+\.\d+/),
       device: 'cpu',
       maxContextTokens: 2048,
       maxNewTokens: 2040,

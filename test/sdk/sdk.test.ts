@@ -3,6 +3,7 @@ import path from 'node:path';
 import { getBalance } from '../../src/db/credits.js';
 import {
   createParallelixClient,
+  IdempotencyConflictError,
   InsufficientCreditsError,
   InvalidInputError,
   NoCapableNodeError,
@@ -64,6 +65,48 @@ test('the same idempotency key reaches the same request and is charged once', as
   const theirs = await px.submit({ userId: other, model: TEST_MODEL, messages, maxNewTokens: 32, idempotencyKey: 'order-42' });
   expect(theirs.workflowId).not.toBe(a.workflowId);
   await theirs.result();
+});
+
+test('an idempotency key is bound to its request: other input under it is refused, whatever state the first run is in', async () => {
+  const userId = `user-${randomUUID()}`;
+  await network.fund(userId, 10_000);
+  const idempotencyKey = `order-${randomUUID()}`;
+  const first = await px.submit({ userId, model: TEST_MODEL, messages, maxNewTokens: 32, idempotencyKey });
+  // While the first run is still going, and after it completed.
+  await expect(px.submit({ userId, model: TEST_MODEL, messages, maxNewTokens: 16, idempotencyKey })).rejects.toMatchObject({
+    name: 'IdempotencyConflictError',
+    fields: ['maxNewTokens'],
+  });
+  await first.result();
+  const other = [{ role: 'user' as const, content: 'Something else entirely.' }];
+  const conflict = await px.submit({ userId, model: TEST_MODEL, messages: other, maxNewTokens: 32, idempotencyKey }).catch((e: unknown) => e);
+  expect(conflict).toBeInstanceOf(IdempotencyConflictError);
+  expect((conflict as IdempotencyConflictError).fields).toEqual(['messages']);
+  // The same conversation in another shape (normalised alike: the system message moves first) is the same request.
+  const reordered = [messages[1]!, messages[0]!];
+  const same = await px.submit({ userId, model: TEST_MODEL, messages: reordered, maxNewTokens: 32, idempotencyKey });
+  expect((await same.result()).requestId).toBe((await first.result()).requestId);
+  expect(await network.db.creditLedgerEntry.count({ where: { user: { externalId: userId }, kind: 'CAPTURE' } })).toBe(1);
+});
+
+test('a request refused at admission does not hold its key: after a top-up the same key runs it', async () => {
+  const userId = `user-${randomUUID()}`;
+  await network.fund(userId, 5);
+  const idempotencyKey = `order-${randomUUID()}`;
+  const refused = await px.submit({ userId, model: TEST_MODEL, messages, maxNewTokens: 32, idempotencyKey });
+  await expect(refused.result()).rejects.toBeInstanceOf(InsufficientCreditsError);
+  // Retrying without a top-up is refused again (a new run, refused again), never charged.
+  await expect((await px.submit({ userId, model: TEST_MODEL, messages, maxNewTokens: 32, idempotencyKey })).result()).rejects.toBeInstanceOf(
+    InsufficientCreditsError,
+  );
+  await network.fund(userId, 10_000);
+  const retried = await px.submit({ userId, model: TEST_MODEL, messages, maxNewTokens: 32, idempotencyKey });
+  expect(retried.workflowId).toBe(refused.workflowId);
+  const result = await retried.result();
+  expect(result.text).toBe(EXPECTED_TEXT);
+  // And from now on the key answers that completed run.
+  expect((await (await px.submit({ userId, model: TEST_MODEL, messages, maxNewTokens: 32, idempotencyKey })).result()).requestId).toBe(result.requestId);
+  expect(await network.db.creditLedgerEntry.count({ where: { user: { externalId: userId }, kind: 'CAPTURE' } })).toBe(1);
 });
 
 test('typed errors: insufficient credits, no capable node, rejected input', async () => {
