@@ -14,7 +14,7 @@ export interface GatewayFlags {
 }
 
 /**
- * `parallelix gateway`: the OpenAI-compatible HTTP API (`/v1/chat/completions`, `/v1/models`) on
+ * `parallelix gateway`: the OpenAI-compatible HTTP API (`/v1/chat/completions`, `/v1/responses`, `/v1/models`) on
  * PARALLELIX_GATEWAY_HOST:PARALLELIX_GATEWAY_PORT (default 127.0.0.1:8080), against a running stack or the
  * configured services, until Ctrl-C.
  */
@@ -25,7 +25,14 @@ export async function gatewayCommand(flags: GatewayFlags = {}): Promise<void> {
   const temporal = resolveTemporal();
   const db = createPrismaClient(database.url, database.poolSize ? { maxConnections: database.poolSize } : {});
   const sdk = await createParallelixClient(temporal);
-  const app = createGateway({ sdk, db, logger: createLogger('gateway'), defaultMaxTokens: settings.defaultMaxTokens });
+  const app = createGateway({
+    sdk,
+    db,
+    logger: createLogger('gateway'),
+    defaultMaxTokens: settings.defaultMaxTokens,
+    requestsPerMinute: settings.requestsPerMinute,
+    ...(settings.corsOrigins ? { corsOrigins: settings.corsOrigins } : {}),
+  });
   try {
     await app.listen({ host: settings.host, port: settings.port });
   } catch (error) {
