@@ -148,6 +148,7 @@ function parseCount(value: string, flag: string): number {
 const EXIT_BY_CODE: Record<string, number> = {
   INVALID_INPUT: ExitCode.usage,
   IDEMPOTENCY_CONFLICT: ExitCode.usage,
+  IDEMPOTENCY_KEY_REUSED: ExitCode.usage,
   AUDIT_MISMATCH: ExitCode.auditMismatch,
   INSUFFICIENT_CREDITS: ExitCode.insufficientCredits,
   NO_CAPABLE_NODE: ExitCode.noCapableNode,

@@ -1,6 +1,6 @@
 import {
   ContextLengthExceededError,
-  IdempotencyConflictError,
+  IdempotencyKeyReusedError,
   InsufficientCreditsError,
   InvalidInputError,
   NoCapableNodeError,
@@ -66,7 +66,7 @@ export function toGatewayError(error: unknown, params: ParamNames = CHAT_PARAMS)
       param: 'model',
     });
   }
-  if (error instanceof IdempotencyConflictError) {
+  if (error instanceof IdempotencyKeyReusedError) {
     const named = error.fields.map((field) => {
       const key = SDK_FIELD_PARAMS[field];
       return key === undefined ? field : key === 'model' ? 'model' : params[key];

@@ -13,7 +13,7 @@ import { InvalidInputError } from '../shared/errors.js';
 import { stateDir } from '../shared/paths.js';
 import {
   ContextLengthExceededError,
-  IdempotencyConflictError,
+  IdempotencyKeyReusedError,
   InsufficientCreditsError,
   NoCapableNodeError,
   RequestCancelledError,
@@ -229,7 +229,7 @@ export async function createParallelixClient(options: ParallelixClientOptions = 
         // The run behind the key may be another request's: the same key must not answer a different question.
         const differs = conflictingFields((await workflow.describe()).memo?.[REQUEST_MEMO], fingerprint);
         if (differs.length > 0) {
-          throw new IdempotencyConflictError(`idempotency key already used for a request with different ${differs.join(', ')}`, differs);
+          throw new IdempotencyKeyReusedError(`idempotency key already used for a request with different ${differs.join(', ')}`, differs);
         }
       }
       return createHandle(workflow, pollMs);

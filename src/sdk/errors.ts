@@ -16,8 +16,8 @@ export class ContextLengthExceededError extends InvalidInputError {
 }
 
 /** The idempotency key was used before for a different request (named fields differ); nothing was started. */
-export class IdempotencyConflictError extends ParallelixError {
-  override readonly code = 'IDEMPOTENCY_CONFLICT';
+export class IdempotencyKeyReusedError extends ParallelixError {
+  override readonly code = 'IDEMPOTENCY_KEY_REUSED';
   constructor(
     message: string,
     /** Fields of SubmitRequest that differ from the first request under this key. */

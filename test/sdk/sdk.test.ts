@@ -3,7 +3,7 @@ import path from 'node:path';
 import { getBalance } from '../../src/db/credits.js';
 import {
   createParallelixClient,
-  IdempotencyConflictError,
+  IdempotencyKeyReusedError,
   InsufficientCreditsError,
   InvalidInputError,
   NoCapableNodeError,
@@ -74,14 +74,14 @@ test('an idempotency key is bound to its request: other input under it is refuse
   const first = await px.submit({ userId, model: TEST_MODEL, messages, maxNewTokens: 32, idempotencyKey });
   // While the first run is still going, and after it completed.
   await expect(px.submit({ userId, model: TEST_MODEL, messages, maxNewTokens: 16, idempotencyKey })).rejects.toMatchObject({
-    name: 'IdempotencyConflictError',
+    name: 'IdempotencyKeyReusedError',
     fields: ['maxNewTokens'],
   });
   await first.result();
   const other = [{ role: 'user' as const, content: 'Something else entirely.' }];
   const conflict = await px.submit({ userId, model: TEST_MODEL, messages: other, maxNewTokens: 32, idempotencyKey }).catch((e: unknown) => e);
-  expect(conflict).toBeInstanceOf(IdempotencyConflictError);
-  expect((conflict as IdempotencyConflictError).fields).toEqual(['messages']);
+  expect(conflict).toBeInstanceOf(IdempotencyKeyReusedError);
+  expect((conflict as IdempotencyKeyReusedError).fields).toEqual(['messages']);
   // The same conversation in another shape (normalised alike: the system message moves first) is the same request.
   const reordered = [messages[1]!, messages[0]!];
   const same = await px.submit({ userId, model: TEST_MODEL, messages: reordered, maxNewTokens: 32, idempotencyKey });
