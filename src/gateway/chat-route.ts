@@ -29,6 +29,7 @@ async function streamChat(submitted: SubmittedCall, chat: ParsedChatRequest, rep
     id: completionId(requestId),
     created: unixSeconds(),
     model: chat.model,
+    // The matched node; only a sampled majority that overrules it (rare) delivers another node's identical text.
     system_fingerprint: fingerprintOf(submitted, progress.nodeId),
     includeUsage: chat.includeUsage,
   };
