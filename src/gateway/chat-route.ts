@@ -29,7 +29,7 @@ async function streamChat(submitted: SubmittedCall, chat: ParsedChatRequest, rep
     id: completionId(requestId),
     created: unixSeconds(),
     model: chat.model,
-    // The matched node; only a sampled majority that overrules it (rare) delivers another node's identical text.
+    // The matched node: only when a sampled majority overrules it (rare) is the delivered text another node's.
     system_fingerprint: fingerprintOf(submitted, progress.nodeId),
     includeUsage: chat.includeUsage,
   };
