@@ -11,6 +11,9 @@ import { getBalance } from '../../src/db/credits.js';
 import { COORDINATOR_TASK_QUEUE } from '../../src/protocol/task-queues.js';
 import type { InferenceResult, InferenceWorkflowInput, RequestStatus } from '../../src/protocol/inference.js';
 import { projectRoot } from '../../src/shared/paths.js';
+import { loadOrCreateCodecKey } from '../../src/codec/codec-key.js';
+import { createParallelixClient } from '../../src/sdk/index.js';
+import { waitFor } from '../helpers/observe.js';
 import { startTestNetwork, TEST_MODEL, type TestNetwork } from '../helpers/network.js';
 import { FRANCE_32_TEXT, FRANCE_MESSAGES } from '../fixtures/reference-prompt.js';
 
@@ -199,3 +202,48 @@ test('a disagreement no third node can decide: nothing reaches the user and the 
     await retire('dishonest-2');
   }
 }, 180_000);
+
+test('with a dishonest node serving, nothing streams before verification and anchoring, then only the majority text', async () => {
+  const dishonest = await network.startOperator('dishonest-3', { PARALLELIX_TEST_FAULT: 'alter-result' }, FAULTY_ENTRY);
+  const [alpha, beta] = honest as [string, string];
+  const px = await createParallelixClient({
+    address: network.temporal.server.address,
+    namespace: network.temporal.server.namespace,
+    codecKey: loadOrCreateCodecKey(path.join(network.stateRoot, 'coordinator', 'codec-key')),
+  });
+  const chain = -network.anvil.pid; // anvil's process group
+  try {
+    const userId = `user-${randomUUID()}`;
+    await network.fund(userId, 100_000);
+    await preferNodes([dishonest, alpha, beta]);
+    // The chain frozen: the run gets through execution, verification and sampling, and must then wait at 12.
+    process.kill(chain, 'SIGSTOP');
+    let request: Awaited<ReturnType<typeof px.submit>> | undefined;
+    const chunks: string[] = [];
+    let streaming: Promise<void> | undefined;
+    try {
+      request = await px.submit({ userId, model: TEST_MODEL, messages, maxNewTokens: 32, sampleProbability: 1 });
+      streaming = (async () => {
+        for await (const chunk of request!.stream()) chunks.push(chunk);
+      })();
+      const handle = network.client.workflow.getHandle(request.workflowId);
+      const atAnchor = async (): Promise<true | undefined> =>
+        ((await handle.query('status')) as RequestStatus).step === '12 Anchor' ? true : undefined;
+      await waitFor('the run waiting at 12 Anchor', atAnchor, 60_000);
+      const status = (await handle.query('status')) as RequestStatus;
+      expect(status.triedNodeIds).toHaveLength(3); // node_i (dishonest), node_j and the tie-breaker all ran
+      expect(await handle.query('resultChunk', 0)).toBeNull();
+      expect(chunks).toEqual([]);
+    } finally {
+      process.kill(chain, 'SIGCONT');
+    }
+    await streaming;
+    const result = await request!.result();
+    expect(result.verdict).toBe('MajorityOverruled');
+    expect(chunks.join('')).toBe(HONEST_TEXT);
+    expect(chunks.join('')).not.toContain('[altered]');
+  } finally {
+    await px.close();
+    await retire('dishonest-3');
+  }
+}, 240_000);
