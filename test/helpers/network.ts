@@ -3,7 +3,14 @@ import type { PayloadCodec } from '@temporalio/common';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ANVIL_DEPLOYER_PRIVATE_KEY, deployRegistry, startAnvil, type AnvilHandle } from '../../src/chain/index.js';
+import {
+  ANVIL_DEPLOYER_PRIVATE_KEY,
+  createRegistryClient,
+  deployRegistry,
+  startAnvil,
+  type AnchoredRecord,
+  type AnvilHandle,
+} from '../../src/chain/index.js';
 import { loadOrCreateCodecKey } from '../../src/codec/codec-key.js';
 import { loadCoordinatorPolicy, type CoordinatorPolicy } from '../../src/coordinator/config.js';
 import { startCoordinator, type CoordinatorOptions, type RunningCoordinator } from '../../src/coordinator/coordinator.js';
@@ -41,6 +48,8 @@ export interface TestNetwork {
   /** Stops the in-process coordinator and starts it again, optionally with other options (e.g. a data converter). */
   restartCoordinator(overrides?: Partial<CoordinatorOptions>): Promise<void>;
   fund(userId: string, amount: number): Promise<void>;
+  /** The request's ExecutionRecord as the registry contract holds it (null when none). */
+  readOnChain(requestId: string): Promise<AnchoredRecord | null>;
   stop(): Promise<void>;
 }
 
@@ -117,6 +126,10 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
     async restartCoordinator(overrides = {}) {
       await network.coordinator.stop();
       network.coordinator = await startCoordinator({ ...coordinatorOptions, ...overrides });
+    },
+    readOnChain(requestId) {
+      const reader = createRegistryClient({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: ANVIL_DEPLOYER_PRIVATE_KEY, address: registry.address });
+      return reader.readRecord(requestId);
     },
     async fund(userId, amount) {
       await topUp(db, userId, BigInt(amount), `test-topup-${userId}-${amount}-${Date.now()}`);

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import path from 'node:path';
-import { createRegistryClient, idToBytes32, ANVIL_DEPLOYER_PRIVATE_KEY, type VerdictName } from '../../src/chain/index.js';
+import { idToBytes32, type VerdictName } from '../../src/chain/index.js';
 import { getBalance } from '../../src/db/credits.js';
 import { COORDINATOR_TASK_QUEUE } from '../../src/protocol/task-queues.js';
 import type { InferenceResult, InferenceWorkflowInput, RequestStatus } from '../../src/protocol/inference.js';
@@ -71,16 +71,6 @@ async function retire(name: string): Promise<void> {
   throw new Error(`${name} was never marked offline`);
 }
 
-async function readOnChain(requestId: string) {
-  const registry = createRegistryClient({
-    rpcUrl: network.anvil.rpcUrl,
-    chainId: network.anvil.chainId,
-    privateKey: ANVIL_DEPLOYER_PRIVATE_KEY,
-    address: network.registryAddress,
-  });
-  return registry.readRecord(requestId);
-}
-
 async function penaltiesOf(nodeId: string, requestId: string): Promise<string[]> {
   const rows = await network.db.nodePenalty.findMany({ where: { nodeId, requestId } });
   return rows.map((row) => row.reason);
@@ -120,7 +110,7 @@ describe.each([
     expect(rewards.map((r) => r.nodeId)).toEqual([result.nodeId]);
     const record = await network.db.executionRecord.findUniqueOrThrow({ where: { requestId: result.requestId } });
     expect(record.nodeId).toBe(result.nodeId);
-    const onChain = await readOnChain(result.requestId);
+    const onChain = await network.readOnChain(result.requestId);
     expect(onChain?.nodeKey).toBe(idToBytes32(result.nodeId));
     expect(onChain?.verdict).toBe('Accepted');
 
@@ -162,7 +152,7 @@ test('p = 1 with a dishonest operator: sampling catches it as node_i and as node
     const rewards = await network.db.rewardLedgerEntry.findMany({ where: { requestId: result.requestId } });
     expect(rewards.map((r) => r.nodeId)).toEqual([result.nodeId]);
 
-    const onChain = await readOnChain(result.requestId);
+    const onChain = await network.readOnChain(result.requestId);
     expect(onChain?.verdict).toBe(verdict);
     expect(onChain?.nodeKey).toBe(idToBytes32(result.nodeId));
     // The on-chain pair names the node the delivered result was checked against: the dishonest one, either way.
@@ -196,7 +186,7 @@ test('a disagreement no third node can decide: nothing reaches the user and the 
     expect(requestId).not.toBeNull();
     expect(await getBalance(network.db, userId)).toEqual({ balance: 100_000n, held: 0n });
     expect(await network.db.executionRecord.count({ where: { requestId: requestId! } })).toBe(0);
-    expect(await readOnChain(requestId!)).toBeNull();
+    expect(await network.readOnChain(requestId!)).toBeNull();
   } finally {
     await network.db.node.update({ where: { nodeId: beta }, data: { status: 'ACTIVE' } });
     await retire('dishonest-2');
