@@ -21,6 +21,20 @@ async function waitUntilNone(state: string, timeoutMs: number): Promise<number[]
   return left;
 }
 
+/** Cleanup after a failure too: kill what still runs, wait until its services are gone, then delete the folders. */
+async function killAndRemove(procs: (CliProcess | undefined)[], states: string[]): Promise<void> {
+  for (const proc of procs) {
+    if (proc && proc.child.exitCode === null && proc.child.signalCode === null) {
+      proc.child.kill('SIGKILL');
+      await proc.exited;
+    }
+  }
+  for (const state of states) {
+    await waitUntilNone(state, 20_000);
+    rmSync(state, { recursive: true, force: true });
+  }
+}
+
 const readEndpoints = (state: string): StackEndpoints => JSON.parse(readFileSync(path.join(state, 'stack.json'), 'utf8')) as StackEndpoints;
 
 /**
@@ -111,9 +125,7 @@ test('`parallelix start` on embedded defaults: every command works beside it fro
     expect(processesUsingStateDir(state)).toEqual([]);
     expect(cli.output()).toContain('stopped');
   } finally {
-    if (gateway && gateway.child.exitCode === null) gateway.child.kill('SIGKILL');
-    if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
-    rmSync(state, { recursive: true, force: true });
+    await killAndRemove([gateway, cli], [state]);
   }
 }, 420_000);
 
@@ -152,7 +164,6 @@ test('two stacks in different folders do not collide; a taken PostgreSQL port is
     expect(await b.exited).toBe(0);
     expect(processesUsingStateDir(stateB!)).toEqual([]);
   } finally {
-    for (const proc of [a, b, c]) if (proc && proc.child.exitCode === null) proc.child.kill('SIGKILL');
-    for (const state of [stateA, stateB, stateC]) rmSync(state!, { recursive: true, force: true });
+    await killAndRemove([a, b, c], [stateA!, stateB!, stateC!]);
   }
 }, 420_000);
