@@ -4,7 +4,7 @@ import { createGateway } from '../../gateway/server.js';
 import { createParallelixClient } from '../../sdk/index.js';
 import { createLogger } from '../../shared/logger.js';
 import { ProvisioningError } from '../../shared/errors.js';
-import { resolveDatabase, resolveTemporal } from '../../config/connections.js';
+import { resolveDatabaseUrl, resolveTemporal } from '../../config/connections.js';
 import { say } from '../output.js';
 import { waitForShutdownSignal } from '../shutdown.js';
 
@@ -21,9 +21,9 @@ export interface GatewayFlags {
 export async function gatewayCommand(flags: GatewayFlags = {}): Promise<void> {
   const settings = loadGatewaySettings(flags);
   // The gateway needs only the database (API keys, offered models) and Temporal (the SDK), never the chain.
-  const database = resolveDatabase();
+  const databaseUrl = resolveDatabaseUrl();
   const temporal = resolveTemporal();
-  const db = createPrismaClient(database.url, database.poolSize ? { maxConnections: database.poolSize } : {});
+  const db = createPrismaClient(databaseUrl);
   const sdk = await createParallelixClient(temporal);
   const app = createGateway({
     sdk,
