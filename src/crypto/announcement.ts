@@ -14,6 +14,9 @@ export const ANNOUNCEMENT_DOMAIN = 'parallelix-announcement-v1';
 export interface OperatorCapabilities {
   /** Model names served (local folder name or Hugging Face id). */
   models: string[];
+  /** Inference engine and version, e.g. "transformers.js@4.3.1". */
+  engine: string;
+  /** ONNX weights variant; a sampled check pairs nodes of the same model and dtype. */
   dtype: string;
   device: 'webgpu' | 'cpu';
   maxContextTokens: number;
@@ -47,6 +50,7 @@ const positiveInt = z.number().int().positive();
 
 const capabilitiesSchema = z.strictObject({
   models: z.array(z.string().min(1)).min(1),
+  engine: z.string().min(1).max(100),
   dtype: z.string().min(1),
   device: z.enum(['webgpu', 'cpu']),
   maxContextTokens: positiveInt,

@@ -2,7 +2,7 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, TemporalFailure, TimeoutFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadOrCreateIdentity, signAnnouncement, type NodeIdentity, type OperatorCapabilities } from '../crypto/index.js';
-import { createInferenceEngine, type InferenceEngine } from '../inference/engine.js';
+import { createInferenceEngine, INFERENCE_ENGINE, type InferenceEngine } from '../inference/engine.js';
 import { OPERATOR_WIRE, type RegistrationInput, type RegistrationResult } from '../protocol/operator-wire.js';
 import { COORDINATOR_TASK_QUEUE, nodeHealthTaskQueue, nodeTaskQueue } from '../protocol/task-queues.js';
 import { createLogger, type Logger } from '../shared/logger.js';
@@ -43,6 +43,7 @@ function capabilitiesOf(config: OperatorConfig, engine: InferenceEngine): Operat
   const info = engine.info();
   return {
     models: [config.model],
+    engine: INFERENCE_ENGINE,
     dtype: config.dtype,
     device: info.device,
     maxContextTokens: info.maxContextTokens,
@@ -126,6 +127,7 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
     maxNewTokensLimit: config.maxNewTokens,
     concurrency: config.concurrency,
     logger: createLogger('inference'),
+    ...(config.testLogitNoise ? { logitNoise: config.testLogitNoise } : {}),
   });
   const engine = options.wrapEngine ? options.wrapEngine(baseEngine) : baseEngine;
   let connection: NativeConnection | undefined;
@@ -147,7 +149,7 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
     const inferenceWorker = await Worker.create({
       ...common,
       taskQueue,
-      activities: { executeInference: activities.executeInference },
+      activities: { executeInference: activities.executeInference, scoreClaim: activities.scoreClaim },
       maxConcurrentActivityTaskExecutions: config.concurrency,
       // Cancellation reaches an activity only in a heartbeat response: keep it prompt to free the device.
       maxHeartbeatThrottleInterval: '1 second',
