@@ -42,8 +42,9 @@ export async function throughputPoint(
   concurrency: number,
   requests: number,
   maxNewTokens: number,
+  sampleProbability = 0,
 ): Promise<ThroughputPoint> {
-  const batch = await runBatch(network, { userId: await freshUser(network), count: requests, concurrency, maxNewTokens, sampleProbability: 0, promptOffset: concurrency, allowRejections: true });
+  const batch = await runBatch(network, { userId: await freshUser(network), count: requests, concurrency, maxNewTokens, sampleProbability, promptOffset: concurrency, allowRejections: true });
   const tokens = batch.requests.reduce((sum, r) => sum + r.result.usage.outputTokens, 0);
   return {
     nodes,
