@@ -11,7 +11,10 @@ import { createRegistryReader } from '../../src/chain/registry.js';
 import { idToBytes32 } from '../../src/chain/record.js';
 import { COORDINATOR_TASK_QUEUE } from '../../src/protocol/task-queues.js';
 import type { ChatMessage, InferenceResult, RequestStatus } from '../../src/protocol/inference.js';
+import { ExitCode } from '../../src/cli/exit-codes.js';
+import { verifyResult } from '../../src/sdk/verify.js';
 import { projectRoot } from '../../src/shared/paths.js';
+import { spawnCli } from '../helpers/cli-process.js';
 import { startTestNetwork, TEST_MODEL, type TestNetwork } from '../helpers/network.js';
 import { FRANCE_32_TEXT, FRANCE_MESSAGES } from '../fixtures/reference-prompt.js';
 
@@ -162,6 +165,20 @@ describe.each(DISHONEST)('a dishonest node_i returning %s', (label, env, entry) 
       expect(onChain).toMatchObject({ verdict: 'MajorityOverruled', mode: 'tolerant', nodeKey: idToBytes32(result.nodeId), sampledNodeKey: idToBytes32(dishonest) });
       expect(onChain!.check.failing).toBeGreaterThan(0);
       expect(onChain!.dispute.failing).toBeGreaterThan(0);
+
+      if (env.PARALLELIX_TEST_FAULT === 'truncate') {
+        // An overruled run audits clean (the record names the replacing node, paired with node_i) …
+        const audit = spawnCli(['audit', result.requestId], { ...network.cliEnv(), PARALLELIX_LOG_LEVEL: 'warn' });
+        expect(await audit.exited).toBe(ExitCode.ok);
+        expect(audit.output()).toMatch(/ok\s+node: chain = database/);
+        expect(audit.output()).toMatch(/ok\s+sample mode and scores: chain = database: chain tolerant/);
+        // … and the user's copy verifies against the chain alone.
+        const report = await verifyResult(
+          { requestId: result.requestId, nodeId: result.nodeId, result: result.text, poe: result.poe, signature: result.signature, verdict: result.verdict, mode: result.mode, anchorTx: result.anchorTx, sampled: result.sampled },
+          { rpcUrl: network.anvil.rpcUrl, chainId: network.anvil.chainId, registryAddress: network.registryAddress },
+        );
+        expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+      }
     } finally {
       await retire(name);
     }
