@@ -11,7 +11,9 @@ import { machineFacts } from './machine.js';
 import { parseOptions } from './options.js';
 import { runBatch } from './pipeline.js';
 import { benchRawEngine } from './raw-engine.js';
-import { printReport, writeReport, type BenchReport } from './report.js';
+import { benchSamplingQuality } from './sampling-quality.js';
+import { DEFAULT_TOLERANT_THRESHOLDS } from '../src/sampling/tolerant-check.js';
+import { printReport, samplingTable, writeReport, writeSamplingReport, type BenchReport } from './report.js';
 import { freshUser, latencies, stepBreakdown, throughputPoint, waitForNodes, type ThroughputPoint } from './scenarios.js';
 import { distribution } from './stats.js';
 
@@ -37,9 +39,24 @@ async function warmUp(network: TestNetwork, requests: number, maxNewTokens: numb
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const startedAt = new Date(started).toISOString();
+  if (options.samplingOnly) {
+    progress(`mode ${options.mode}, sampling only: step 11 tolerant check on the engine`);
+    const samplingQuality = await benchSamplingQuality({ thresholds: DEFAULT_TOLERANT_THRESHOLDS, maxNewTokens: options.maxNewTokens, ...options.samplingQuality, progress });
+    const report = { startedAt, finishedAt: new Date().toISOString(), durationSeconds: (Date.now() - started) / 1000, mode: options.mode, options, machine: machineFacts(), samplingQuality };
+    console.log(samplingTable(samplingQuality));
+    console.log(`\nresults: ${writeSamplingReport(report)}`);
+    return;
+  }
   progress(`mode ${options.mode}: raw engine first (no stack running yet)`);
   const rawEngine = await benchRawEngine({ maxNewTokens: options.maxNewTokens, repeats: options.rawRepeats, progress });
   progress(`raw engine p50 ${rawEngine.latencyMs.p50.toFixed(0)} ms, ${rawEngine.tokensPerSecond.p50.toFixed(0)} tok/s`);
+  progress('step 11 tolerant check on the engine: honest pairs, dishonest strategies, cost');
+  const samplingQuality = await benchSamplingQuality({
+    thresholds: DEFAULT_TOLERANT_THRESHOLDS,
+    maxNewTokens: options.maxNewTokens,
+    ...options.samplingQuality,
+    progress,
+  });
 
   progress('starting the local stack (Temporal dev server, PostgreSQL database, anvil, coordinator, 1 operator)');
   const network = await startTestNetwork({ policy: { sampleProbability: 0 }, operatorNames: ['bench-1'] });
@@ -79,16 +96,23 @@ async function main(): Promise<void> {
     const e2e = distribution(latencies(p0));
     progress(`latency p50 ${e2e.p50.toFixed(0)} ms; DB ≈ ${database.transactionsPerRequest.toFixed(1)} transactions/request`);
 
-    const sampling: BenchReport['sampling'] = [{ sampleProbability: 0, requests: p0.requests.length, sampledRequests: 0, e2eMs: e2e }];
+    const sampling: BenchReport['sampling'] = [{ sampleProbability: 0, mode: 'tolerant', requests: p0.requests.length, sampledRequests: 0, e2eMs: e2e }];
     const p1Batches = [];
-    for (const p of [0.1, 1]) {
-      const batch = await runBatch(network, { userId: await freshUser(network), count: options.samplingRequests, concurrency: 1, maxNewTokens: options.maxNewTokens, sampleProbability: p });
+    for (const [p, mode] of [[0.1, 'tolerant'], [1, 'tolerant'], [1, 'exact']] as const) {
+      const batch = await runBatch(network, { userId: await freshUser(network), count: options.samplingRequests, concurrency: 1, maxNewTokens: options.maxNewTokens, sampleProbability: p, sampleMode: mode });
       const sampled = batch.requests.filter((r) => r.result.sampled).length;
-      sampling.push({ sampleProbability: p, requests: batch.requests.length, sampledRequests: sampled, e2eMs: distribution(latencies(batch)) });
-      if (p === 1) p1Batches.push(batch);
-      progress(`sampling p=${p}: p50 ${distribution(latencies(batch)).p50.toFixed(0)} ms, ${sampled}/${batch.requests.length} sampled`);
+      sampling.push({ sampleProbability: p, mode, requests: batch.requests.length, sampledRequests: sampled, e2eMs: distribution(latencies(batch)) });
+      if (p === 1 && mode === 'tolerant') p1Batches.push(batch);
+      progress(`sampling p=${p} ${mode}: p50 ${distribution(latencies(batch)).p50.toFixed(0)} ms, ${sampled}/${batch.requests.length} sampled`);
     }
     const p1 = p1Batches[0]!;
+
+    // Throughput with and without sampling, back to back on the same nodes and concurrency.
+    const throughputConcurrency = latencyNodes;
+    const tp0 = await throughputPoint(network, latencyNodes, throughputConcurrency, options.samplingThroughputRequests, options.maxNewTokens, 0);
+    const tp01 = await throughputPoint(network, latencyNodes, throughputConcurrency, options.samplingThroughputRequests, options.maxNewTokens, 0.1);
+    const samplingThroughput = { p0: tp0, p01: tp01, costRatio: tp0.requestsPerSecond / tp01.requestsPerSecond };
+    progress(`throughput p=0 ${tp0.requestsPerSecond.toFixed(2)}/s vs p=0.1 ${tp01.requestsPerSecond.toFixed(2)}/s (${samplingThroughput.costRatio.toFixed(3)}x)`);
 
     progress('per-step breakdown from workflow histories');
     const steps = { p0: await stepBreakdown(p0.requests), p1: await stepBreakdown(p1.requests) };
@@ -124,6 +148,8 @@ async function main(): Promise<void> {
           'Local-activity steps: differences of consecutive complete_time values in the core_local_activity markers (first one from the workflow task start), so each includes the small workflow code before it. 06–09 are one activity on the node (start→complete). "workflow task commit" is the gap from the last local activity to WorkflowTaskCompleted; "dispatch result → workflow task" is ActivityTaskCompleted → WorkflowTaskStarted. Client overhead = client-observed latency − workflow start→complete.',
       },
       sampling,
+      samplingQuality,
+      samplingThroughput,
       gasPerAnchoredRecord: gas,
       database,
     };
