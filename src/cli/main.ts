@@ -163,6 +163,7 @@ const EXIT_BY_CODE: Record<string, number> = {
   INSUFFICIENT_CREDITS: ExitCode.insufficientCredits,
   NO_CAPABLE_NODE: ExitCode.noCapableNode,
   NOT_FOUND: ExitCode.notFound,
+  MODEL_LOAD_FAILED: ExitCode.provisioning,
 };
 
 function exitCodeOf(error: unknown): number {

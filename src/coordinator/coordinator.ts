@@ -1,3 +1,4 @@
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import path from 'node:path';
 import type { Hex, Address } from 'viem';
@@ -29,6 +30,11 @@ export interface CoordinatorOptions {
   keyDir?: string;
   /** Workflow tasks and local activities in flight. */
   maxConcurrentWorkflowTasks?: number;
+  /**
+   * Replaces the encrypting data converter. Tests only: the no-plaintext check proves that it bites by running
+   * a coordinator without the codec. Never set in production.
+   */
+  dataConverter?: DataConverter;
 }
 
 export interface RunningCoordinator {
@@ -72,7 +78,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     taskQueue: COORDINATOR_TASK_QUEUE,
     workflowsPath: WORKFLOWS_PATH,
     activities,
-    dataConverter: coordinatorDataConverter(codecKey),
+    dataConverter: options.dataConverter ?? coordinatorDataConverter(codecKey),
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks ?? 40,
     maxConcurrentLocalActivityExecutions: 64,
   });

@@ -1,12 +1,14 @@
 import { Client } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ANVIL_DEPLOYER_PRIVATE_KEY, deployRegistry, startAnvil, type AnvilHandle } from '../../src/chain/index.js';
 import { loadOrCreateCodecKey } from '../../src/codec/codec-key.js';
 import { loadCoordinatorPolicy, type CoordinatorPolicy } from '../../src/coordinator/config.js';
-import { startCoordinator, type RunningCoordinator } from '../../src/coordinator/coordinator.js';
+import { startCoordinator, type CoordinatorOptions, type RunningCoordinator } from '../../src/coordinator/coordinator.js';
 import { coordinatorDataConverter } from '../../src/coordinator/data-converter.js';
+import { EncryptionCodec } from '../../src/codec/encryption-codec.js';
 import { topUp } from '../../src/db/credits.js';
 import { createPrismaClient, type PrismaClient } from '../../src/db/client.js';
 import { getFreePort } from '../../src/devstack/ports.js';
@@ -26,17 +28,27 @@ export interface TestNetwork {
   coordinator: RunningCoordinator;
   /** A client with the coordinator's codec, as the platform has. */
   client: Client;
+  /** The coordinator's payload codec (for the no-plaintext history check). */
+  codec: PayloadCodec;
   stateRoot: string;
   operators: Map<string, { process: OperatorProcess; nodeId: string }>;
   startOperator(name: string, extraEnv?: Record<string, string>, entry?: string): Promise<string>;
   /** Environment for a `parallelix` process that works against this network (without the anchoring key). */
   cliEnv(): Record<string, string>;
-  restartCoordinator(): Promise<void>;
+  /** Stops the in-process coordinator and starts it again, optionally with other options (e.g. a data converter). */
+  restartCoordinator(overrides?: Partial<CoordinatorOptions>): Promise<void>;
   fund(userId: string, amount: number): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startTestNetwork(options: { policy?: Partial<CoordinatorPolicy['pipeline']>; operatorNames?: string[] } = {}): Promise<TestNetwork> {
+export interface TestNetworkOptions {
+  policy?: Partial<CoordinatorPolicy['pipeline']>;
+  operatorNames?: string[];
+  /** false: coordinator and client store payloads unencrypted (only to prove the no-plaintext check bites). */
+  codec?: boolean;
+}
+
+export async function startTestNetwork(options: TestNetworkOptions = {}): Promise<TestNetwork> {
   const stateRoot = mkdtempSync(path.join(os.tmpdir(), 'px-network-'));
   const [temporal, database] = await Promise.all([startTestTemporal(), createTestDatabase()]);
   const anvil = await startAnvil({ port: await getFreePort() });
@@ -45,14 +57,16 @@ export async function startTestNetwork(options: { policy?: Partial<CoordinatorPo
   const base = loadCoordinatorPolicy({});
   const policy: CoordinatorPolicy = { ...base, pipeline: { ...base.pipeline, dispatchHeartbeatSeconds: 10, ...options.policy } };
   const keyDir = path.join(stateRoot, 'coordinator');
-  const coordinatorOptions = {
+  const coordinatorOptions: CoordinatorOptions = {
     temporal: { address: temporal.server.address, namespace: temporal.server.namespace },
     databaseUrl: database.url,
     chain: { rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, registryAddress: registry.address, anchorerPrivateKey: ANVIL_DEPLOYER_PRIVATE_KEY },
     policy,
     health: { intervalMs: 2_000, probeScheduleToStartMs: 2_000 },
     keyDir,
+    ...(options.codec === false ? { dataConverter: {} } : {}),
   };
+  const codecKey = loadOrCreateCodecKey(path.join(keyDir, 'codec-key'));
   const network: TestNetwork = {
     temporal,
     database,
@@ -63,8 +77,9 @@ export async function startTestNetwork(options: { policy?: Partial<CoordinatorPo
     client: new Client({
       connection: temporal.connection,
       namespace: temporal.server.namespace,
-      dataConverter: coordinatorDataConverter(loadOrCreateCodecKey(path.join(keyDir, 'codec-key'))),
+      ...(options.codec === false ? {} : { dataConverter: coordinatorDataConverter(codecKey) }),
     }),
+    codec: new EncryptionCodec(codecKey),
     stateRoot,
     operators: new Map(),
     async startOperator(name, extraEnv = {}, entry) {
@@ -95,9 +110,9 @@ export async function startTestNetwork(options: { policy?: Partial<CoordinatorPo
         PARALLELIX_REGISTRY_ADDRESS: registry.address,
       };
     },
-    async restartCoordinator() {
+    async restartCoordinator(overrides = {}) {
       await network.coordinator.stop();
-      network.coordinator = await startCoordinator(coordinatorOptions);
+      network.coordinator = await startCoordinator({ ...coordinatorOptions, ...overrides });
     },
     async fund(userId, amount) {
       await topUp(db, userId, BigInt(amount), `test-topup-${userId}-${amount}-${Date.now()}`);

@@ -31,6 +31,11 @@ afterAll(async () => {
   await network?.stop();
 });
 
+// Tests reorder matching through reputations (preferNodes); each starts from equal, full reputations.
+afterEach(async () => {
+  await network.db.node.updateMany({ data: { reputation: 1 } });
+});
+
 async function run(userId: string, sampleProbability?: number): Promise<{ result: InferenceResult; status: RequestStatus }> {
   const handle = await network.client.workflow.start('inferenceWorkflow', {
     taskQueue: COORDINATOR_TASK_QUEUE,
