@@ -13,7 +13,7 @@ import { startTestNetwork, TEST_MODEL, type TestNetwork } from '../helpers/netwo
 import { FRANCE_32_TEXT } from '../fixtures/reference-prompt.js';
 
 /** The exit codes as the README documents them (not the source's constants: this checks the source against them). */
-const EXIT = { ok: 0, failure: 1, usage: 2, provisioning: 3, auditMismatch: 4, insufficientCredits: 5, noCapableNode: 6, requestFailed: 7, notFound: 8 };
+const EXIT = { ok: 0, failure: 1, usage: 2, provisioning: 3, auditMismatch: 4, insufficientCredits: 5, noCapableNode: 6, requestFailed: 7, notFound: 8, auditIncomplete: 9 };
 
 let network: TestNetwork;
 let env: Record<string, string>;
@@ -99,7 +99,7 @@ test('submit --json, nodes list --json, then audit: consistent, and a tampered d
   const elsewhere = mkdtempSync(path.join(os.tmpdir(), 'px-no-codec-'));
   try {
     const blind = spawnCli(['audit', result.requestId], { ...env, PARALLELIX_STATE_DIR: elsewhere });
-    expect(await blind.exited).toBe(ExitCode.auditIncomplete);
+    expect(await blind.exited).toBe(EXIT.auditIncomplete);
     expect(blind.output()).toMatch(/skipped\s+PoE recomputed from the result/);
     expect(blind.output()).toContain('INCOMPLETE');
   } finally {
@@ -111,7 +111,7 @@ test('submit --json, nodes list --json, then audit: consistent, and a tampered d
   const early = new Date(record.anchoredAt!.getTime() - 1000);
   await network.db.creditLedgerEntry.updateMany({ where: { requestId: result.requestId, kind: 'CAPTURE' }, data: { createdAt: early } });
   const settledEarly = await cli(['audit', result.requestId]);
-  expect(settledEarly.code).toBe(ExitCode.auditMismatch);
+  expect(settledEarly.code).toBe(EXIT.auditMismatch);
   expect(settledEarly.output).toMatch(/MISMATCH\s+ledger: settled after the anchor/);
   await network.db.creditLedgerEntry.updateMany({ where: { requestId: result.requestId, kind: 'CAPTURE' }, data: { createdAt: record.anchoredAt! } });
   // A reward paid twice over (a second node rewarded as the executor) is caught too.
@@ -120,7 +120,7 @@ test('submit --json, nodes list --json, then audit: consistent, and a tampered d
   const doubleReward = await cli(['audit', result.requestId]);
   expect(doubleReward.output).toMatch(/MISMATCH\s+ledger: delivering node rewarded once/);
   await network.db.rewardLedgerEntry.deleteMany({ where: { requestId: result.requestId, nodeId: other } });
-  expect((await cli(['audit', result.requestId])).code).toBe(ExitCode.ok);
+  expect((await cli(['audit', result.requestId])).code).toBe(EXIT.ok);
 
   const forged = `0x${'ab'.repeat(32)}`;
   await network.db.$executeRaw`UPDATE "ExecutionRecord" SET "poe" = ${forged} WHERE "requestId" = ${result.requestId}`;
@@ -136,7 +136,7 @@ test('verify: a submit --json result checks out against the chain alone; any cha
   const user = `user-${randomUUID()}`;
   await network.fund(user, 100_000);
   const submitted = await cli(['submit', '--user', user, '--model', TEST_MODEL, '--prompt', 'Name three rivers.', '--max-new-tokens', '16', '--json']);
-  expect(submitted.code).toBe(ExitCode.ok);
+  expect(submitted.code).toBe(EXIT.ok);
   const held = json<Record<string, unknown> & { result: string; signature: string }>(submitted.output);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'px-verify-'));
   // Only the chain: no database, no Temporal, no codec key (an empty state folder).
@@ -149,27 +149,27 @@ test('verify: a submit --json result checks out against the chain alone; any cha
   };
   try {
     const ok = await verify(held, ['--json']);
-    expect(ok.code).toBe(ExitCode.ok);
+    expect(ok.code).toBe(EXIT.ok);
     const report = json<{ ok: boolean; checks: { name: string; ok: boolean }[]; record: { mode: string; verdict: string } }>(ok.output);
     expect(report.ok).toBe(true);
     expect(report.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['record on chain', 'PoE recomputed from the text', 'signing key belongs to the node', 'node signature over the PoE', 'verdict', 'sample mode']));
     expect(report.record).toMatchObject({ mode: 'none', verdict: 'Accepted' });
 
     const edited = await verify({ ...held, result: `${held.result}!` });
-    expect(edited.code).toBe(ExitCode.auditMismatch);
+    expect(edited.code).toBe(EXIT.auditMismatch);
     expect(edited.output).toMatch(/MISMATCH\s+PoE recomputed from the text/);
-    expect((await verify({ ...held, verdict: 'AcceptedSampledAgree' })).code).toBe(ExitCode.auditMismatch);
-    expect((await verify({ ...held, mode: 'tolerant' })).code).toBe(ExitCode.auditMismatch);
+    expect((await verify({ ...held, verdict: 'AcceptedSampledAgree' })).code).toBe(EXIT.auditMismatch);
+    expect((await verify({ ...held, mode: 'tolerant' })).code).toBe(EXIT.auditMismatch);
     const otherNode = [...network.operators.values()].map((o) => o.nodeId).find((id) => id !== held.nodeId)!;
     const wrongNode = await verify({ ...held, nodeId: otherNode });
     expect(wrongNode.output).toMatch(/MISMATCH\s+node:/);
-    expect(wrongNode.code).toBe(ExitCode.auditMismatch);
+    expect(wrongNode.code).toBe(EXIT.auditMismatch);
     const flipped = Buffer.from(held.signature, 'base64');
     flipped[0] = flipped[0]! ^ 1;
     expect((await verify({ ...held, signature: flipped.toString('base64') })).output).toMatch(/MISMATCH\s+node signature over the PoE/);
     expect((await verify({ ...held, requestId: randomUUID() })).output).toMatch(/MISMATCH\s+record on chain/);
-    expect((await verify('not json')).code).toBe(ExitCode.usage);
-    expect((await verify({ requestId: 'r' })).code).toBe(ExitCode.usage);
+    expect((await verify('not json')).code).toBe(EXIT.usage);
+    expect((await verify({ requestId: 'r' })).code).toBe(EXIT.usage);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
