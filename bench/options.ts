@@ -60,7 +60,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     throughputMinRequests: 40,
     throughputPerSlot: 4,
     warmupRequests: 6,
-    samplingQuality: { perturbationSizes: [0, 0.001, 0.003, 0.01, 0.03, 0.1], honestPairsPerSize: 1000, dishonestPerStrategy: 200, costLengths: [32, 128, 512], costRepeats: 10 },
+    samplingQuality: { perturbationSizes: [0, 0.001, 0.003, 0.01, 0.03, 0.1], honestPairsPerSize: 500, dishonestPerStrategy: 200, costLengths: [32, 128, 512], costRepeats: 10 },
     samplingThroughputRequests: 200,
   };
 }

@@ -102,6 +102,8 @@ function engineWith(noise?: LogitNoise): InferenceEngine {
     maxContextTokens: 2048,
     maxNewTokensLimit: 1024,
     concurrency: 1,
+    // One thread: the engines run one after another, and onnxruntime's spinning extra thread only burns CPU here.
+    intraOpThreads: 1,
     logger: quiet,
     ...(noise ? { logitNoise: noise } : {}),
   });

@@ -41,6 +41,8 @@ export interface InferenceEngineConfig {
   maxNewTokensLimit: number;
   /** Concurrent generate()/scoreTokens() calls; more wait in FIFO order. */
   concurrency: number;
+  /** onnxruntime intra-op threads; default: onnxruntime's (one per core). One costs less CPU per token on small models. */
+  intraOpThreads?: number;
   logger: EngineLogger;
   /**
    * TEST AND BENCHMARK ONLY: seeded noise added to the logits before each greedy argmax, a stand-in for
@@ -163,6 +165,7 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
   positiveInt(config.maxContextTokens, 'maxContextTokens');
   positiveInt(config.maxNewTokensLimit, 'maxNewTokensLimit');
   positiveInt(config.concurrency, 'concurrency');
+  if (config.intraOpThreads !== undefined) positiveInt(config.intraOpThreads, 'intraOpThreads');
   if (config.logitNoise) {
     try {
       validateLogitNoise(config.logitNoise);
@@ -194,6 +197,7 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
       AutoModelForCausalLM.from_pretrained(config.model, {
         dtype: config.dtype as never,
         device,
+        ...(config.intraOpThreads ? { session_options: { intraOpNumThreads: config.intraOpThreads } } : {}),
       }),
     );
     const model = selection.loaded;
