@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
 import { createRegistryReader } from '../../src/chain/registry.js';
 import { idToBytes32 } from '../../src/chain/record.js';
 import { COORDINATOR_TASK_QUEUE } from '../../src/protocol/task-queues.js';
@@ -14,6 +15,7 @@ import type { ChatMessage, InferenceResult, RequestStatus } from '../../src/prot
 import { verifyResult } from '../../src/sdk/verify.js';
 import { projectRoot } from '../../src/shared/paths.js';
 import { spawnCli } from '../helpers/cli-process.js';
+import { expectNoPlaintextInHistory } from '../helpers/history.js';
 import { startTestNetwork, TEST_MODEL, type TestNetwork } from '../helpers/network.js';
 import { FRANCE_32_TEXT, FRANCE_MESSAGES } from '../fixtures/reference-prompt.js';
 
@@ -39,14 +41,23 @@ afterAll(async () => {
   await network?.stop();
 });
 
-async function run(userId: string, messages: ChatMessage[] = FRANCE_MESSAGES): Promise<{ result: InferenceResult; status: RequestStatus }> {
+async function run(userId: string, messages: ChatMessage[] = FRANCE_MESSAGES): Promise<{ result: InferenceResult; status: RequestStatus; handle: WorkflowHandle }> {
   const handle = await network.client.workflow.start('inferenceWorkflow', {
     taskQueue: COORDINATOR_TASK_QUEUE,
     workflowId: `request-${randomUUID()}`,
     args: [{ userId, model: TEST_MODEL, messages, maxNewTokens: 32, sampleProbability: 1 }],
   });
   const result = (await handle.result()) as InferenceResult;
-  return { result, status: (await handle.query('status')) as RequestStatus };
+  return { result, status: (await handle.query('status')) as RequestStatus, handle };
+}
+
+/** Invariant 2 with step 11's extra traffic: the claim travels sealed to node_j, its scores carry no text. */
+async function expectNoPlaintext(handle: WorkflowHandle): Promise<void> {
+  const report = await expectNoPlaintextInHistory(await handle.fetchHistory(), {
+    codec: network.codec,
+    secrets: ['capital of France', 'You are a helpful assistant', FRANCE_32_TEXT],
+  });
+  expect(report.payloads.operatorWire).toBeGreaterThanOrEqual(5); // dispatch, result, sealed claim (marker + input), score
 }
 
 /** Makes `order` the match order (idle nodes are ordered by uptime, then reputation; others come last). */
@@ -85,8 +96,9 @@ async function fundedUser(): Promise<string> {
 
 test('same device: node_j scores node_i’s tokens, agrees, and earns a verification weight; the record says tolerant', async () => {
   const userId = await fundedUser();
-  const { result, status } = await runWith([alpha, beta], userId);
+  const { result, status, handle } = await runWith([alpha, beta], userId);
   expect(result).toMatchObject({ text: FRANCE_32_TEXT, verdict: 'AcceptedSampledAgree', mode: 'tolerant', nodeId: alpha, sampledNodeIds: [beta] });
+  await expectNoPlaintext(handle);
   expect(result.check).toMatchObject({ positions: 32, failing: 0, longestFailRun: 0 });
   expect(status.triedNodeIds).toEqual([alpha, beta]);
   // beta never generated: its operator logged a scoring, no inference for this request.
@@ -146,7 +158,7 @@ describe.each(DISHONEST)('a dishonest node_i returning %s', (label, env, entry) 
     const dishonest = await network.startOperator(name, env, entry);
     try {
       const userId = await fundedUser();
-      const { result, status } = await runWith([dishonest, alpha, beta], userId);
+      const { result, status, handle } = await runWith([dishonest, alpha, beta], userId);
       expect(result.verdict).toBe('MajorityOverruled');
       expect(result.mode).toBe('tolerant');
       expect(result.text).toBe(FRANCE_32_TEXT);
@@ -166,6 +178,7 @@ describe.each(DISHONEST)('a dishonest node_i returning %s', (label, env, entry) 
       expect(onChain!.dispute.failing).toBeGreaterThan(0);
 
       if (env.PARALLELIX_TEST_FAULT === 'truncate') {
+        await expectNoPlaintext(handle);
         // An overruled run audits clean (the record names the replacing node, paired with node_i) …
         const audit = spawnCli(['audit', result.requestId], { ...network.cliEnv(), PARALLELIX_LOG_LEVEL: 'warn' });
         expect(await audit.exited).toBe(0); // README: 0 when everything agrees
