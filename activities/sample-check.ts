@@ -72,9 +72,16 @@ export function createJudgeScore({ db }: CoordinatorDeps) {
       return { valid: false, reason: 'WRONG_CLAIM' };
     }
     const n = report.gaps?.length;
-    if (!Array.isArray(report.gaps) || !Array.isArray(report.ranks) || report.ranks.length !== n || n === 0) {
-      return { valid: false, reason: 'MALFORMED_SCORE' };
-    }
+    const wellFormed =
+      Array.isArray(report.gaps) &&
+      Array.isArray(report.ranks) &&
+      n > 0 &&
+      report.ranks.length === n &&
+      report.gaps.every((g) => typeof g === 'number' && Number.isFinite(g) && (g >= 0 || g === -1)) &&
+      report.ranks.every((r) => Number.isInteger(r) && r >= 0) &&
+      [report.textMatches, report.endsWithEos, report.eosBeforeEnd].every((b) => typeof b === 'boolean') &&
+      (report.device === 'cpu' || report.device === 'webgpu');
+    if (!wellFormed) return { valid: false, reason: 'MALFORMED_SCORE' };
     const positions: PositionScore[] = report.gaps.map((gap, i) => ({
       gap: gap < 0 ? Number.POSITIVE_INFINITY : gap,
       rank: report.ranks[i]!,
