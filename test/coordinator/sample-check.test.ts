@@ -3,6 +3,7 @@ import { createJudgeScore, createSealClaim } from '../../activities/sample-check
 import { createIdentity, openJsonEnvelope, publicIdentity, signScoreReport } from '../../src/crypto/index.js';
 import { OPERATOR_WIRE, type ScoreReport } from '../../src/protocol/operator-wire.js';
 import { DEFAULT_TOLERANT_THRESHOLDS } from '../../src/sampling/tolerant-check.js';
+import { scoreReport } from '../fixtures/score-report.js';
 
 const scorer = createIdentity();
 const poe = 'ab'.repeat(32);
@@ -12,23 +13,7 @@ const deps = {
 } as unknown as CoordinatorDeps;
 const judge = createJudgeScore(deps);
 
-const report = (changes: Partial<ScoreReport> = {}): ScoreReport => ({
-  requestId: 'req-1',
-  nodeId: scorer.nodeId,
-  claimedNodeId: 'node-i',
-  claimPoe: poe,
-  gaps: Array.from({ length: 8 }, () => 0),
-  ranks: Array.from({ length: 8 }, () => 0),
-  textMatches: true,
-  endsWithEos: false,
-  eosBeforeEnd: false,
-  device: 'cpu',
-  model: 'm',
-  dtype: 'fp16',
-  inputTokens: 20,
-  durationMs: 3,
-  ...changes,
-});
+const report = (changes: Partial<ScoreReport> = {}): ScoreReport => scoreReport({ nodeId: scorer.nodeId, claimPoe: poe, ...changes });
 const input = (r: ScoreReport, signature = signScoreReport(r, scorer.sign.secretKey)) => ({
   requestId: 'req-1',
   nodeId: scorer.nodeId,

@@ -2,23 +2,9 @@ import { createIdentity, publicIdentity } from '../../src/crypto/identity.js';
 import { signScoreReport, verifyScoreReport } from '../../src/crypto/score-report.js';
 import { signPoe } from '../../src/crypto/poe.js';
 import type { ScoreReport } from '../../src/protocol/operator-wire.js';
+import { scoreReport } from '../fixtures/score-report.js';
 
-const report: ScoreReport = {
-  requestId: 'req-1',
-  nodeId: 'node-j',
-  claimedNodeId: 'node-i',
-  claimPoe: 'ab'.repeat(32),
-  gaps: [0, 0.0123, 0],
-  ranks: [0, 1, 0],
-  textMatches: true,
-  endsWithEos: false,
-  eosBeforeEnd: false,
-  device: 'cpu',
-  model: 'm',
-  dtype: 'fp16',
-  inputTokens: 12,
-  durationMs: 4,
-};
+const report: ScoreReport = scoreReport({ gaps: [0, 0.0123, 0], ranks: [0, 1, 0], inputTokens: 12, durationMs: 4 });
 
 describe('score report signature', () => {
   test('verifies with the signer key only, and breaks on any changed field', () => {
