@@ -35,7 +35,7 @@ export function verificationWeight(scoredTokens: number, inputPerToken: number, 
  * node a reward weight scaled by its uptime and each scoring node its verification weight. Idempotent by request id
  * (the hold's state and the reward's unique (request, node) key).
  */
-export function createSettle({ db, policy }: CoordinatorDeps) {
+export function createSettle({ db, policy }: Pick<CoordinatorDeps, 'db' | 'policy'>) {
   return async function settle(input: SettleInput): Promise<SettleOutput> {
     const record = await db.executionRecord.findUnique({ where: { requestId: input.requestId } });
     if (!record?.anchorTxHash) {

@@ -110,14 +110,14 @@ program
 program
   .command('submit')
   .description('send one inference request through the client SDK and stream the verified result to stdout')
-  .requiredOption('--user <id>', 'user whose credits pay for the request')
-  .requiredOption('--model <model>', 'model id offered by operator nodes')
-  .requiredOption('--prompt <text>', 'user message')
+  .option('--user <id>', 'user whose credits pay for the request (default: the local stack\'s demo user)')
+  .option('--model <model>', 'model id offered by operator nodes (default: the only model on offer, when there is exactly one)')
+  .option('--prompt <text>', 'user message (default: read from standard input, which keeps it out of the shell history)')
   .option('--system <text>', 'system message')
   .option('--max-new-tokens <n>', 'largest number of tokens to generate', (v) => parsePositive(v, '--max-new-tokens'), 64)
   .option('--idempotency-key <key>', 'the same key always reaches the same request (never charged twice)')
   .option('--json', 'wait for the result and print one JSON object')
-  .action(async (flags: { user: string; model: string; prompt: string; system?: string; maxNewTokens: number; idempotencyKey?: string; json?: boolean }) => {
+  .action(async (flags: { user?: string; model?: string; prompt?: string; system?: string; maxNewTokens: number; idempotencyKey?: string; json?: boolean }) => {
     const { submitCommand } = await import('./commands/submit.js');
     await submitCommand(flags);
   });
@@ -157,6 +157,7 @@ function parseCount(value: string, flag: string): number {
 const EXIT_BY_CODE: Record<string, number> = {
   INVALID_INPUT: ExitCode.usage,
   IDEMPOTENCY_CONFLICT: ExitCode.usage,
+  IDEMPOTENCY_KEY_REUSED: ExitCode.usage,
   AUDIT_MISMATCH: ExitCode.auditMismatch,
   AUDIT_INCOMPLETE: ExitCode.auditIncomplete,
   VERIFY_MISMATCH: ExitCode.auditMismatch,

@@ -9,14 +9,15 @@ const stackEnvSchema = z.object({
   PARALLELIX_TEMPORAL_PORT: port.default(7233),
   PARALLELIX_TEMPORAL_UI_PORT: port.optional(),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL').optional(),
-  PARALLELIX_PGLITE_PORT: port.default(5433),
+  PARALLELIX_POSTGRES_PORT: port.default(5433),
 });
 
 /**
  * Where the stack's services are: started locally on embedded defaults, or existing ones named by env.
  * - PARALLELIX_TEMPORAL_ADDRESS set → use that Temporal frontend; else start the dev server on
  *   PARALLELIX_TEMPORAL_PORT (7233) with its Web UI on PARALLELIX_TEMPORAL_UI_PORT (port + 1000).
- * - DATABASE_URL set → PostgreSQL (created and migrated if needed); else embedded PGlite on PARALLELIX_PGLITE_PORT.
+ * - DATABASE_URL set → that PostgreSQL (database created and migrated if needed); else the embedded PostgreSQL
+ *   server (src/devstack/embedded-postgres.ts) on PARALLELIX_POSTGRES_PORT (5433), data in `<state>/postgres`.
  * - Chain: see src/chain/config.ts (PARALLELIX_CHAIN_* or a local anvil on PARALLELIX_ANVIL_PORT).
  */
 export interface StackConfig {
@@ -32,6 +33,6 @@ export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
     temporal: e.PARALLELIX_TEMPORAL_ADDRESS
       ? { mode: 'external', address: e.PARALLELIX_TEMPORAL_ADDRESS, namespace: e.PARALLELIX_TEMPORAL_NAMESPACE ?? 'parallelix' }
       : { mode: 'dev-server', grpcPort: e.PARALLELIX_TEMPORAL_PORT, uiPort: e.PARALLELIX_TEMPORAL_UI_PORT ?? e.PARALLELIX_TEMPORAL_PORT + 1000 },
-    database: e.DATABASE_URL ? { mode: 'postgres', url: e.DATABASE_URL } : { mode: 'embedded', port: e.PARALLELIX_PGLITE_PORT },
+    database: e.DATABASE_URL ? { mode: 'postgres', url: e.DATABASE_URL } : { mode: 'embedded', port: e.PARALLELIX_POSTGRES_PORT },
   };
 }

@@ -19,8 +19,6 @@ import { coordinatorDataConverter } from './data-converter.js';
 export interface CoordinatorOptions {
   temporal: { address: string; namespace: string };
   databaseUrl: string;
-  /** Pool size for the Prisma client (embedded PGlite allows one connection). */
-  databasePoolSize?: number;
   /** A client to share (e.g. with the demo in `parallelix start`); the coordinator then leaves it open. */
   db?: PrismaClient;
   chain: { rpcUrl: string; chainId: number; registryAddress: Address; anchorerPrivateKey: Hex; confirmations?: number };
@@ -57,7 +55,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   const identity = await loadOrCreateIdentity(path.join(keyDir, 'coordinator-key.json'));
   const codecKey = loadOrCreateCodecKey(path.join(keyDir, 'codec-key'));
   const policy = options.policy ?? loadCoordinatorPolicy();
-  const db = options.db ?? createPrismaClient(options.databaseUrl, options.databasePoolSize ? { maxConnections: options.databasePoolSize } : {});
+  const db = options.db ?? createPrismaClient(options.databaseUrl);
   const registry = createRegistryClient({
     rpcUrl: options.chain.rpcUrl,
     chainId: options.chain.chainId,

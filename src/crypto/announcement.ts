@@ -14,10 +14,10 @@ export const ANNOUNCEMENT_DOMAIN = 'parallelix-announcement-v1';
 export interface OperatorCapabilities {
   /** Model names served (local folder name or Hugging Face id). */
   models: string[];
-  /** Inference engine and version, e.g. "transformers.js@4.3.1". */
-  engine: string;
   /** ONNX weights variant; a sampled check pairs nodes of the same model and dtype. */
   dtype: string;
+  /** Inference library and version (e.g. `transformers.js 4.3.1`); absent in announcements of older operators. */
+  engine?: string;
   device: 'webgpu' | 'cpu';
   maxContextTokens: number;
   maxNewTokens: number;
@@ -50,8 +50,8 @@ const positiveInt = z.number().int().positive();
 
 const capabilitiesSchema = z.strictObject({
   models: z.array(z.string().min(1)).min(1),
-  engine: z.string().min(1).max(100),
   dtype: z.string().min(1),
+  engine: z.string().min(1).max(100).optional(),
   device: z.enum(['webgpu', 'cpu']),
   maxContextTokens: positiveInt,
   maxNewTokens: positiveInt,

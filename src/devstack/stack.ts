@@ -1,19 +1,20 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Address, Hex } from 'viem';
-import { ANVIL_DEPLOYER_PRIVATE_KEY, ensureRegistry, loadChainConfig, startAnvil } from '../chain/index.js';
+import { ANVIL_DEPLOYER_PRIVATE_KEY, ensureRegistry, loadChainConfig, startAnvil, type ChainConfig } from '../chain/index.js';
 import { loadStackConfig, type StackConfig } from '../config/stack-config.js';
-import { startEmbeddedDatabase } from '../db/embedded.js';
 import { applyMigrations, ensureDatabase } from '../db/migrate.js';
 import { redactUrl } from '../db/pg-url.js';
 import { stateDir } from '../shared/paths.js';
+import { startEmbeddedPostgres } from './embedded-postgres.js';
 import type { ProgressReporter } from './temporal-cli.js';
 import { startDevServer } from './temporal-server.js';
 
 /** Where everything of a running stack is; written to `<state>/stack.json` for the CLI and tests. */
 export interface StackEndpoints {
   temporal: { address: string; namespace: string; uiUrl: string | null };
-  database: { url: string; embedded: boolean; poolSize: number | null };
+  /** `url` carries the embedded server's password: the file is written with mode 0600. */
+  database: { url: string; embedded: boolean };
   chain: { rpcUrl: string; chainId: number; registryAddress: Address; local: boolean };
   /** Processes this stack started (pid per service); none remain after stop(). */
   pids: Record<string, number>;
@@ -39,85 +40,99 @@ async function migrate(url: string, report: ProgressReporter): Promise<void> {
   report(applied.length > 0 ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'database schema up to date');
 }
 
+/** The coordinator's database on the embedded server (other services may add their own beside it). */
+export const EMBEDDED_DATABASE_NAME = 'parallelix';
+
 export function stackFile(): string {
   return path.join(stateDir(), 'stack.json');
 }
 
+/** What each part of the stack records as it starts: how to stop it, and the processes it runs. */
+interface PartContext {
+  report: ProgressReporter;
+  logsDir: string;
+  stops: (() => Promise<void>)[];
+  pids: Record<string, number>;
+}
+
+async function startTemporalPart(config: StackConfig['temporal'], codecEndpoint: string | undefined, ctx: PartContext): Promise<StackEndpoints['temporal']> {
+  if (config.mode === 'external') {
+    ctx.report(`using Temporal at ${config.address} (namespace ${config.namespace})`);
+    return { address: config.address, namespace: config.namespace, uiUrl: null };
+  }
+  const server = await startDevServer({ grpcPort: config.grpcPort, uiPort: config.uiPort, report: ctx.report, ...(codecEndpoint ? { codecEndpoint } : {}) });
+  ctx.stops.push(() => server.stop());
+  if (server.process) ctx.pids.temporal = server.process.pid;
+  ctx.report(`Temporal ready: ${server.address}, Web UI ${server.uiUrl}`);
+  return { address: server.address, namespace: server.namespace, uiUrl: server.uiUrl };
+}
+
+async function startDatabasePart(config: StackConfig['database'], ctx: PartContext): Promise<StackEndpoints['database']> {
+  if (config.mode === 'postgres') {
+    ctx.report(`using PostgreSQL at ${redactUrl(config.url)}`);
+    if (await ensureDatabase(config.url)) ctx.report('created the database');
+    await migrate(config.url, ctx.report);
+    return { url: config.url, embedded: false };
+  }
+  const dir = path.join(stateDir(), 'postgres');
+  ctx.report(`starting embedded PostgreSQL on 127.0.0.1:${config.port} (data in ${dir})`);
+  const server = await startEmbeddedPostgres({ dir, port: config.port, logFile: path.join(ctx.logsDir, 'postgres.log'), report: ctx.report });
+  ctx.stops.push(() => server.stop());
+  ctx.pids.postgres = server.process.pid;
+  ctx.report(`PostgreSQL ${server.version} ready${server.created ? ' (new cluster created)' : ''}`);
+  const url = await server.database(EMBEDDED_DATABASE_NAME);
+  await migrate(url, ctx.report);
+  return { url, embedded: true };
+}
+
+async function startChainPart(chainConfig: ChainConfig, ctx: PartContext): Promise<{ chain: StackEndpoints['chain']; anchorerPrivateKey: Hex }> {
+  if (chainConfig.mode === 'remote') {
+    ctx.report(`using chain ${chainConfig.chainId} at ${chainConfig.rpcUrl}, registry ${chainConfig.registryAddress}`);
+    return {
+      chain: { rpcUrl: chainConfig.rpcUrl, chainId: chainConfig.chainId, registryAddress: chainConfig.registryAddress, local: false },
+      anchorerPrivateKey: chainConfig.privateKey,
+    };
+  }
+  ctx.report(`starting anvil on 127.0.0.1:${chainConfig.anvilPort}`);
+  const anvil = await startAnvil({ port: chainConfig.anvilPort, stateFile: path.join(stateDir(), 'anvil-state.json'), logFile: path.join(ctx.logsDir, 'anvil.log') });
+  ctx.stops.push(() => anvil.stop());
+  ctx.pids.anvil = anvil.pid;
+  const registry = await ensureRegistry({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: ANVIL_DEPLOYER_PRIVATE_KEY });
+  ctx.report(registry.deployed ? `deployed ExecutionRegistry at ${registry.address}` : `reusing ExecutionRegistry at ${registry.address}`);
+  return { chain: { rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, registryAddress: registry.address, local: true }, anchorerPrivateKey: ANVIL_DEPLOYER_PRIVATE_KEY };
+}
+
 /**
  * Brings up the stack the coordinator needs, each part on its embedded default unless configured:
- * Temporal dev server + Web UI, the database (migrated), the chain (anvil + registry contract).
- * On a failure part-way, what was started is stopped again.
+ * Temporal dev server + Web UI, the database (migrated), the chain (anvil + registry contract). The parts are
+ * independent and start side by side; on a failure of any, what was started is stopped again.
  */
 export async function startStack(options: StartStackOptions = {}): Promise<Stack> {
-  const report = options.report ?? (() => undefined);
   const config = options.config ?? loadStackConfig();
-  const chainConfig = loadChainConfig();
+  const chainConfig = loadChainConfig(); // validated before anything starts
   const logsDir = path.join(stateDir(), 'logs');
   mkdirSync(logsDir, { recursive: true });
-  const stops: (() => Promise<void>)[] = [];
-  const pids: Record<string, number> = {};
+  const ctx: PartContext = { report: options.report ?? (() => undefined), logsDir, stops: [], pids: {} };
   const stopAll = async (): Promise<void> => {
-    while (stops.length > 0) await stops.pop()?.().catch(() => undefined);
+    while (ctx.stops.length > 0) await ctx.stops.pop()?.().catch(() => undefined);
     rmSync(stackFile(), { force: true });
   };
+  const [temporal, database, chain] = await Promise.allSettled([
+    startTemporalPart(config.temporal, options.codecEndpoint, ctx),
+    startDatabasePart(config.database, ctx),
+    startChainPart(chainConfig, ctx),
+  ]);
+  if (temporal.status === 'rejected' || database.status === 'rejected' || chain.status === 'rejected') {
+    await stopAll();
+    throw [temporal, database, chain].find((part): part is PromiseRejectedResult => part.status === 'rejected')!.reason;
+  }
+  const endpoints: StackEndpoints = { temporal: temporal.value, database: database.value, chain: chain.value.chain, pids: ctx.pids };
   try {
-    let temporal: StackEndpoints['temporal'];
-    if (config.temporal.mode === 'external') {
-      report(`using Temporal at ${config.temporal.address} (namespace ${config.temporal.namespace})`);
-      temporal = { address: config.temporal.address, namespace: config.temporal.namespace, uiUrl: null };
-    } else {
-      const server = await startDevServer({
-        grpcPort: config.temporal.grpcPort,
-        uiPort: config.temporal.uiPort,
-        report,
-        ...(options.codecEndpoint ? { codecEndpoint: options.codecEndpoint } : {}),
-      });
-      stops.push(() => server.stop());
-      if (server.process) pids.temporal = server.process.pid;
-      temporal = { address: server.address, namespace: server.namespace, uiUrl: server.uiUrl };
-      report(`Temporal ready: ${server.address}, Web UI ${server.uiUrl}`);
-    }
-
-    let database: StackEndpoints['database'];
-    if (config.database.mode === 'postgres') {
-      report(`using PostgreSQL at ${redactUrl(config.database.url)}`);
-      if (await ensureDatabase(config.database.url)) report('created the database');
-      database = { url: config.database.url, embedded: false, poolSize: null };
-      await migrate(database.url, report);
-    } else {
-      report(`starting embedded PGlite on 127.0.0.1:${config.database.port} (data in ${path.join(stateDir(), 'pglite')})`);
-      // Migrations run before the database is served to the one connection it allows (src/db/embedded.ts).
-      const embedded = await startEmbeddedDatabase({ port: config.database.port, prepare: (url) => migrate(url, report) });
-      stops.push(() => embedded.stop());
-      database = { url: embedded.url, embedded: true, poolSize: embedded.poolSize };
-    }
-
-    let chain: StackEndpoints['chain'];
-    let anchorerPrivateKey: Hex;
-    if (chainConfig.mode === 'remote') {
-      report(`using chain ${chainConfig.chainId} at ${chainConfig.rpcUrl}, registry ${chainConfig.registryAddress}`);
-      chain = { rpcUrl: chainConfig.rpcUrl, chainId: chainConfig.chainId, registryAddress: chainConfig.registryAddress, local: false };
-      anchorerPrivateKey = chainConfig.privateKey;
-    } else {
-      report(`starting anvil on 127.0.0.1:${chainConfig.anvilPort}`);
-      const anvil = await startAnvil({
-        port: chainConfig.anvilPort,
-        stateFile: path.join(stateDir(), 'anvil-state.json'),
-        logFile: path.join(logsDir, 'anvil.log'),
-      });
-      stops.push(() => anvil.stop());
-      pids.anvil = anvil.pid;
-      anchorerPrivateKey = ANVIL_DEPLOYER_PRIVATE_KEY;
-      const registry = await ensureRegistry({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: anchorerPrivateKey });
-      report(registry.deployed ? `deployed ExecutionRegistry at ${registry.address}` : `reusing ExecutionRegistry at ${registry.address}`);
-      chain = { rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, registryAddress: registry.address, local: true };
-    }
-
-    const endpoints: StackEndpoints = { temporal, database, chain, pids };
-    writeFileSync(stackFile(), `${JSON.stringify(endpoints, null, 2)}\n`);
-    return { endpoints, anchorerPrivateKey, stop: stopAll };
+    writeFileSync(stackFile(), `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(stackFile(), 0o600); // an existing file keeps its mode otherwise
   } catch (error) {
     await stopAll();
     throw error;
   }
+  return { endpoints, anchorerPrivateKey: chain.value.anchorerPrivateKey, stop: stopAll };
 }

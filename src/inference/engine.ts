@@ -3,7 +3,7 @@ import {
   AutoModelForCausalLM,
   AutoTokenizer,
   Tensor,
-  env,
+  env as transformersEnv,
   type PreTrainedModel,
   type PreTrainedTokenizer,
 } from '@huggingface/transformers';
@@ -17,9 +17,6 @@ import type { PositionScore } from '../sampling/position-score.js';
 import { validateLogitNoise, type LogitNoise } from '../sampling/logit-noise.js';
 import { checkContext, validateMaxNewTokens, validateMessages, type ChatMessage } from './limits.js';
 import { Semaphore } from './semaphore.js';
-
-/** What operators announce as their engine: matching pairs nodes that run the same model id and dtype. */
-export const INFERENCE_ENGINE = `transformers.js@${env.version}`;
 
 /** The subset of a pino logger the engine uses. */
 export interface EngineLogger {
@@ -102,6 +99,8 @@ export interface ScoreResult {
 export interface EngineInfo {
   model: string;
   dtype: string;
+  /** The inference library and its version, e.g. `transformers.js 4.3.1`. */
+  engine: string;
   device: InferenceDevice;
   deviceReason: string;
   loadMs: number;
@@ -236,8 +235,9 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
   }
 
   function applyTemplate(tokenizer: PreTrainedTokenizer, messages: ChatMessage[]): { input_ids: Tensor; attention_mask: Tensor } {
+    let inputs: { input_ids: Tensor; attention_mask: Tensor };
     try {
-      return tokenizer.apply_chat_template(messages, {
+      inputs = tokenizer.apply_chat_template(messages, {
         add_generation_prompt: true,
         return_dict: true,
       }) as unknown as { input_ids: Tensor; attention_mask: Tensor };
@@ -247,6 +247,12 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
         details: error instanceof Error ? error.message : String(error),
       });
     }
+    // generate() indexes the last prompt token: an empty prompt would crash inside it (e.g. a Llama 2 template
+    // given a system message alone renders nothing).
+    if ((inputs.input_ids.dims.at(-1) ?? 0) === 0) {
+      throw new InvalidInputError('the model chat template renders these messages as an empty prompt; send at least one user message');
+    }
+    return inputs;
   }
 
   /** A concurrency slot; cancellation while queued is a GenerationCancelledError after 0 tokens. */
@@ -356,6 +362,7 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
       return {
         model: config.model,
         dtype: config.dtype,
+        engine: `transformers.js ${transformersEnv.version}`,
         device: loaded.device,
         deviceReason: loaded.deviceReason,
         loadMs: loaded.loadMs,

@@ -2,7 +2,7 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, TemporalFailure, TimeoutFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadOrCreateIdentity, signAnnouncement, type NodeIdentity, type OperatorCapabilities } from '../crypto/index.js';
-import { createInferenceEngine, INFERENCE_ENGINE, type InferenceEngine } from '../inference/engine.js';
+import { createInferenceEngine, type InferenceEngine } from '../inference/engine.js';
 import { OPERATOR_WIRE, type RegistrationInput, type RegistrationResult } from '../protocol/operator-wire.js';
 import { COORDINATOR_TASK_QUEUE, nodeHealthTaskQueue, nodeTaskQueue } from '../protocol/task-queues.js';
 import { createLogger, type Logger } from '../shared/logger.js';
@@ -43,8 +43,8 @@ function capabilitiesOf(config: OperatorConfig, engine: InferenceEngine): Operat
   const info = engine.info();
   return {
     models: [config.model],
-    engine: INFERENCE_ENGINE,
     dtype: config.dtype,
+    engine: info.engine,
     device: info.device,
     maxContextTokens: info.maxContextTokens,
     maxNewTokens: info.maxNewTokensLimit,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { computePoe } from '../../src/crypto/poe.js';
-import { spawnCli } from '../helpers/cli-process.js';
+import { jsonOutput, runCli, spawnCli } from '../helpers/cli-process.js';
 import { ANVIL_DEPLOYER_PRIVATE_KEY } from '../../src/chain/index.js';
 import { getBalance } from '../../src/db/credits.js';
 import { getFreePort } from '../../src/devstack/ports.js';
@@ -27,19 +27,9 @@ afterAll(async () => {
   await network?.stop();
 });
 
-/** Runs `parallelix <args>` to completion: exit code, stdout+stderr. */
-async function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
-  const proc = spawnCli(args, { ...env, ...extraEnv });
-  const code = await proc.exited;
-  return { code, output: proc.output() };
-}
-
-/** The first line of output that parses as a JSON object or array (tsx and pino write nothing else to stdout). */
-function json<T>(output: string): T {
-  const start = output.search(/^[[{]/m);
-  if (start < 0) throw new Error(`no JSON in output:\n${output}`);
-  return JSON.parse(output.slice(start).trim()) as T;
-}
+/** Runs `parallelix <args>` to completion (exit code, stdout+stderr), with `input` on its standard input if given. */
+const cli = (args: string[], extraEnv: Record<string, string> = {}, input?: string) => runCli(args, { ...env, ...extraEnv }, input === undefined ? {} : { input });
+const json = jsonOutput;
 
 test('credits topup and balance: idempotent per key, JSON and text', async () => {
   const user = `user-${randomUUID()}`;
@@ -53,7 +43,8 @@ test('credits topup and balance: idempotent per key, JSON and text', async () =>
   expect((await cli(['credits', 'topup', user, '-3'])).code).toBe(EXIT.usage);
   const text = await cli(['credits', 'topup', user, '250']);
   expect(text.code).toBe(EXIT.ok);
-  expect(text.output).toContain('balance 5250');
+  expect(text.output).toMatch(/^USER\s+BALANCE\s+HELD$/m);
+  expect(text.output).toMatch(new RegExp(`^${user}\\s+5250\\s+0$`, 'm'));
   const balance = await cli(['credits', 'balance', user, '--json']);
   expect(json(balance.output)).toEqual({ userId: user, balance: '5250', held: '0' });
 }, 120_000);
@@ -259,4 +250,27 @@ test('exit 130 for a second Ctrl-C while a clean shutdown still waits (the gatew
     gateway.child.kill('SIGKILL');
     await pending;
   }
+}, 120_000);
+
+test('submit defaults: the prompt from standard input, the only model on offer; --user needed without a local stack', async () => {
+  const user = `user-${randomUUID()}`;
+  await network.fund(user, 100_000);
+  const prompt = 'Name three prime numbers.';
+  const viaArgv = await cli(['submit', '--user', user, '--model', TEST_MODEL, '--prompt', prompt, '--max-new-tokens', '12', '--json']);
+  expect(viaArgv.code).toBe(EXIT.ok);
+  // No --model (both nodes offer the one test model) and no --prompt: the prompt is read from stdin.
+  const viaStdin = await cli(['submit', '--user', user, '--max-new-tokens', '12', '--json'], {}, `${prompt}\n`);
+  expect(viaStdin.code).toBe(EXIT.ok);
+  const a = json<{ result: string; model: string; userId: string }>(viaArgv.output);
+  const b = json<{ result: string; model: string; userId: string; requestId: string }>(viaStdin.output);
+  expect(b).toMatchObject({ model: TEST_MODEL, userId: user });
+  expect(b.result).toBe(a.result); // greedy decoding: the same prompt gives the same text
+
+  const empty = await cli(['submit', '--user', user, '--model', TEST_MODEL], {}, '\n');
+  expect(empty.code).toBe(EXIT.usage);
+  expect(empty.output).toContain('prompt is empty');
+  // This network is not a `parallelix start` stack: there is no demo user to default to.
+  const noUser = await cli(['submit', '--model', TEST_MODEL, '--prompt', 'hi']);
+  expect(noUser.code).toBe(EXIT.usage);
+  expect(noUser.output).toContain('--user is required');
 }, 120_000);

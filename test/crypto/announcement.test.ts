@@ -5,7 +5,6 @@ import { InvalidAnnouncementError } from '../../src/crypto/errors.js';
 
 const capabilities: OperatorCapabilities = {
   models: ['tiny-random-LlamaForCausalLM-fp16'],
-  engine: 'transformers.js@4.3.1',
   dtype: 'fp16',
   device: 'cpu',
   maxContextTokens: 2048,

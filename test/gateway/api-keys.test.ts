@@ -19,7 +19,7 @@ afterAll(async () => {
 test('a created key resolves to its user and only its hash is stored', async () => {
   const { key, id } = await createApiKey(db, 'alice', 'laptop');
   expect(key).toMatch(/^pxk_[A-Za-z0-9_-]{43}$/);
-  expect(await resolveApiKey(db, key)).toBe('alice');
+  expect(await resolveApiKey(db, key)).toEqual({ keyId: id, userId: 'alice' });
   const row = await db.apiKey.findUniqueOrThrow({ where: { id }, include: { user: true } });
   // Stored as SHA-256 hex of the whole key (computed here independently of the code under test).
   expect(row).toMatchObject({ keyHash: createHash('sha256').update(key).digest('hex'), label: 'laptop', revokedAt: null });
@@ -41,5 +41,5 @@ test('unknown, malformed and revoked keys resolve to null', async () => {
   expect(await revokeApiKey(db, id)).toBe(true);
   expect(await revokeApiKey(db, 'not-a-uuid')).toBe(false);
   expect(await revokeApiKey(db, '00000000-0000-4000-8000-000000000000')).toBe(false);
-  expect(await resolveApiKey(db, second.key)).toBe('bob');
+  expect((await resolveApiKey(db, second.key))?.userId).toBe('bob');
 });

@@ -1,9 +1,16 @@
 import { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ANVIL_DEPLOYER_PRIVATE_KEY, deployRegistry, startAnvil, type AnvilHandle } from '../../src/chain/index.js';
+import {
+  ANVIL_DEPLOYER_PRIVATE_KEY,
+  createRegistryClient,
+  deployRegistry,
+  startAnvil,
+  type AnchoredRecord,
+  type AnvilHandle,
+} from '../../src/chain/index.js';
 import { loadOrCreateCodecKey } from '../../src/codec/codec-key.js';
 import { loadCoordinatorPolicy, type CoordinatorPolicy } from '../../src/coordinator/config.js';
 import { startCoordinator, type CoordinatorOptions, type RunningCoordinator } from '../../src/coordinator/coordinator.js';
@@ -12,6 +19,7 @@ import { EncryptionCodec } from '../../src/codec/encryption-codec.js';
 import { topUp } from '../../src/db/credits.js';
 import { createPrismaClient, type PrismaClient } from '../../src/db/client.js';
 import { getFreePort } from '../../src/devstack/ports.js';
+import { projectRoot } from '../../src/shared/paths.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { startTestTemporal, type TestTemporal } from './temporal.js';
 import { spawnOperator, type OperatorProcess } from '../operator/operator-process.js';
@@ -31,6 +39,8 @@ export interface TestNetwork {
   /** The coordinator's payload codec (for the no-plaintext history check). */
   codec: PayloadCodec;
   stateRoot: string;
+  /** The coordinator's policy (restartCoordinator can run it with another). */
+  policy: CoordinatorPolicy;
   operators: Map<string, { process: OperatorProcess; nodeId: string }>;
   startOperator(name: string, extraEnv?: Record<string, string>, entry?: string): Promise<string>;
   /** Environment for a `parallelix` process that works against this network (without the anchoring key). */
@@ -38,6 +48,8 @@ export interface TestNetwork {
   /** Stops the in-process coordinator and starts it again, optionally with other options (e.g. a data converter). */
   restartCoordinator(overrides?: Partial<CoordinatorOptions>): Promise<void>;
   fund(userId: string, amount: number): Promise<void>;
+  /** The request's ExecutionRecord as the registry contract holds it (null when none). */
+  readOnChain(requestId: string): Promise<AnchoredRecord | null>;
   stop(): Promise<void>;
 }
 
@@ -81,6 +93,7 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
     }),
     codec: new EncryptionCodec(codecKey),
     stateRoot,
+    policy,
     operators: new Map(),
     async startOperator(name, extraEnv = {}, entry) {
       const proc = spawnOperator(
@@ -114,6 +127,10 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
       await network.coordinator.stop();
       network.coordinator = await startCoordinator({ ...coordinatorOptions, ...overrides });
     },
+    readOnChain(requestId) {
+      const reader = createRegistryClient({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: ANVIL_DEPLOYER_PRIVATE_KEY, address: registry.address });
+      return reader.readRecord(requestId);
+    },
     async fund(userId, amount) {
       await topUp(db, userId, BigInt(amount), `test-topup-${userId}-${amount}-${Date.now()}`);
     },
@@ -129,4 +146,18 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
   };
   for (const name of options.operatorNames ?? []) await network.startOperator(name);
   return network;
+}
+
+/**
+ * A models folder where `alias` is another name for the test model, so that operators can serve a model id no
+ * other node in the network serves (a network of their own inside the test network).
+ */
+export function modelAlias(stateRoot: string, alias: string): { model: string; modelPath: string; env: Record<string, string> } {
+  const modelPath = path.join(stateRoot, 'model-aliases');
+  mkdirSync(modelPath, { recursive: true });
+  const link = path.join(modelPath, alias);
+  // The models folder operators default to (src/inference/model-source.ts; not imported: it loads onnxruntime).
+  const models = process.env.PARALLELIX_MODEL_PATH ?? path.join(projectRoot, '..', 'shared', 'models');
+  if (!existsSync(link)) symlinkSync(path.resolve(models, TEST_MODEL), link);
+  return { model: alias, modelPath, env: { PARALLELIX_MODEL: alias, PARALLELIX_MODEL_PATH: modelPath } };
 }

@@ -72,6 +72,8 @@ describe('inference engine (real model, child processes)', () => {
         { messages: [{ role: 'user', content: 'a' }, { role: 'user', content: 'b' }], maxNewTokens: 4 },
         { messages: [], maxNewTokens: 4 },
         { messages: [{ role: 'user', content: 'hi' }], maxNewTokens: 0 },
+        // Llama 2's template renders a lone system message as nothing: refused before generate, which would crash on it.
+        { messages: [{ role: 'system', content: 'Only instructions.' }], maxNewTokens: 4 },
       ],
     });
     const codes = out.results.map((r) => (r.ok ? 'OK' : r.error?.code));
@@ -82,7 +84,9 @@ describe('inference engine (real model, child processes)', () => {
       'INVALID_INPUT', // the chat template rejects non-alternating roles
       'INVALID_INPUT',
       'INVALID_INPUT',
+      'INVALID_INPUT',
     ]);
+    expect(out.results[6]?.error).toMatchObject({ name: 'InvalidInputError', message: expect.stringMatching(/empty prompt/) });
     expect(out.results[0]?.tokensSeen).toBe(0);
     expect(out.results[1]?.usage).toEqual({ inputTokens: 39, outputTokens: 25 });
   });

@@ -13,7 +13,6 @@ const coordinatorKey = toBase64(createIdentity().box.publicKey);
 const logger = { info: () => undefined, warn: () => undefined };
 const capabilities: OperatorCapabilities = {
   models: ['m'],
-  engine: 'transformers.js@4.3.1',
   dtype: 'fp16',
   device: 'cpu',
   maxContextTokens: 1024,

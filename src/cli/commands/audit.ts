@@ -9,6 +9,7 @@ import type { InferenceResult } from '../../protocol/inference.js';
 import { existingCodecKey, openDatabase, resolveChainReader, resolveTemporal } from '../../config/connections.js';
 import { AuditIncompleteError, AuditMismatchError, NotFoundError } from '../errors.js';
 import { say } from '../output.js';
+import { printTable } from '../table.js';
 import { withSpinner } from '../spinner.js';
 
 export type CheckOutcome = 'ok' | 'mismatch' | 'skipped';
@@ -223,7 +224,7 @@ export async function auditCommand(requestId: string, flags: { json?: boolean })
     say(JSON.stringify(report, null, 2));
   } else {
     say(`audit of request ${requestId} (workflow ${report.workflowId ?? 'unknown'})`);
-    for (const c of report.checks) say(`  ${c.outcome === 'ok' ? 'ok      ' : c.outcome === 'skipped' ? 'skipped ' : 'MISMATCH'}  ${c.name}: ${c.detail}`);
+    printTable(['RESULT', 'CHECK', 'DETAIL'], report.checks.map((c) => [c.outcome === 'mismatch' ? 'MISMATCH' : c.outcome, c.name, c.detail]));
     say(report.status === 'consistent' ? 'consistent' : report.status === 'inconsistent' ? 'INCONSISTENT' : 'INCOMPLETE (some checks could not run)');
   }
   if (report.status === 'inconsistent') {

@@ -12,9 +12,11 @@ import { startOperatorFleet } from '../../devstack/operator-fleet.js';
 import { startStack } from '../../devstack/stack.js';
 import { stateDir } from '../../shared/paths.js';
 import { createPrismaClient } from '../../db/client.js';
-import { runDemoRequests } from '../demo.js';
+import { redactUrl } from '../../db/pg-url.js';
+import { DEMO_USER, fundDemoUser, runDemoRequests } from '../demo.js';
 import { say, step } from '../output.js';
 import { waitForShutdownSignal } from '../shutdown.js';
+import { sendWorkerLogTo } from '../worker-log.js';
 
 export interface StartFlags {
   operators: number;
@@ -29,6 +31,7 @@ export async function startCommand(flags: StartFlags): Promise<void> {
   const started = Date.now();
   const report = step('stack');
   report(`local state in ${stateDir()}`);
+  sendWorkerLogTo(path.join(stateDir(), 'logs', 'coordinator.log'));
   const policy = loadCoordinatorPolicy();
   const stackConfig = loadStackConfig();
   const codecSettings = loadCodecServerSettings();
@@ -63,8 +66,8 @@ export async function startCommand(flags: StartFlags): Promise<void> {
   try {
     const { temporal, database, chain } = stack.endpoints;
     step('coordinator')('starting the coordinator worker');
-    // One client for everything this process does with the database (the embedded one serves one connection).
-    const db = createPrismaClient(database.url, database.poolSize ? { maxConnections: database.poolSize } : {});
+    // One client for everything this process does with the database: the coordinator and the demo.
+    const db = createPrismaClient(database.url);
     stops.push(() => db.$disconnect());
     const coordinator = await startCoordinator({
       temporal,
@@ -87,15 +90,18 @@ export async function startCommand(flags: StartFlags): Promise<void> {
     say(`  Codec server  ${codec.url} (Bearer token in ${process.env.PARALLELIX_CODEC_TOKEN ? 'PARALLELIX_CODEC_TOKEN' : tokenFile})`);
     say(`                browser: open ${codec.url}/login once, then tick "Include cross-origin credentials" in the UI's codec settings`);
     say(`                CLI: temporal workflow show --codec-endpoint ${codec.url} --codec-auth "Bearer ${process.env.PARALLELIX_CODEC_TOKEN ? '$PARALLELIX_CODEC_TOKEN' : `$(cat ${tokenFile})`}" …`);
-    say(`  Database      ${database.embedded ? 'embedded PGlite' : 'PostgreSQL'} ${database.url.replace(/:[^:@/]+@/, ':***@')}`);
+    say(`  Database      ${database.embedded ? 'embedded PostgreSQL' : 'PostgreSQL'} ${redactUrl(database.url)}${database.embedded ? ` (data in ${path.join(stateDir(), 'postgres')})` : ''}`);
     say(`  Chain         ${chain.rpcUrl} (chain id ${chain.chainId}), ExecutionRegistry ${chain.registryAddress}`);
     say(`  Coordinator   sample probability ${policy.pipeline.sampleProbability}, ${fleet.length} operator node(s)`);
-    if (flags.demo && fleet.length > 0) {
-      say('');
-      await runDemoRequests(stack.endpoints, db, process.env.PARALLELIX_MODEL || 'tiny-random-LlamaForCausalLM-fp16');
-    }
     say('');
-    say('Up for more requests (`parallelix submit`, the Temporal UI above). Press Ctrl-C to stop.');
+    await fundDemoUser(db);
+    if (flags.demo && fleet.length > 0) await runDemoRequests(stack.endpoints, process.env.PARALLELIX_MODEL || 'tiny-random-LlamaForCausalLM-fp16');
+    say('');
+    const where = process.env.PARALLELIX_STATE_DIR ? `with PARALLELIX_STATE_DIR=${stateDir()}` : 'in this folder';
+    say(`Up for more requests. From another terminal ${where} (connections come from ${stateDir()}/stack.json):`);
+    say(`  echo "Hello" | npx parallelix submit            as ${DEMO_USER}, on the only model offered`);
+    say(`  npx parallelix credits balance ${DEMO_USER}    nodes list    audit <requestId>    api-key create ${DEMO_USER}    gateway`);
+    say('Press Ctrl-C to stop.');
     const signal = await Promise.race([waitForShutdownSignal(), coordinator.done.then(() => 'coordinator stopped' as const)]);
     say(`\n${signal}: stopping`);
   } finally {

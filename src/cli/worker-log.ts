@@ -1,0 +1,24 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
+
+/**
+ * Sends the Temporal workers' own log (state changes, the workflow bundler's webpack report, core warnings) of this
+ * process to `logFile`, one JSON line per entry, so that a terminal shows progress lines only; warnings and errors
+ * are also written to stderr. Must run before this process creates its first worker or native connection.
+ */
+export function sendWorkerLogTo(logFile: string): void {
+  mkdirSync(path.dirname(logFile), { recursive: true });
+  const write = (entry: LogEntry): void => {
+    const time = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+    let line: string;
+    try {
+      line = JSON.stringify({ time, level: entry.level, message: entry.message, ...entry.meta }, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+    } catch {
+      line = JSON.stringify({ time, level: entry.level, message: entry.message });
+    }
+    appendFileSync(logFile, `${line}\n`);
+    if (entry.level === 'WARN' || entry.level === 'ERROR') process.stderr.write(`[temporal worker] ${entry.level} ${entry.message.split('\n')[0]} (details in ${logFile})\n`);
+  };
+  Runtime.install({ logger: new DefaultLogger('INFO', write) });
+}
