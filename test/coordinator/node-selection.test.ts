@@ -43,7 +43,7 @@ test('equal nodes are ordered by a per-request hash, so different requests sprea
 });
 
 test('a sampled check asks for node_i’s dtype: other weights variants are left out, whatever their device', () => {
-  const candidates = [node('a'), node('b', { dtype: 'q4' }), node('c', { reputation: 0.5 }), node('d', { models: ['other'] })];
+  const candidates = [node('a'), node('b', { dtype: 'q4', reputation: 0.9 }), node('c', { reputation: 0.5 }), node('d', { models: ['other'] })];
   expect(ids(rankCandidates(request, candidates))).toEqual(['a', 'b', 'c']);
   expect(ids(rankCandidates({ ...request, dtype: 'fp16', exclude: ['a'] }, candidates))).toEqual(['c']);
   expect(ids(rankCandidates({ ...request, dtype: 'q4' }, candidates))).toEqual(['b']);
