@@ -66,11 +66,24 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv, options: { 
   return { code, output: proc.output() };
 }
 
-/** The first line of output that starts a JSON object or array, parsed with the rest (tsx and pino write nothing else to stdout). */
+/**
+ * The JSON document that starts at the first line opening an object or array (stdout); whatever follows it (an
+ * error line on stderr after a non-zero exit) is ignored.
+ */
 export function jsonOutput<T>(output: string): T {
   const start = output.search(/^[[{]/m);
   if (start < 0) throw new Error(`no JSON in output:\n${output}`);
-  return JSON.parse(output.slice(start).trim()) as T;
+  const rest = output.slice(start);
+  // Try each line end after a closing bracket, shortest first: the document is the first prefix that parses.
+  for (let end = rest.search(/[\]}]\s*(\n|$)/); end >= 0; ) {
+    try {
+      return JSON.parse(rest.slice(0, end + 1)) as T;
+    } catch {
+      const next = rest.slice(end + 1).search(/[\]}]\s*(\n|$)/);
+      end = next < 0 ? -1 : end + 1 + next;
+    }
+  }
+  throw new Error(`no complete JSON document in output:\n${output}`);
 }
 
 export function isAlive(pid: number): boolean {
