@@ -151,7 +151,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
       }
 
       if (purpose === 'primary') enter('10 Verify sig');
-      const verdict: VerifyOutcome = await verifyResult({ requestId, nodeId: node.nodeId, result });
+      const verdict: VerifyOutcome = await verifyResult({ requestId, nodeId: node.nodeId, result, sealedTo: dispatch.replyToBoxPublicKey });
       if (!verdict.ok) {
         await penaliseNode({ nodeId: node.nodeId, requestId, reason: verdict.reason });
         continue;

@@ -7,10 +7,11 @@ import type { CoordinatorOptions } from './coordinator.js';
  */
 export function resolveCoordinatorEndpoints(env: NodeJS.ProcessEnv = process.env): Omit<CoordinatorOptions, 'policy'> {
   const database = resolveDatabase(env);
+  const anchorer = resolveAnchorerKey(env);
   return {
     temporal: resolveTemporal(env),
     databaseUrl: database.url,
     ...(database.poolSize ? { databasePoolSize: database.poolSize } : {}),
-    chain: { ...resolveChainReader(env), anchorerPrivateKey: resolveAnchorerKey(env) },
+    chain: { ...resolveChainReader(env), anchorerPrivateKey: anchorer.key, ...(anchorer.pool ? { localAnchorerPool: anchorer.pool } : {}) },
   };
 }

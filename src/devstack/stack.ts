@@ -1,18 +1,20 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Address, Hex } from 'viem';
-import { ANVIL_DEPLOYER_PRIVATE_KEY, ensureRegistry, loadChainConfig, startAnvil } from '../chain/index.js';
+import { privateKeyToAccount } from 'viem/accounts';
+import { ANVIL_DEPLOYER_PRIVATE_KEY, createRegistryClient, ensureRegistry, loadChainConfig, localAnchorerPool, startAnvil } from '../chain/index.js';
 import { loadStackConfig, type StackConfig } from '../config/stack-config.js';
 import { startEmbeddedDatabase } from '../db/embedded.js';
 import { applyMigrations, ensureDatabase } from '../db/migrate.js';
 import { redactUrl } from '../db/pg-url.js';
 import { stateDir } from '../shared/paths.js';
 import type { ProgressReporter } from './temporal-cli.js';
+import { startTemporalCluster } from './cluster/temporal-cluster.js';
 import { startDevServer } from './temporal-server.js';
 
 /** Where everything of a running stack is; written to `<state>/stack.json` for the CLI and tests. */
 export interface StackEndpoints {
-  temporal: { address: string; namespace: string; uiUrl: string | null };
+  temporal: { address: string; namespace: string; uiUrl: string | null; kind: 'dev-server' | 'cluster' | 'external' };
   database: { url: string; embedded: boolean; poolSize: number | null };
   chain: { rpcUrl: string; chainId: number; registryAddress: Address; local: boolean };
   /** Processes this stack started (pid per service); none remain after stop(). */
@@ -23,6 +25,8 @@ export interface Stack {
   endpoints: StackEndpoints;
   /** Private key the coordinator anchors with (the anvil dev deployer locally). Never printed. */
   anchorerPrivateKey: Hex;
+  /** Local chain: further dev keys, authorised on the registry, for further coordinator processes. */
+  localAnchorerPool?: Hex[];
   stop(): Promise<void>;
 }
 
@@ -39,13 +43,28 @@ async function migrate(url: string, report: ProgressReporter): Promise<void> {
   report(applied.length > 0 ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'database schema up to date');
 }
 
+/**
+ * Every coordinator process anchors from an account of its own; on the local chain those are anvil's funded dev
+ * accounts, authorised here once by the owner so no coordinator sends from the owner's account at run time.
+ */
+async function authoriseLocalAnchorers(chain: StackEndpoints['chain'], ownerKey: Hex): Promise<Hex[]> {
+  const pool = localAnchorerPool();
+  const owner = createRegistryClient({ rpcUrl: chain.rpcUrl, chainId: chain.chainId, privateKey: ownerKey, address: chain.registryAddress });
+  for (const key of pool) {
+    const account = privateKeyToAccount(key).address;
+    if (!(await owner.isAnchorer(account))) await owner.addAnchorer(account);
+  }
+  return pool;
+}
+
 export function stackFile(): string {
   return path.join(stateDir(), 'stack.json');
 }
 
 /**
  * Brings up the stack the coordinator needs, each part on its embedded default unless configured:
- * Temporal dev server + Web UI, the database (migrated), the chain (anvil + registry contract).
+ * the database (migrated), Temporal (dev server + Web UI, or the Temporal server on PostgreSQL), the chain (anvil +
+ * registry contract).
  * On a failure part-way, what was started is stopped again.
  */
 export async function startStack(options: StartStackOptions = {}): Promise<Stack> {
@@ -61,23 +80,6 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
     rmSync(stackFile(), { force: true });
   };
   try {
-    let temporal: StackEndpoints['temporal'];
-    if (config.temporal.mode === 'external') {
-      report(`using Temporal at ${config.temporal.address} (namespace ${config.temporal.namespace})`);
-      temporal = { address: config.temporal.address, namespace: config.temporal.namespace, uiUrl: null };
-    } else {
-      const server = await startDevServer({
-        grpcPort: config.temporal.grpcPort,
-        uiPort: config.temporal.uiPort,
-        report,
-        ...(options.codecEndpoint ? { codecEndpoint: options.codecEndpoint } : {}),
-      });
-      stops.push(() => server.stop());
-      if (server.process) pids.temporal = server.process.pid;
-      temporal = { address: server.address, namespace: server.namespace, uiUrl: server.uiUrl };
-      report(`Temporal ready: ${server.address}, Web UI ${server.uiUrl}`);
-    }
-
     let database: StackEndpoints['database'];
     if (config.database.mode === 'postgres') {
       report(`using PostgreSQL at ${redactUrl(config.database.url)}`);
@@ -92,8 +94,33 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
       database = { url: embedded.url, embedded: true, poolSize: embedded.poolSize };
     }
 
+    // Temporal after the database: a local cluster may keep its own databases on the same server.
+    let temporal: StackEndpoints['temporal'];
+    if (config.temporal.mode === 'external') {
+      report(`using Temporal at ${config.temporal.address} (namespace ${config.temporal.namespace})`);
+      temporal = { address: config.temporal.address, namespace: config.temporal.namespace, uiUrl: null, kind: 'external' };
+    } else if (config.temporal.mode === 'cluster') {
+      const server = await startTemporalCluster({ databaseUrl: config.temporal.databaseUrl, grpcPort: config.temporal.grpcPort, report });
+      stops.push(() => server.stop());
+      pids.temporal = server.process.pid;
+      temporal = { address: server.address, namespace: server.namespace, uiUrl: null, kind: 'cluster' };
+      report(`Temporal cluster ready: ${server.address} (server metrics ${server.metricsUrl}; no Web UI in cluster mode)`);
+    } else {
+      const server = await startDevServer({
+        grpcPort: config.temporal.grpcPort,
+        uiPort: config.temporal.uiPort,
+        report,
+        ...(options.codecEndpoint ? { codecEndpoint: options.codecEndpoint } : {}),
+      });
+      stops.push(() => server.stop());
+      if (server.process) pids.temporal = server.process.pid;
+      temporal = { address: server.address, namespace: server.namespace, uiUrl: server.uiUrl, kind: 'dev-server' };
+      report(`Temporal ready: ${server.address}, Web UI ${server.uiUrl}`);
+    }
+
     let chain: StackEndpoints['chain'];
     let anchorerPrivateKey: Hex;
+    let anchorerPool: Hex[] | undefined;
     if (chainConfig.mode === 'remote') {
       report(`using chain ${chainConfig.chainId} at ${chainConfig.rpcUrl}, registry ${chainConfig.registryAddress}`);
       chain = { rpcUrl: chainConfig.rpcUrl, chainId: chainConfig.chainId, registryAddress: chainConfig.registryAddress, local: false };
@@ -111,11 +138,12 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
       const registry = await ensureRegistry({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: anchorerPrivateKey });
       report(registry.deployed ? `deployed ExecutionRegistry at ${registry.address}` : `reusing ExecutionRegistry at ${registry.address}`);
       chain = { rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, registryAddress: registry.address, local: true };
+      anchorerPool = await authoriseLocalAnchorers(chain, anchorerPrivateKey);
     }
 
     const endpoints: StackEndpoints = { temporal, database, chain, pids };
     writeFileSync(stackFile(), `${JSON.stringify(endpoints, null, 2)}\n`);
-    return { endpoints, anchorerPrivateKey, stop: stopAll };
+    return { endpoints, anchorerPrivateKey, ...(anchorerPool ? { localAnchorerPool: anchorerPool } : {}), stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

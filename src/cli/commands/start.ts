@@ -3,11 +3,17 @@ import { loadOrCreateCodecKey } from '../../codec/codec-key.js';
 import { startCodecServer } from '../../codec/codec-server.js';
 import { loadCodecServerSettings } from '../../codec/codec-settings.js';
 import { loadOrCreateCodecToken } from '../../codec/codec-token.js';
-import { loadStackConfig } from '../../config/stack-config.js';
+import { loadChainConfig } from '../../chain/config.js';
+import { loadStackConfig, type LocalTemporalKind } from '../../config/stack-config.js';
+import { createCoordinatorMetrics } from '../../metrics/coordinator-metrics.js';
+import { loadMetricsSettings, METRICS_PORTS } from '../../metrics/metrics-settings.js';
+import { startProcessMetrics } from '../../metrics/process-metrics.js';
+import { createLogger } from '../../shared/logger.js';
 import { loadCoordinatorPolicy } from '../../coordinator/config.js';
 import { isPortOpen } from '../../devstack/ports.js';
-import { ProvisioningError } from '../../shared/errors.js';
+import { ConfigError, ProvisioningError } from '../../shared/errors.js';
 import { startCoordinator } from '../../coordinator/coordinator.js';
+import { startCoordinatorFleet } from '../../devstack/coordinator-fleet.js';
 import { startOperatorFleet } from '../../devstack/operator-fleet.js';
 import { startStack } from '../../devstack/stack.js';
 import { stateDir } from '../../shared/paths.js';
@@ -19,18 +25,47 @@ import { waitForShutdownSignal } from '../shutdown.js';
 export interface StartFlags {
   operators: number;
   demo: boolean;
+  /** Which local Temporal to run (default PARALLELIX_TEMPORAL, else the dev server). */
+  temporal?: LocalTemporalKind;
+  /** Coordinator processes sharing the task queue (this process runs the first). */
+  coordinators: number;
+}
+
+/** Metrics ports of `start`: its coordinator on the base port, operators from base + 10, further coordinators from base + 21. */
+function metricsPort(base: number, offset: number): string {
+  return String(base === 0 ? 0 : base + offset);
 }
 
 /**
- * `parallelix start`: the whole network on embedded defaults (Temporal dev server + Web UI, database, anvil +
- * registry, the coordinator, operator nodes), a few demo requests through the pipeline, then up until Ctrl-C.
+ * `parallelix start`: the whole network on embedded defaults (Temporal dev server + Web UI or the Temporal server on
+ * PostgreSQL, database, anvil + registry, one or more coordinators, operator nodes, a metrics endpoint per process),
+ * a few demo requests through the pipeline, then up until Ctrl-C.
  */
 export async function startCommand(flags: StartFlags): Promise<void> {
   const started = Date.now();
   const report = step('stack');
   report(`local state in ${stateDir()}`);
   const policy = loadCoordinatorPolicy();
-  const stackConfig = loadStackConfig();
+  const stackConfig = loadStackConfig(process.env, flags.temporal ? { temporal: flags.temporal } : {});
+  if (flags.coordinators > 1 && stackConfig.database.mode === 'embedded') {
+    throw new ConfigError('several coordinator processes need a database they all reach', {
+      details: 'The embedded database serves this process only: set DATABASE_URL to a PostgreSQL database.',
+    });
+  }
+  if (flags.coordinators > 1 && loadChainConfig().mode === 'remote') {
+    throw new ConfigError('on a configured chain each coordinator process needs an anchoring key of its own', {
+      details: 'Run further coordinators with `parallelix coordinator`, each with its own PARALLELIX_CHAIN_PRIVATE_KEY authorised on the registry.',
+    });
+  }
+  const metricsSettings = loadMetricsSettings();
+  const metricsBase = metricsSettings.port ?? METRICS_PORTS.coordinator;
+  // Before any Temporal worker of this process: the SDK runtime (with its metrics exporter) is installed once.
+  const metrics = await startProcessMetrics({
+    component: 'coordinator',
+    logger: createLogger('metrics'),
+    temporalSdk: true,
+    settings: { ...metricsSettings, port: metricsBase },
+  });
   const codecSettings = loadCodecServerSettings();
   const keyDir = path.join(stateDir(), 'coordinator');
   const tokenFile = path.join(keyDir, 'codec-token');
@@ -48,7 +83,7 @@ export async function startCommand(flags: StartFlags): Promise<void> {
     uiOrigin: [...uiOrigins, ...codecSettings.extraOrigins],
   });
   step('codec')(`codec server on ${codec.url} (token in ${process.env.PARALLELIX_CODEC_TOKEN ? 'PARALLELIX_CODEC_TOKEN' : tokenFile})`);
-  const stops: (() => Promise<void>)[] = [() => codec.close()];
+  const stops: (() => Promise<void>)[] = [() => metrics.close(), () => codec.close()];
   const stopAll = async (): Promise<void> => {
     while (stops.length > 0) await stops.pop()?.().catch(() => undefined);
   };
@@ -70,13 +105,26 @@ export async function startCommand(flags: StartFlags): Promise<void> {
       temporal,
       databaseUrl: database.url,
       db,
-      chain: { ...chain, anchorerPrivateKey: stack.anchorerPrivateKey },
+      chain: { ...chain, anchorerPrivateKey: stack.anchorerPrivateKey, ...(stack.localAnchorerPool ? { localAnchorerPool: stack.localAnchorerPool } : {}) },
       policy,
+      metrics: createCoordinatorMetrics(metrics.registry, db),
+      // The embedded PGlite serves one connection: no room for the anchoring claim's own (and no second process).
+      claimAnchorer: !database.embedded || database.poolSize !== 1,
     });
     stops.push(() => coordinator.stop());
+    const moreCoordinators = flags.coordinators > 1
+      ? await startCoordinatorFleet({ count: flags.coordinators - 1, envFor: (i) => ({ PARALLELIX_METRICS_PORT: metricsPort(metricsBase, 21 + i) }) })
+      : [];
+    stops.push(() => Promise.all(moreCoordinators.map((c) => c.process.stop())).then(() => undefined));
+    for (const c of moreCoordinators) step('coordinator')(`${c.name}: process ${c.process.pid}, anchoring from ${c.anchorer}`);
     const names = Array.from({ length: flags.operators }, (_, i) => `node-${i + 1}`);
     step('operators')(`starting ${names.length} operator node(s): ${names.join(', ')} (logs in ${stateDir()}/logs)`);
-    const fleet = await startOperatorFleet({ names, temporalAddress: temporal.address, namespace: temporal.namespace });
+    const fleet = await startOperatorFleet({
+      names,
+      temporalAddress: temporal.address,
+      namespace: temporal.namespace,
+      envFor: (i) => ({ PARALLELIX_METRICS_PORT: metricsPort(metricsBase, 10 + i) }),
+    });
     stops.push(() => Promise.all(fleet.map((op) => op.process.stop())).then(() => undefined));
     for (const op of fleet) step('operators')(`${op.name}: ${op.nodeId}`);
 
@@ -89,7 +137,8 @@ export async function startCommand(flags: StartFlags): Promise<void> {
     say(`                CLI: temporal workflow show --codec-endpoint ${codec.url} --codec-auth "Bearer ${process.env.PARALLELIX_CODEC_TOKEN ? '$PARALLELIX_CODEC_TOKEN' : `$(cat ${tokenFile})`}" …`);
     say(`  Database      ${database.embedded ? 'embedded PGlite' : 'PostgreSQL'} ${database.url.replace(/:[^:@/]+@/, ':***@')}`);
     say(`  Chain         ${chain.rpcUrl} (chain id ${chain.chainId}), ExecutionRegistry ${chain.registryAddress}`);
-    say(`  Coordinator   sample probability ${policy.pipeline.sampleProbability}, ${fleet.length} operator node(s)`);
+    say(`  Coordinator   ${flags.coordinators} process(es), sample probability ${policy.pipeline.sampleProbability}, ${fleet.length} operator node(s)`);
+    say(`  Metrics       ${[metrics.server?.url, ...moreCoordinators.map((c) => c.metricsUrl), ...fleet.map((op) => op.metricsUrl)].filter(Boolean).join(' ')}`);
     if (flags.demo && fleet.length > 0) {
       say('');
       await runDemoRequests(stack.endpoints, db, process.env.PARALLELIX_MODEL || 'tiny-random-LlamaForCausalLM-fp16');
