@@ -1,7 +1,17 @@
 import { Connection } from '@temporalio/client';
+import { readFileSync } from 'node:fs';
 import { ProvisioningError } from '../shared/errors.js';
 import { isPortOpen } from './ports.js';
 import type { ServiceProcess } from './service-process.js';
+
+/** The last lines of a log (each cut short: server logs carry stack traces), for an error message. */
+function logTail(file: string, lines = 5): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).map((line) => line.slice(0, 300)).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
 
 /**
  * Polls a starting Temporal server until `ready(connection)` returns true (a thrown error counts as not yet), and
@@ -22,7 +32,7 @@ export async function waitForTemporal(options: {
   let lastError: unknown;
   while (Date.now() < deadline) {
     if (exitedWith !== undefined) {
-      throw new ProvisioningError(`${label} exited during start-up (${exitedWith}).`, { details: `see ${service.logFile}` });
+      throw new ProvisioningError(`${label} exited during start-up (${exitedWith}).`, { details: `${logTail(service.logFile)}\n(see ${service.logFile})` });
     }
     if (await isPortOpen(Number(address.split(':').pop()))) {
       let connection: Connection | undefined;

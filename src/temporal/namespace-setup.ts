@@ -1,16 +1,18 @@
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import type { DevServerConfig } from '../devstack/temporal-config.js';
 import { ConfigError, ProvisioningError } from '../shared/errors.js';
 
-const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
+// @temporalio/proto is CommonJS: Node's ESM loader sees only its default export.
+const IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;
+type IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;
 /** gRPC status codes (google.rpc.Code) the setup tells apart. */
 const NOT_FOUND = 5;
 const ALREADY_EXISTS = 6;
 type SearchAttributeTypeName = DevServerConfig['searchAttributes'][string];
 
-const VALUE_TYPES: Record<SearchAttributeTypeName, temporal.api.enums.v1.IndexedValueType> = {
+const VALUE_TYPES: Record<SearchAttributeTypeName, IndexedValueType> = {
   Text: IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
   Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   Int: IndexedValueType.INDEXED_VALUE_TYPE_INT,
@@ -70,7 +72,7 @@ export async function ensureNamespace(connection: Connection, spec: NamespaceSpe
 
   const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
   const existing = customAttributes ?? {};
-  const missing: Record<string, temporal.api.enums.v1.IndexedValueType> = {};
+  const missing: Record<string, IndexedValueType> = {};
   for (const [name, typeName] of Object.entries(spec.searchAttributes)) {
     const wanted = VALUE_TYPES[typeName];
     const found = existing[name];

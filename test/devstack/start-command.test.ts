@@ -34,6 +34,14 @@ test('`parallelix start` brings the stack up, and Ctrl-C stops every process it 
     expect(cli.output()).toMatch(/applied \d+ migration\(s\)/);
     expect(cli.output().match(/\[demo\] request [0-9a-f-]{36} in \d+ ms/g)).toHaveLength(3);
 
+    // Every process of the stack serves Prometheus metrics; the coordinator counted the three demo requests.
+    const metricsUrls = /Metrics\s+(.+)/.exec(cli.output())![1]!.trim().split(/\s+/);
+    expect(metricsUrls).toHaveLength(4); // the coordinator and three operators
+    const scraped = await Promise.all(metricsUrls.map((url) => fetch(url).then((r) => r.text())));
+    expect(scraped[0]).toMatch(/^parallelix_requests_total\{outcome="settled",failure_type="",component="coordinator"\} 3$/m);
+    expect(scraped[0]).toMatch(/^temporal_workflow_task_schedule_to_start_latency_bucket\{/m);
+    for (const text of scraped.slice(1)) expect(text).toMatch(/^parallelix_operator_inferences_in_flight\{component="operator",operator="node-\d"\} 0$/m);
+
     const chain = createPublicClient({ transport: http(endpoints.chain.rpcUrl) });
     const code = await chain.getCode({ address: endpoints.chain.registryAddress });
     expect(code && code.length > 2).toBe(true);

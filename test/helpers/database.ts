@@ -27,11 +27,21 @@ export interface TestDatabase {
  * A fresh, uniquely named database on the local server. Migrated with src/db/migrate.ts unless
  * `migrate: false` (to test migrating an empty database).
  */
+/** A database name no other test uses (`px_test_…`). */
+export function uniqueDatabaseName(): string {
+  return `px_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+}
+
+/** Terminates remaining connections and drops the databases. */
+export async function dropTestDatabases(names: string[]): Promise<void> {
+  for (const name of names) await admin(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+}
+
 export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
-  const name = `px_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  const name = uniqueDatabaseName();
   await admin(`CREATE DATABASE ${quoteIdent(name)}`);
   const url = withDatabase(testAdminUrl, name);
-  const drop = () => admin(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+  const drop = () => dropTestDatabases([name]);
   if (options.migrate !== false) {
     try {
       await applyMigrations(url);

@@ -5,7 +5,7 @@ import { ProvisioningError } from '../../shared/errors.js';
 import { stateDir } from '../../shared/paths.js';
 import { ensureNamespace, waitForNamespace } from '../../temporal/namespace-setup.js';
 import type { ProgressReporter } from '../go-install.js';
-import { getFreePort, isPortOpen } from '../ports.js';
+import { getFreePortInRange, isPortOpen } from '../ports.js';
 import { spawnService, type ServiceProcess } from '../service-process.js';
 import { waitForTemporal } from '../wait-for-temporal.js';
 import { loadDevServerConfig } from '../temporal-config.js';
@@ -47,8 +47,9 @@ export interface TemporalCluster {
   stop(): Promise<void>;
 }
 
+/** Free ports for every service; below 32768, since the server's membership table stores ports as smallint. */
 async function freePorts(): Promise<ClusterPorts> {
-  const next = getFreePort;
+  const next = (): Promise<number> => getFreePortInRange(20_000, 32_767);
   return {
     frontend: await next(),
     frontendHttp: await next(),

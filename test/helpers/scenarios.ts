@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
+import { getBalance } from '../../src/db/credits.js';
+import type { InferenceResult, InferenceWorkflowInput } from '../../src/protocol/inference.js';
+import { COORDINATOR_TASK_QUEUE } from '../../src/protocol/task-queues.js';
+import { TEST_MODEL, type TestNetwork } from './network.js';
+
+/** A long-answer prompt: with operators allowing long generations, a request stays in step 05 for seconds. */
+export const SEA_STORY: InferenceWorkflowInput['messages'] = [{ role: 'user', content: 'Tell me a long story about the sea.' }];
+/** Operator limits that allow those long generations. */
+export const LONG_GENERATIONS = { PARALLELIX_MAX_CONTEXT_TOKENS: '2048', PARALLELIX_MAX_NEW_TOKENS: '2000' };
+
+export function startRequest(network: TestNetwork, userId: string, maxNewTokens: number, messages = SEA_STORY) {
+  return network.client.workflow.start('inferenceWorkflow', {
+    taskQueue: COORDINATOR_TASK_QUEUE,
+    workflowId: `request-${randomUUID()}`,
+    args: [{ userId, model: TEST_MODEL, messages, maxNewTokens } satisfies InferenceWorkflowInput],
+  });
+}
+
+/** Waits until step 05 dispatched the request (its database row says so) and returns the node it went to. */
+export async function waitForDispatch(network: TestNetwork, workflowId: string): Promise<string> {
+  for (let i = 0; i < 300; i += 1) {
+    const row = await network.db.inferenceRequest.findUnique({ where: { workflowId } });
+    if (row?.status === 'DISPATCHED' && row.nodeId) return row.nodeId;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('request was never dispatched');
+}
+
+/**
+ * Invariant 1 under concurrency: 20 requests at once on a balance covering 10. Exactly 10 run and are charged once,
+ * 10 are refused with INSUFFICIENT_CREDITS, and the balance ends exact and never negative. Returns the completed ones.
+ */
+export async function expectConcurrentAdmission(network: TestNetwork): Promise<InferenceResult[]> {
+  const userId = `user-${randomUUID()}`;
+  // Long generations: every admission (step 02) happens long before the first settle releases unused credits.
+  const maxNewTokens = 400;
+  const maxCost = 16 + Buffer.byteLength(SEA_STORY[0]!.content) + 16 + maxNewTokens * 2;
+  await network.fund(userId, maxCost * 10);
+  const handles = await Promise.all(Array.from({ length: 20 }, () => startRequest(network, userId, maxNewTokens)));
+  const outcomes = await Promise.all(handles.map((h) => h.result().then((r: InferenceResult) => r, (e: unknown) => e)));
+  const completed = outcomes.filter((o): o is InferenceResult => !(o instanceof Error));
+  const refused = outcomes.filter((o) => o instanceof WorkflowFailedError);
+  expect(completed).toHaveLength(10);
+  expect(refused).toHaveLength(10);
+  for (const error of refused) expect(((error as WorkflowFailedError).cause as ApplicationFailure).type).toBe('INSUFFICIENT_CREDITS');
+  const charged = completed.reduce((sum, r) => sum + r.creditsCharged, 0);
+  const balance = await getBalance(network.db, userId);
+  expect(balance).toEqual({ balance: BigInt(maxCost * 10 - charged), held: 0n });
+  expect(await network.db.creditLedgerEntry.count({ where: { user: { externalId: userId }, kind: 'CAPTURE' } })).toBe(10);
+  return completed;
+}
