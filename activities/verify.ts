@@ -1,9 +1,9 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { toBase64 } from '../src/crypto/encoding.js';
 import { openJsonEnvelope } from '../src/crypto/envelope.js';
 import { computePoe, verifyPoeSignature } from '../src/crypto/poe.js';
 import type { DispatchResult, ResultPayload } from '../src/protocol/operator-wire.js';
 import type { CoordinatorDeps } from './deps.js';
+import { FailureType, nonRetryable } from './failures.js';
 
 export type VerifyOutcome =
   | { ok: true; text: string; poe: string; signature: string }
@@ -31,8 +31,9 @@ export interface VerifyInput {
 /**
  * Step 10: check the node's Ed25519 signature over the PoE with the key the node registered (never a key the
  * result carries), open the sealed result, and recompute the PoE over it. Pure check: penalties are the caller's.
- * A result sealed to another coordinator key is this coordinator's misconfiguration, not the node's fault: every
- * coordinator process must share one key file, and the node is not penalised for it.
+ * A result sealed to another coordinator key is the fleet's misconfiguration, not the node's fault (every coordinator
+ * process must share one key file): COORDINATOR_KEY_MISMATCH, which the workflow turns into a workflow-task failure
+ * so that a process holding the key runs the step; the node is never penalised for it.
  */
 export function createVerifyResult(deps: CoordinatorDeps) {
   const ownKey = toBase64(deps.identity.box.publicKey);
@@ -40,10 +41,7 @@ export function createVerifyResult(deps: CoordinatorDeps) {
     const { result } = input;
     if (input.sealedTo !== undefined && input.sealedTo !== ownKey) {
       deps.logger.error({ requestId: input.requestId }, 'result sealed to another coordinator key: all coordinator processes must share the coordinator key file');
-      throw ApplicationFailure.create({
-        type: 'COORDINATOR_KEY_MISMATCH',
-        message: 'the result was sealed to another coordinator key than this process holds (coordinators must share one key file)',
-      });
+      throw nonRetryable(FailureType.coordinatorKeyMismatch, 'the result was sealed to another coordinator key than this process holds (coordinators must share one key file)');
     }
     if (result.requestId !== input.requestId || result.nodeId !== input.nodeId) return { ok: false, reason: 'WRONG_REQUEST' };
     const node = await deps.db.node.findUniqueOrThrow({ where: { nodeId: input.nodeId }, select: { signPublicKey: true } });

@@ -49,7 +49,7 @@ export interface TestNetwork {
   cliEnv(): Record<string, string>;
   restartCoordinator(): Promise<void>;
   /** Starts `parallelix coordinator` number `index` (1-based; its own anvil dev account, authorised here). */
-  startCoordinatorProcess(index: number): Promise<CoordinatorProcess>;
+  startCoordinatorProcess(index: number, extraEnv?: Record<string, string>): Promise<CoordinatorProcess>;
   /** Stops every coordinator, in-process or not (SIGINT: a clean stop). */
   stopCoordinators(): Promise<void>;
   fund(userId: string, amount: number): Promise<void>;
@@ -145,7 +145,7 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
       await network.coordinator?.stop();
       network.coordinator = await startCoordinator(coordinatorOptions);
     },
-    async startCoordinatorProcess(index) {
+    async startCoordinatorProcess(index, extraEnv = {}) {
       const privateKey = anvilDevPrivateKey(index);
       const anchorer = privateKeyToAccount(privateKey).address;
       if (!(await owner.isAnchorer(anchorer))) await owner.addAnchorer(anchorer);
@@ -154,6 +154,7 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
         ...policyEnv(policy.pipeline),
         PARALLELIX_CHAIN_PRIVATE_KEY: privateKey,
         PARALLELIX_METRICS_PORT: '0',
+        ...extraEnv,
       });
       await cli.waitFor('coordinator ready');
       const metricsUrl = /coordinator metrics on (\S+)/.exec(cli.output())?.[1];
