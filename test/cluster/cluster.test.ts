@@ -23,7 +23,12 @@ let cluster: TestCluster;
 
 beforeAll(async () => {
   // A cold per-user cache builds the server first (npm test does that before jest; minutes, with progress).
-  network = await startTestNetwork({ temporal: 'cluster', coordinatorProcesses: 2, policy: { sampleProbability: 0, dispatchHeartbeatSeconds: 5 } });
+  // Dispatches may queue behind long generations on a loaded machine: this file tests coordinators, not node timeouts.
+  network = await startTestNetwork({
+    temporal: 'cluster',
+    coordinatorProcesses: 2,
+    policy: { sampleProbability: 0, dispatchHeartbeatSeconds: 5, dispatchScheduleToStartSeconds: 60 },
+  });
   cluster = (network.temporal as TestTemporal<TestCluster>).server;
   for (const name of ['alpha', 'beta', 'gamma']) await network.startOperator(name, { ...LONG_GENERATIONS, PARALLELIX_METRICS_PORT: '0' });
 }, 15 * 60_000);

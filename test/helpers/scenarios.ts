@@ -42,10 +42,13 @@ export async function expectConcurrentAdmission(network: TestNetwork): Promise<I
   const handles = await Promise.all(Array.from({ length: 20 }, () => startRequest(network, userId, maxNewTokens)));
   const outcomes = await Promise.all(handles.map((h) => h.result().then((r: InferenceResult) => r, (e: unknown) => e)));
   const completed = outcomes.filter((o): o is InferenceResult => !(o instanceof Error));
-  const refused = outcomes.filter((o) => o instanceof WorkflowFailedError);
-  expect(completed).toHaveLength(10);
-  expect(refused).toHaveLength(10);
-  for (const error of refused) expect(((error as WorkflowFailedError).cause as ApplicationFailure).type).toBe('INSUFFICIENT_CREDITS');
+  // Counted by outcome, so a failure names what else happened (e.g. ALL_NODES_FAILED under load).
+  const byOutcome: Record<string, number> = {};
+  for (const o of outcomes) {
+    const key = o instanceof WorkflowFailedError ? String((o.cause as ApplicationFailure).type) : o instanceof Error ? o.message : 'completed';
+    byOutcome[key] = (byOutcome[key] ?? 0) + 1;
+  }
+  expect(byOutcome).toEqual({ completed: 10, INSUFFICIENT_CREDITS: 10 });
   const charged = completed.reduce((sum, r) => sum + r.creditsCharged, 0);
   const balance = await getBalance(network.db, userId);
   expect(balance).toEqual({ balance: BigInt(maxCost * 10 - charged), held: 0n });
