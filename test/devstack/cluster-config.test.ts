@@ -4,7 +4,19 @@ import { ConfigError } from '../../src/shared/errors.js';
 
 const cluster = loadClusterConfig();
 
-function render(url: string): { header: string; config: Record<string, any> } {
+interface SqlStore {
+  sql: { pluginName: string; databaseName: string; connectAddr: string; user: string; password?: string; tls?: unknown };
+}
+
+/** The parts of the rendered server config these tests read. */
+interface RenderedConfig {
+  persistence: { numHistoryShards: number; datastores: { default: SqlStore; visibility: SqlStore } };
+  services: Record<'frontend' | 'history' | 'matching' | 'worker', { rpc: Record<string, number | boolean> }>;
+  publicClient: { hostPort: string };
+  dynamicConfigClient: { filepath: string };
+}
+
+function render(url: string): { header: string; config: RenderedConfig } {
   const text = renderServerConfig({
     cluster,
     sql: sqlEndpointFromUrl(url),
@@ -13,7 +25,7 @@ function render(url: string): { header: string; config: Record<string, any> } {
     dynamicConfigFile: '/tmp/dc.yaml',
   });
   const header = text.startsWith('#') ? text.slice(0, text.indexOf('\n') + 1) : '';
-  return { header, config: JSON.parse(text.slice(header.length)) };
+  return { header, config: JSON.parse(text.slice(header.length)) as RenderedConfig };
 }
 
 test('the server config puts both stores on the PostgreSQL server of the URL and every service on 127.0.0.1', () => {
