@@ -14,6 +14,9 @@ export default {
   },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // One PostgreSQL server for the run: PARALLELIX_TEST_PG_URL, or an embedded one (test/helpers/test-postgres.ts).
+  globalSetup: '<rootDir>/test/global-setup.mjs',
+  globalTeardown: '<rootDir>/test/global-teardown.mjs',
   testTimeout: 120000,
   maxWorkers: 1,
 };

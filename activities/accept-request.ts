@@ -1,6 +1,7 @@
 import type { PipelineSettings } from '../src/coordinator/config.js';
 import { maxCost, promptTokenUpperBound } from '../src/coordinator/pricing.js';
 import type { InferenceWorkflowInput } from '../src/protocol/inference.js';
+import { normalizeConversation } from '../src/protocol/conversation.js';
 import { describeIssues, inferenceRequestSchema } from '../src/protocol/inference-input.js';
 import type { CoordinatorDeps } from './deps.js';
 import { FailureType, nonRetryable } from './failures.js';
@@ -18,7 +19,8 @@ export function createAcceptRequest({ policy }: CoordinatorDeps) {
     if (!parsed.success) {
       throw nonRetryable(FailureType.invalidRequest, `invalid request: ${describeIssues(parsed.error)}`);
     }
-    const promptTokenBound = promptTokenUpperBound(parsed.data.messages);
+    // Priced as dispatched: step 04 seals the normalised conversation (runs started without the SDK included).
+    const promptTokenBound = promptTokenUpperBound(normalizeConversation(parsed.data.messages));
     return {
       maxCost: maxCost(policy.price, promptTokenBound, parsed.data.maxNewTokens),
       promptTokenBound,

@@ -15,7 +15,7 @@ export interface AdmitInput {
  * Step 02: atomically check the user's balance and hold the maximum cost, then record the request.
  * Idempotent by requestId: a retried admit finds the same hold and the same row.
  */
-export function createAdmit({ db }: CoordinatorDeps) {
+export function createAdmit({ db }: Pick<CoordinatorDeps, 'db'>) {
   return async function admit(input: AdmitInput): Promise<{ held: number }> {
     try {
       const hold = await reserveHold(db, { userExternalId: input.userId, requestId: input.requestId, amount: BigInt(input.maxCost) });

@@ -1,6 +1,7 @@
 import { sealEnvelope } from '../src/crypto/envelope.js';
 import { toBase64 } from '../src/crypto/encoding.js';
 import { OPERATOR_WIRE, type DispatchInput, type InferencePayload } from '../src/protocol/operator-wire.js';
+import { normalizeConversation } from '../src/protocol/conversation.js';
 import type { ChatMessage } from '../src/protocol/inference.js';
 import type { CoordinatorDeps } from './deps.js';
 import type { MatchedNode } from './match.js';
@@ -21,7 +22,8 @@ export interface EncryptInput {
  */
 export function createEncrypt({ db, identity }: CoordinatorDeps) {
   return async function encrypt(input: EncryptInput): Promise<DispatchInput> {
-    const payload: InferencePayload = { messages: input.messages };
+    // The SDK submits normalised conversations already; a run started another way is normalised here.
+    const payload: InferencePayload = { messages: normalizeConversation(input.messages) };
     const envelope = sealEnvelope(payload as unknown as Record<string, unknown>, input.node.boxPublicKey, {
       requestId: input.requestId,
     });

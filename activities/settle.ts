@@ -22,7 +22,7 @@ export interface SettleOutput {
  * Step 14, only after the anchor: capture the metered cost, release the rest of the hold, and credit node_i a
  * reward weight scaled by its uptime. Idempotent by request id (the hold's state and the reward's unique key).
  */
-export function createSettle({ db, policy }: CoordinatorDeps) {
+export function createSettle({ db, policy }: Pick<CoordinatorDeps, 'db' | 'policy'>) {
   return async function settle(input: SettleInput): Promise<SettleOutput> {
     const record = await db.executionRecord.findUnique({ where: { requestId: input.requestId } });
     if (!record?.anchorTxHash) {

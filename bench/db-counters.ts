@@ -18,7 +18,7 @@ export interface XactReading {
 }
 
 export async function readTransactions(database: string): Promise<XactReading> {
-  const client = new pg.Client({ connectionString: testAdminUrl });
+  const client = new pg.Client({ connectionString: testAdminUrl() });
   await client.connect();
   try {
     const { rows } = await client.query<{ n: string }>(

@@ -5,6 +5,7 @@
  */
 import './quiet-logs.js';
 import { startTestNetwork, type TestNetwork } from '../test/helpers/network.js';
+import { provideTestPostgres } from '../test/helpers/test-postgres.js';
 import { readTransactions, roundTripsPerRequest, STATS_FLUSH_MS } from './db-counters.js';
 import { gasPerAnchoredRecord } from './gas.js';
 import { machineFacts } from './machine.js';
@@ -41,8 +42,13 @@ async function main(): Promise<void> {
   const rawEngine = await benchRawEngine({ maxNewTokens: options.maxNewTokens, repeats: options.rawRepeats, progress });
   progress(`raw engine p50 ${rawEngine.latencyMs.p50.toFixed(0)} ms, ${rawEngine.tokensPerSecond.p50.toFixed(0)} tok/s`);
 
+  const testPostgres = await provideTestPostgres({ durable: true });
+  progress(`PostgreSQL: ${testPostgres.description}`);
   progress('starting the local stack (Temporal dev server, PostgreSQL database, anvil, coordinator, 1 operator)');
-  const network = await startTestNetwork({ policy: { sampleProbability: 0 }, operatorNames: ['bench-1'] });
+  const network = await startTestNetwork({ policy: { sampleProbability: 0 }, operatorNames: ['bench-1'] }).catch(async (error: unknown) => {
+    await testPostgres.stop();
+    throw error;
+  });
   try {
     await waitForNodes(network, 1);
     const throughput: ThroughputPoint[] = [];
@@ -133,6 +139,7 @@ async function main(): Promise<void> {
   } finally {
     progress('stopping the local stack');
     await network.stop();
+    await testPostgres.stop();
   }
 }
 

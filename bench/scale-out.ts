@@ -66,7 +66,7 @@ async function readCpu(network: TestNetwork): Promise<CpuReading> {
   reading.anvil = treeCpuMs(network.anvil.pid);
   const usage = process.cpuUsage();
   reading['bench client'] = (usage.user + usage.system) / 1000;
-  for (const pid of await backendPids(testAdminUrl, [network.database.name, ...(await temporalDatabases(network))])) reading[`pg:${pid}`] = processCpuMs(pid);
+  for (const pid of await backendPids(testAdminUrl(), [network.database.name, ...(await temporalDatabases(network))])) reading[`pg:${pid}`] = processCpuMs(pid);
   return reading;
 }
 
@@ -111,7 +111,7 @@ async function phase(network: TestNetwork, count: number, concurrency: number, i
 async function historySizes(network: TestNetwork): Promise<ConfigurationResult['history']> {
   const server = network.temporal.server as Partial<TestCluster>;
   if (!server.databases) return null;
-  const client = new pg.Client({ connectionString: withDatabase(testAdminUrl, server.databases.visibility) });
+  const client = new pg.Client({ connectionString: withDatabase(testAdminUrl(), server.databases.visibility) });
   await client.connect();
   try {
     const { rows } = await client.query<{ history_length: string; history_size_bytes: string }>(

@@ -1,7 +1,7 @@
 /**
- * `npm test`: provisions what the suite needs (Temporal CLI, Temporal server + SQL tool, a reachable PostgreSQL,
- * generated artifacts),
- * type-checks, then runs jest as native ES modules and prints one closing "N passed, N failed" line.
+ * `npm test`: provisions what the suite needs (Temporal CLI, Temporal server + SQL tool, generated artifacts;
+ * PostgreSQL is jest's global setup: PARALLELIX_TEST_PG_URL, else an embedded server for the run), type-checks,
+ * then runs jest as native ES modules and prints one closing "N passed, N failed" line.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,16 +14,16 @@ import { projectRoot } from '../src/shared/paths.js';
 
 const say = (message: string): void => console.log(`[test] ${message}`);
 
-async function checkPostgres(): Promise<void> {
-  const url = process.env.PARALLELIX_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+/** An external server named by PARALLELIX_TEST_PG_URL must answer before the suite starts. */
+async function checkExternalPostgres(url: string): Promise<void> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
   try {
     await client.connect();
     const { rows } = await client.query<{ version: string }>('select version()');
-    say(`PostgreSQL reachable: ${rows[0]?.version.split(',')[0] ?? 'unknown'}`);
+    say(`PostgreSQL from PARALLELIX_TEST_PG_URL reachable: ${rows[0]?.version.split(',')[0] ?? 'unknown'}`);
   } catch (error) {
     console.error(`[test] PostgreSQL is not reachable at ${url.replace(/:[^:@/]+@/, ':***@')}: ${String(error)}`);
-    console.error('[test] Start it, or point PARALLELIX_TEST_PG_URL at a server where tests may create databases.');
+    console.error('[test] Start it, point PARALLELIX_TEST_PG_URL at a server where tests may create databases, or unset it to use an embedded server.');
     process.exit(2);
   } finally {
     await client.end().catch(() => undefined);
@@ -50,7 +50,9 @@ try {
   console.error(`[test] ${String(error instanceof Error ? error.message : error)}`);
   process.exit(2);
 }
-await checkPostgres();
+const externalPostgres = process.env.PARALLELIX_TEST_PG_URL;
+if (externalPostgres) await checkExternalPostgres(externalPostgres);
+else say('PostgreSQL: jest starts an embedded server for this run (set PARALLELIX_TEST_PG_URL to use another server)');
 if (run('generating Prisma client and contract artifacts (if missing)', process.execPath, ['scripts/postinstall.mjs']) !== 0) process.exit(1);
 if (run('type-checking (tsc --noEmit)', process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit']) !== 0) {
   console.error('[test] type errors: fix them before running the suite');

@@ -265,6 +265,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
     requestId,
     text: delivered.text,
     usage: delivered.result.usage,
+    finishReason: delivered.result.finishReason,
     nodeId: delivered.node.nodeId,
     poe: delivered.result.poe,
     signature: delivered.result.signature,

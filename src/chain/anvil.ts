@@ -155,7 +155,7 @@ export async function startAnvil(options: StartAnvilOptions): Promise<AnvilHandl
   mkdirSync(path.dirname(logFile), { recursive: true });
   const logFd = openSync(logFile, 'a');
 
-  const child = spawn('sh', ['-c', ORPHAN_GUARD_SCRIPT, 'anvil-guard', binary, ...args], {
+  const child = spawn('sh', ['-c', ORPHAN_GUARD_SCRIPT, 'anvil-guard', 'TERM', binary, ...args], {
     stdio: ['pipe', logFd, logFd],
     detached: true, // own process group, so a fallback kill reaches anvil too
   });

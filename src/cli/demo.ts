@@ -15,10 +15,14 @@ const DEMO_PROMPTS: { messages: InferenceWorkflowInput['messages']; sampleProbab
   { messages: [{ role: 'user', content: 'Explain proof of execution in one sentence.' }], sampleProbability: 1 },
 ];
 
-/** Funds the demo user once and sends a few requests through the pipeline, printing what each one did. */
-export async function runDemoRequests(endpoints: StackEndpoints, db: PrismaClient, model: string): Promise<void> {
+/** Funds the demo user, once per database: the user `parallelix submit` defaults to beside a local stack. */
+export async function fundDemoUser(db: PrismaClient): Promise<void> {
   await topUp(db, DEMO_USER, DEMO_CREDITS, 'demo-initial-topup');
   say(`[demo] user ${DEMO_USER}: ${(await getBalance(db, DEMO_USER)).balance} credits`);
+}
+
+/** Sends a few requests through the pipeline, printing what each one did. */
+export async function runDemoRequests(endpoints: StackEndpoints, model: string): Promise<void> {
   // Through the client SDK, as the platform submits requests.
   const px = await createParallelixClient({ address: endpoints.temporal.address, namespace: endpoints.temporal.namespace });
   try {

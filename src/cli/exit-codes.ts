@@ -3,7 +3,7 @@ export const ExitCode = {
   ok: 0,
   /** Unexpected failure. */
   failure: 1,
-  /** Invalid configuration or arguments (also: an idempotency key reused for another amount). */
+  /** Invalid configuration or arguments (also: an idempotency key reused for another amount or request). */
   usage: 2,
   /** A component could not be provisioned or started (Temporal, database, chain, model). */
   provisioning: 3,

@@ -14,7 +14,7 @@ program
   .option('--operators <count>', 'operator nodes to start', (v) => parseCount(v, '--operators'), 3)
   .option('--no-demo', 'do not send the demo requests')
   .option('--temporal <kind>', 'local Temporal: dev (the CLI dev server with Web UI) or cluster (the Temporal server on PostgreSQL); default PARALLELIX_TEMPORAL or dev', parseTemporalKind)
-  .option('--coordinators <count>', 'coordinator processes sharing the task queue (more than 1 needs DATABASE_URL)', (v) => parseCount(v, '--coordinators', 1), 1)
+  .option('--coordinators <count>', 'coordinator processes sharing the task queue', (v) => parseCount(v, '--coordinators', 1), 1)
   .action(async (flags: { operators: number; demo: boolean; temporal?: 'dev' | 'cluster'; coordinators: number }) => {
     // The stack prints its own progress lines; component logs stay at warn unless asked for.
     process.env.PARALLELIX_LOG_LEVEL ??= 'warn';
@@ -129,14 +129,14 @@ program
 program
   .command('submit')
   .description('send one inference request through the client SDK and stream the verified result to stdout')
-  .requiredOption('--user <id>', 'user whose credits pay for the request')
-  .requiredOption('--model <model>', 'model id offered by operator nodes')
-  .requiredOption('--prompt <text>', 'user message')
+  .option('--user <id>', 'user whose credits pay for the request (default: the local stack\'s demo user)')
+  .option('--model <model>', 'model id offered by operator nodes (default: the only model on offer, when there is exactly one)')
+  .option('--prompt <text>', 'user message (default: read from standard input, which keeps it out of the shell history)')
   .option('--system <text>', 'system message')
   .option('--max-new-tokens <n>', 'largest number of tokens to generate', (v) => parsePositive(v, '--max-new-tokens'), 64)
   .option('--idempotency-key <key>', 'the same key always reaches the same request (never charged twice)')
   .option('--json', 'wait for the result and print one JSON object')
-  .action(async (flags: { user: string; model: string; prompt: string; system?: string; maxNewTokens: number; idempotencyKey?: string; json?: boolean }) => {
+  .action(async (flags: { user?: string; model?: string; prompt?: string; system?: string; maxNewTokens: number; idempotencyKey?: string; json?: boolean }) => {
     const { submitCommand } = await import('./commands/submit.js');
     await submitCommand(flags);
   });
@@ -181,10 +181,12 @@ function parseTemporalKind(value: string): 'dev' | 'cluster' {
 const EXIT_BY_CODE: Record<string, number> = {
   INVALID_INPUT: ExitCode.usage,
   IDEMPOTENCY_CONFLICT: ExitCode.usage,
+  IDEMPOTENCY_KEY_REUSED: ExitCode.usage,
   AUDIT_MISMATCH: ExitCode.auditMismatch,
   INSUFFICIENT_CREDITS: ExitCode.insufficientCredits,
   NO_CAPABLE_NODE: ExitCode.noCapableNode,
   NOT_FOUND: ExitCode.notFound,
+  MODEL_LOAD_FAILED: ExitCode.provisioning,
 };
 
 function exitCodeOf(error: unknown): number {

@@ -39,26 +39,20 @@ function missing(name: string): never {
   });
 }
 
-export interface DatabaseEndpoint {
-  url: string;
-  poolSize: number | null;
-}
-
-export function resolveDatabase(env: NodeJS.ProcessEnv = process.env): DatabaseEndpoint {
+/** The coordinator's database: DATABASE_URL, else the running local stack's (its embedded PostgreSQL or its DATABASE_URL). */
+export function resolveDatabaseUrl(env: NodeJS.ProcessEnv = process.env): string {
   const { e, stack } = read(env);
-  if (e.DATABASE_URL) return { url: e.DATABASE_URL, poolSize: null };
-  if (stack?.database.embedded) {
-    throw new ConfigError('the running stack uses the embedded database, which serves only the `parallelix start` process', {
-      details: 'Start the stack with DATABASE_URL pointing at PostgreSQL to use this command from another terminal.',
-    });
-  }
-  if (stack) return { url: stack.database.url, poolSize: stack.database.poolSize };
-  return missing('DATABASE_URL');
+  return e.DATABASE_URL ?? stack?.database.url ?? missing('DATABASE_URL');
 }
 
-/** A Prisma client with one connection: the tool commands run a few queries, and embedded PGlite has few slots. */
+/** A Prisma client with one connection: the tool commands run a few queries one after another. */
 export function openDatabase(env: NodeJS.ProcessEnv = process.env): PrismaClient {
-  return createPrismaClient(resolveDatabase(env).url, { maxConnections: 1 });
+  return createPrismaClient(resolveDatabaseUrl(env), { maxConnections: 1 });
+}
+
+/** True when a local stack (`parallelix start`) has written its endpoints in this state folder. */
+export function localStackRunning(): boolean {
+  return existsSync(stackFile());
 }
 
 export function resolveTemporal(env: NodeJS.ProcessEnv = process.env): { address: string; namespace: string } {

@@ -1,6 +1,4 @@
 import { z } from 'zod';
-import { withDatabase } from '../db/pg-url.js';
-import { ConfigError } from '../shared/errors.js';
 import { parseEnv } from './parse-env.js';
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -14,7 +12,7 @@ const stackEnvSchema = z.object({
   PARALLELIX_TEMPORAL_UI_PORT: port.optional(),
   PARALLELIX_TEMPORAL_DATABASE_URL: postgresUrl.optional(),
   DATABASE_URL: postgresUrl.optional(),
-  PARALLELIX_PGLITE_PORT: port.default(5433),
+  PARALLELIX_POSTGRES_PORT: port.default(5433),
 });
 
 /** Which local Temporal `parallelix start` runs when no PARALLELIX_TEMPORAL_ADDRESS is given. */
@@ -25,15 +23,18 @@ export type LocalTemporalKind = 'dev' | 'cluster';
  * - PARALLELIX_TEMPORAL_ADDRESS set → use that Temporal frontend. Else PARALLELIX_TEMPORAL (or `start --temporal`):
  *   `dev` (default) starts the dev server on PARALLELIX_TEMPORAL_PORT (7233) with its Web UI on
  *   PARALLELIX_TEMPORAL_UI_PORT (port + 1000); `cluster` starts the Temporal server on PostgreSQL (frontend on
- *   PARALLELIX_TEMPORAL_PORT) with its databases on PARALLELIX_TEMPORAL_DATABASE_URL's server, else DATABASE_URL's.
- * - DATABASE_URL set → PostgreSQL (created and migrated if needed); else embedded PGlite on PARALLELIX_PGLITE_PORT.
+ *   PARALLELIX_TEMPORAL_PORT) with its databases on PARALLELIX_TEMPORAL_DATABASE_URL's server, else on the stack's
+ *   own database server (DATABASE_URL's, or the embedded one).
+ * - DATABASE_URL set → that PostgreSQL (database created and migrated if needed); else the embedded PostgreSQL
+ *   server (src/devstack/embedded-postgres.ts) on PARALLELIX_POSTGRES_PORT (5433), data in `<state>/postgres`.
  * - Chain: see src/chain/config.ts (PARALLELIX_CHAIN_* or a local anvil on PARALLELIX_ANVIL_PORT).
  */
 export interface StackConfig {
   temporal:
     | { mode: 'external'; address: string; namespace: string }
     | { mode: 'dev-server'; grpcPort: number; uiPort: number; namespace?: string }
-    | { mode: 'cluster'; grpcPort: number; databaseUrl: string };
+    /** `databaseUrl`: an admin URL of the server for the Temporal databases; unset → the stack's database server. */
+    | { mode: 'cluster'; grpcPort: number; databaseUrl?: string };
   database: { mode: 'postgres'; url: string } | { mode: 'embedded'; port: number };
 }
 
@@ -44,18 +45,13 @@ export function loadStackConfig(env: NodeJS.ProcessEnv = process.env, overrides:
     temporal: e.PARALLELIX_TEMPORAL_ADDRESS
       ? { mode: 'external', address: e.PARALLELIX_TEMPORAL_ADDRESS, namespace: e.PARALLELIX_TEMPORAL_NAMESPACE ?? 'parallelix' }
       : kind === 'cluster'
-        ? { mode: 'cluster', grpcPort: e.PARALLELIX_TEMPORAL_PORT, databaseUrl: clusterDatabaseUrl(e) }
+        ? {
+            mode: 'cluster',
+            grpcPort: e.PARALLELIX_TEMPORAL_PORT,
+            ...(e.PARALLELIX_TEMPORAL_DATABASE_URL ? { databaseUrl: e.PARALLELIX_TEMPORAL_DATABASE_URL } : {}),
+          }
         : { mode: 'dev-server', grpcPort: e.PARALLELIX_TEMPORAL_PORT, uiPort: e.PARALLELIX_TEMPORAL_UI_PORT ?? e.PARALLELIX_TEMPORAL_PORT + 1000 },
-    database: e.DATABASE_URL ? { mode: 'postgres', url: e.DATABASE_URL } : { mode: 'embedded', port: e.PARALLELIX_PGLITE_PORT },
+    database: e.DATABASE_URL ? { mode: 'postgres', url: e.DATABASE_URL } : { mode: 'embedded', port: e.PARALLELIX_POSTGRES_PORT },
   };
 }
 
-/** The PostgreSQL server the local cluster keeps its databases on (its `postgres` database as the admin one). */
-function clusterDatabaseUrl(e: z.infer<typeof stackEnvSchema>): string {
-  if (e.PARALLELIX_TEMPORAL_DATABASE_URL) return e.PARALLELIX_TEMPORAL_DATABASE_URL;
-  if (e.DATABASE_URL) return withDatabase(e.DATABASE_URL, 'postgres');
-  throw new ConfigError('the local Temporal cluster needs a PostgreSQL server', {
-    details:
-      'Set PARALLELIX_TEMPORAL_DATABASE_URL to a server where it may create its databases (e.g. postgresql://postgres@127.0.0.1:5432/postgres), or DATABASE_URL. The embedded database cannot serve the Temporal server.',
-  });
-}

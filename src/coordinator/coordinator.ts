@@ -1,3 +1,4 @@
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import path from 'node:path';
 import type { Hex, Address } from 'viem';
@@ -25,8 +26,6 @@ import { coordinatorDataConverter } from './data-converter.js';
 export interface CoordinatorOptions {
   temporal: { address: string; namespace: string };
   databaseUrl: string;
-  /** Pool size for the Prisma client (embedded PGlite allows one connection). */
-  databasePoolSize?: number;
   /** A client to share (e.g. with the demo in `parallelix start`); the coordinator then leaves it open. */
   db?: PrismaClient;
   chain: {
@@ -42,11 +41,6 @@ export interface CoordinatorOptions {
     localAnchorerPool?: readonly Hex[];
     confirmations?: number;
   };
-  /**
-   * Claim the anchoring account through the database (see anchorer-lock.ts). Default true; off only for the
-   * single-connection embedded database, which has no room for the claim's own connection (and serves one process).
-   */
-  claimAnchorer?: boolean;
   policy?: CoordinatorPolicy;
   health?: Partial<NodeHealthSettings>;
   /** Folder of the coordinator's key files (box key pair, codec key). Default `<state>/coordinator`, the box key pair at PARALLELIX_COORDINATOR_KEY_FILE when set. */
@@ -55,6 +49,11 @@ export interface CoordinatorOptions {
   metrics?: CoordinatorMetrics;
   /** Workflow tasks and local activities in flight. */
   maxConcurrentWorkflowTasks?: number;
+  /**
+   * Replaces the encrypting data converter. Tests only: the no-plaintext check proves that it bites by running
+   * a coordinator without the codec. Never set in production.
+   */
+  dataConverter?: DataConverter;
 }
 
 export interface RunningCoordinator {
@@ -97,21 +96,20 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   const identity = await loadOrCreateIdentity(options.keyDir ? path.join(keyDir, 'coordinator-key.json') : coordinatorKeyFile());
   const codecKey = loadOrCreateCodecKey(path.join(keyDir, 'codec-key'));
   const policy = options.policy ?? loadCoordinatorPolicy();
-  const db = options.db ?? createPrismaClient(options.databaseUrl, options.databasePoolSize ? { maxConnections: options.databasePoolSize } : {});
-  const claim = options.claimAnchorer === false
-    ? undefined
-    : await claimAnchorer({
-        databaseUrl: options.databaseUrl,
-        chainId: options.chain.chainId,
-        preferred: options.chain.anchorerPrivateKey,
-        ...(options.chain.localAnchorerPool ? { pool: options.chain.localAnchorerPool } : {}),
-      });
+  const db = options.db ?? createPrismaClient(options.databaseUrl);
+  // One account per process, held for its lifetime (anchorer-lock.ts): no two processes share a nonce sequence.
+  const claim = await claimAnchorer({
+    databaseUrl: options.databaseUrl,
+    chainId: options.chain.chainId,
+    preferred: options.chain.anchorerPrivateKey,
+    ...(options.chain.localAnchorerPool ? { pool: options.chain.localAnchorerPool } : {}),
+  });
   let registry: RegistryClient;
   let connection: NativeConnection | undefined;
   let worker: Worker;
   const coordinatorBoxPublicKey = toBase64(identity.box.publicKey);
   try {
-    registry = await anchoringRegistry(options.chain, claim?.privateKey ?? options.chain.anchorerPrivateKey);
+    registry = await anchoringRegistry(options.chain, claim.privateKey);
     const plain = {
       ...createCoordinatorActivities({ db, registry, identity, policy, logger }),
       ...createRegistrationActivities({ db, logger, coordinatorBoxPublicKey, ...(options.health ? { health: options.health } : {}) }),
@@ -124,26 +122,26 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       taskQueue: COORDINATOR_TASK_QUEUE,
       workflowsPath: WORKFLOWS_PATH,
       activities,
-      dataConverter: coordinatorDataConverter(codecKey),
+      dataConverter: options.dataConverter ?? coordinatorDataConverter(codecKey),
       maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks ?? 40,
       maxConcurrentLocalActivityExecutions: 64,
     });
   } catch (error) {
     await connection?.close().catch(() => undefined);
-    await claim?.release();
+    await claim.release();
     if (!options.db) await disconnect(db).catch(() => undefined);
     throw error;
   }
   const workerConnection = connection;
   let lostClaim: Error | undefined;
-  void claim?.lost.then((error) => {
+  void claim.lost.then((error) => {
     // Without the claim another process may take this account: stop anchoring rather than race its nonces.
     lostClaim = error;
     logger.error({ err: error.message, anchorer: registry.account }, 'anchoring account claim lost; stopping the coordinator');
     if (worker.getState() === 'RUNNING') worker.shutdown();
   });
   const done = worker.run().finally(async () => {
-    await claim?.release();
+    await claim.release();
     await workerConnection.close().catch(() => undefined);
     if (!options.db) await disconnect(db).catch(() => undefined);
   }).then(() => {

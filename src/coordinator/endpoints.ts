@@ -1,4 +1,4 @@
-import { resolveAnchorerKey, resolveChainReader, resolveDatabase, resolveTemporal } from '../config/connections.js';
+import { resolveAnchorerKey, resolveChainReader, resolveDatabaseUrl, resolveTemporal } from '../config/connections.js';
 import type { CoordinatorOptions } from './coordinator.js';
 
 /**
@@ -6,12 +6,10 @@ import type { CoordinatorOptions } from './coordinator.js';
  * running local stack (`<state>/stack.json`, written by `parallelix start`). Missing values are a ConfigError.
  */
 export function resolveCoordinatorEndpoints(env: NodeJS.ProcessEnv = process.env): Omit<CoordinatorOptions, 'policy'> {
-  const database = resolveDatabase(env);
   const anchorer = resolveAnchorerKey(env);
   return {
     temporal: resolveTemporal(env),
-    databaseUrl: database.url,
-    ...(database.poolSize ? { databasePoolSize: database.poolSize } : {}),
+    databaseUrl: resolveDatabaseUrl(env),
     chain: { ...resolveChainReader(env), anchorerPrivateKey: anchorer.key, ...(anchorer.pool ? { localAnchorerPool: anchorer.pool } : {}) },
   };
 }

@@ -15,6 +15,8 @@ export interface OperatorCapabilities {
   /** Model names served (local folder name or Hugging Face id). */
   models: string[];
   dtype: string;
+  /** Inference library and version (e.g. `transformers.js 4.3.1`); absent in announcements of older operators. */
+  engine?: string;
   device: 'webgpu' | 'cpu';
   maxContextTokens: number;
   maxNewTokens: number;
@@ -48,6 +50,7 @@ const positiveInt = z.number().int().positive();
 const capabilitiesSchema = z.strictObject({
   models: z.array(z.string().min(1)).min(1),
   dtype: z.string().min(1),
+  engine: z.string().min(1).max(100).optional(),
   device: z.enum(['webgpu', 'cpu']),
   maxContextTokens: positiveInt,
   maxNewTokens: positiveInt,

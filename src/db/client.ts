@@ -23,7 +23,7 @@ export type {
 } from '../generated/prisma/client.js';
 
 export interface PrismaClientOptions {
-  /** Pool size. Use 1 (or the server's limit) against embedded PGlite; default 10. */
+  /** Pool size; default 10. */
   maxConnections?: number;
 }
 

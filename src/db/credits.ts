@@ -37,7 +37,7 @@ export interface HoldOutcome extends CreditHoldView {
   applied: boolean;
 }
 
-// Waiting behind other transactions on the same account (or on PGlite's single session) is expected.
+// Waiting behind other transactions on the same account is expected.
 const txOptions = { maxWait: 30_000, timeout: 30_000 };
 
 interface LockedUser {

@@ -3,16 +3,18 @@ import { mkdirSync, openSync, closeSync } from 'node:fs';
 import path from 'node:path';
 
 /**
- * Runs a service under a small shell that kills it when its stdin pipe from us reaches EOF, which happens whenever
- * this Node process goes away, even by SIGKILL: a service never outlives the process that started it.
+ * Runs a service under a small shell that stops it when its stdin pipe from us reaches EOF, which happens whenever
+ * this Node process goes away, even by SIGKILL: a service never outlives the process that started it. Arguments:
+ * the name of the signal that stops the service (TERM, INT, …), then its command line.
  */
 export const ORPHAN_GUARD_SCRIPT = `
+sig=$1; shift
 exec 3<&0
 "$@" </dev/null &
 child=$!
-( while read -r _ <&3; do :; done; kill -TERM "$child" 2>/dev/null ) &
+( while read -r _ <&3; do :; done; kill -"$sig" "$child" 2>/dev/null ) &
 watcher=$!
-trap 'kill -TERM "$child" 2>/dev/null' TERM INT HUP
+trap 'kill -"$sig" "$child" 2>/dev/null' TERM INT HUP
 while :; do
   wait "$child"; rc=$?
   kill -0 "$child" 2>/dev/null || break
@@ -59,14 +61,20 @@ export function spawnService(options: {
   logFile: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Signal that asks the service to stop (default SIGTERM; PostgreSQL's fast shutdown is SIGINT). */
+  stopSignal?: NodeJS.Signals;
+  /** Run the guard and the service as this user (a root parent starting a service that refuses root). */
+  user?: { uid: number; gid: number };
 }): ServiceProcess {
   installExitHook();
   mkdirSync(path.dirname(options.logFile), { recursive: true });
   const fd = openSync(options.logFile, 'a');
-  const child = spawn('sh', ['-c', ORPHAN_GUARD_SCRIPT, `${options.name}-guard`, options.command, ...options.args], {
+  const stopSignal = (options.stopSignal ?? 'SIGTERM').replace(/^SIG/, '');
+  const child = spawn('sh', ['-c', ORPHAN_GUARD_SCRIPT, `${options.name}-guard`, stopSignal, options.command, ...options.args], {
     stdio: ['pipe', fd, fd],
     env: options.env ?? process.env,
     cwd: options.cwd,
+    ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
     detached: true, // own process group, so a last-resort kill reaches the service too
   });
   closeSync(fd);
@@ -87,7 +95,7 @@ export function spawnService(options: {
     exited,
     async stop(timeoutMs = 10_000): Promise<void> {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM'); // the guard forwards it to the service and waits for it
+      child.kill('SIGTERM'); // the guard asks the service to stop with its stop signal and waits for it
       const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), timeoutMs);
       await exited;
       clearTimeout(timer);

@@ -1,13 +1,21 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Address, Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { ANVIL_DEPLOYER_PRIVATE_KEY, createRegistryClient, ensureRegistry, loadChainConfig, localAnchorerPool, startAnvil } from '../chain/index.js';
+import {
+  ANVIL_DEPLOYER_PRIVATE_KEY,
+  createRegistryClient,
+  ensureRegistry,
+  loadChainConfig,
+  localAnchorerPool,
+  startAnvil,
+  type ChainConfig,
+} from '../chain/index.js';
 import { loadStackConfig, type StackConfig } from '../config/stack-config.js';
-import { startEmbeddedDatabase } from '../db/embedded.js';
 import { applyMigrations, ensureDatabase } from '../db/migrate.js';
-import { redactUrl } from '../db/pg-url.js';
+import { redactUrl, withDatabase } from '../db/pg-url.js';
 import { stateDir } from '../shared/paths.js';
+import { startEmbeddedPostgres } from './embedded-postgres.js';
 import type { ProgressReporter } from './temporal-cli.js';
 import { startTemporalCluster } from './cluster/temporal-cluster.js';
 import { startDevServer } from './temporal-server.js';
@@ -15,7 +23,8 @@ import { startDevServer } from './temporal-server.js';
 /** Where everything of a running stack is; written to `<state>/stack.json` for the CLI and tests. */
 export interface StackEndpoints {
   temporal: { address: string; namespace: string; uiUrl: string | null; kind: 'dev-server' | 'cluster' | 'external' };
-  database: { url: string; embedded: boolean; poolSize: number | null };
+  /** `url` carries the embedded server's password: the file is written with mode 0600. */
+  database: { url: string; embedded: boolean };
   chain: { rpcUrl: string; chainId: number; registryAddress: Address; local: boolean };
   /** Processes this stack started (pid per service); none remain after stop(). */
   pids: Record<string, number>;
@@ -57,95 +66,137 @@ async function authoriseLocalAnchorers(chain: StackEndpoints['chain'], ownerKey:
   return pool;
 }
 
+/** The coordinator's database on the embedded server (other services may add their own beside it). */
+export const EMBEDDED_DATABASE_NAME = 'parallelix';
+
 export function stackFile(): string {
   return path.join(stateDir(), 'stack.json');
 }
 
+/** What each part of the stack records as it starts: how to stop it, and the processes it runs. */
+interface PartContext {
+  report: ProgressReporter;
+  logsDir: string;
+  stops: (() => Promise<void>)[];
+  pids: Record<string, number>;
+}
+
+/** The stack's database server, up (not yet migrated): the coordinator's database and the server's admin URL. */
+interface DatabaseServer {
+  url: string;
+  embedded: boolean;
+  /** The server's `postgres` database, for services that keep databases of their own beside the coordinator's. */
+  adminUrl: string;
+}
+
+/**
+ * Temporal: an existing one, the dev server, or the Temporal server on PostgreSQL. The latter keeps its databases
+ * on PARALLELIX_TEMPORAL_DATABASE_URL's server, else on the stack's own (awaited: the embedded one starts beside).
+ */
+async function startTemporalPart(
+  config: StackConfig['temporal'],
+  codecEndpoint: string | undefined,
+  databaseServer: Promise<DatabaseServer>,
+  ctx: PartContext,
+): Promise<StackEndpoints['temporal']> {
+  if (config.mode === 'external') {
+    ctx.report(`using Temporal at ${config.address} (namespace ${config.namespace})`);
+    return { address: config.address, namespace: config.namespace, uiUrl: null, kind: 'external' };
+  }
+  if (config.mode === 'cluster') {
+    const databaseUrl = config.databaseUrl ?? (await databaseServer).adminUrl;
+    const server = await startTemporalCluster({ databaseUrl, grpcPort: config.grpcPort, report: ctx.report });
+    ctx.stops.push(() => server.stop());
+    ctx.pids.temporal = server.process.pid;
+    ctx.report(`Temporal cluster ready: ${server.address} (server metrics ${server.metricsUrl}; no Web UI in cluster mode)`);
+    return { address: server.address, namespace: server.namespace, uiUrl: null, kind: 'cluster' };
+  }
+  const server = await startDevServer({ grpcPort: config.grpcPort, uiPort: config.uiPort, report: ctx.report, ...(codecEndpoint ? { codecEndpoint } : {}) });
+  ctx.stops.push(() => server.stop());
+  if (server.process) ctx.pids.temporal = server.process.pid;
+  ctx.report(`Temporal ready: ${server.address}, Web UI ${server.uiUrl}`);
+  return { address: server.address, namespace: server.namespace, uiUrl: server.uiUrl, kind: 'dev-server' };
+}
+
+async function startDatabaseServer(config: StackConfig['database'], ctx: PartContext): Promise<DatabaseServer> {
+  if (config.mode === 'postgres') {
+    ctx.report(`using PostgreSQL at ${redactUrl(config.url)}`);
+    if (await ensureDatabase(config.url)) ctx.report('created the database');
+    return { url: config.url, embedded: false, adminUrl: withDatabase(config.url, 'postgres') };
+  }
+  const dir = path.join(stateDir(), 'postgres');
+  ctx.report(`starting embedded PostgreSQL on 127.0.0.1:${config.port} (data in ${dir})`);
+  const server = await startEmbeddedPostgres({ dir, port: config.port, logFile: path.join(ctx.logsDir, 'postgres.log'), report: ctx.report });
+  ctx.stops.push(() => server.stop());
+  ctx.pids.postgres = server.process.pid;
+  ctx.report(`PostgreSQL ${server.version} ready${server.created ? ' (new cluster created)' : ''}`);
+  return { url: await server.database(EMBEDDED_DATABASE_NAME), embedded: true, adminUrl: server.url() };
+}
+
+async function startDatabasePart(server: Promise<DatabaseServer>, ctx: PartContext): Promise<StackEndpoints['database']> {
+  const { url, embedded } = await server;
+  await migrate(url, ctx.report);
+  return { url, embedded };
+}
+
+interface ChainPart {
+  chain: StackEndpoints['chain'];
+  anchorerPrivateKey: Hex;
+  localAnchorerPool?: Hex[];
+}
+
+async function startChainPart(chainConfig: ChainConfig, ctx: PartContext): Promise<ChainPart> {
+  if (chainConfig.mode === 'remote') {
+    ctx.report(`using chain ${chainConfig.chainId} at ${chainConfig.rpcUrl}, registry ${chainConfig.registryAddress}`);
+    return {
+      chain: { rpcUrl: chainConfig.rpcUrl, chainId: chainConfig.chainId, registryAddress: chainConfig.registryAddress, local: false },
+      anchorerPrivateKey: chainConfig.privateKey,
+    };
+  }
+  ctx.report(`starting anvil on 127.0.0.1:${chainConfig.anvilPort}`);
+  const anvil = await startAnvil({ port: chainConfig.anvilPort, stateFile: path.join(stateDir(), 'anvil-state.json'), logFile: path.join(ctx.logsDir, 'anvil.log') });
+  ctx.stops.push(() => anvil.stop());
+  ctx.pids.anvil = anvil.pid;
+  const registry = await ensureRegistry({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: ANVIL_DEPLOYER_PRIVATE_KEY });
+  ctx.report(registry.deployed ? `deployed ExecutionRegistry at ${registry.address}` : `reusing ExecutionRegistry at ${registry.address}`);
+  const chain = { rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, registryAddress: registry.address, local: true };
+  return { chain, anchorerPrivateKey: ANVIL_DEPLOYER_PRIVATE_KEY, localAnchorerPool: await authoriseLocalAnchorers(chain, ANVIL_DEPLOYER_PRIVATE_KEY) };
+}
+
 /**
  * Brings up the stack the coordinator needs, each part on its embedded default unless configured:
- * the database (migrated), Temporal (dev server + Web UI, or the Temporal server on PostgreSQL), the chain (anvil +
- * registry contract).
- * On a failure part-way, what was started is stopped again.
+ * Temporal (dev server + Web UI, or the Temporal server on PostgreSQL), the database (migrated), the chain (anvil +
+ * registry contract). The parts start side by side (a local Temporal server on PostgreSQL waits for the database
+ * server it keeps its own databases on); on a failure of any, what was started is stopped again.
  */
 export async function startStack(options: StartStackOptions = {}): Promise<Stack> {
-  const report = options.report ?? (() => undefined);
   const config = options.config ?? loadStackConfig();
-  const chainConfig = loadChainConfig();
+  const chainConfig = loadChainConfig(); // validated before anything starts
   const logsDir = path.join(stateDir(), 'logs');
   mkdirSync(logsDir, { recursive: true });
-  const stops: (() => Promise<void>)[] = [];
-  const pids: Record<string, number> = {};
+  const ctx: PartContext = { report: options.report ?? (() => undefined), logsDir, stops: [], pids: {} };
   const stopAll = async (): Promise<void> => {
-    while (stops.length > 0) await stops.pop()?.().catch(() => undefined);
+    while (ctx.stops.length > 0) await ctx.stops.pop()?.().catch(() => undefined);
     rmSync(stackFile(), { force: true });
   };
+  const databaseServer = startDatabaseServer(config.database, ctx);
+  const [temporal, database, chain] = await Promise.allSettled([
+    startTemporalPart(config.temporal, options.codecEndpoint, databaseServer, ctx),
+    startDatabasePart(databaseServer, ctx),
+    startChainPart(chainConfig, ctx),
+  ]);
+  if (temporal.status === 'rejected' || database.status === 'rejected' || chain.status === 'rejected') {
+    await stopAll();
+    throw [temporal, database, chain].find((part): part is PromiseRejectedResult => part.status === 'rejected')!.reason;
+  }
+  const endpoints: StackEndpoints = { temporal: temporal.value, database: database.value, chain: chain.value.chain, pids: ctx.pids };
   try {
-    let database: StackEndpoints['database'];
-    if (config.database.mode === 'postgres') {
-      report(`using PostgreSQL at ${redactUrl(config.database.url)}`);
-      if (await ensureDatabase(config.database.url)) report('created the database');
-      database = { url: config.database.url, embedded: false, poolSize: null };
-      await migrate(database.url, report);
-    } else {
-      report(`starting embedded PGlite on 127.0.0.1:${config.database.port} (data in ${path.join(stateDir(), 'pglite')})`);
-      // Migrations run before the database is served to the one connection it allows (src/db/embedded.ts).
-      const embedded = await startEmbeddedDatabase({ port: config.database.port, prepare: (url) => migrate(url, report) });
-      stops.push(() => embedded.stop());
-      database = { url: embedded.url, embedded: true, poolSize: embedded.poolSize };
-    }
-
-    // Temporal after the database: a local cluster may keep its own databases on the same server.
-    let temporal: StackEndpoints['temporal'];
-    if (config.temporal.mode === 'external') {
-      report(`using Temporal at ${config.temporal.address} (namespace ${config.temporal.namespace})`);
-      temporal = { address: config.temporal.address, namespace: config.temporal.namespace, uiUrl: null, kind: 'external' };
-    } else if (config.temporal.mode === 'cluster') {
-      const server = await startTemporalCluster({ databaseUrl: config.temporal.databaseUrl, grpcPort: config.temporal.grpcPort, report });
-      stops.push(() => server.stop());
-      pids.temporal = server.process.pid;
-      temporal = { address: server.address, namespace: server.namespace, uiUrl: null, kind: 'cluster' };
-      report(`Temporal cluster ready: ${server.address} (server metrics ${server.metricsUrl}; no Web UI in cluster mode)`);
-    } else {
-      const server = await startDevServer({
-        grpcPort: config.temporal.grpcPort,
-        uiPort: config.temporal.uiPort,
-        report,
-        ...(options.codecEndpoint ? { codecEndpoint: options.codecEndpoint } : {}),
-      });
-      stops.push(() => server.stop());
-      if (server.process) pids.temporal = server.process.pid;
-      temporal = { address: server.address, namespace: server.namespace, uiUrl: server.uiUrl, kind: 'dev-server' };
-      report(`Temporal ready: ${server.address}, Web UI ${server.uiUrl}`);
-    }
-
-    let chain: StackEndpoints['chain'];
-    let anchorerPrivateKey: Hex;
-    let anchorerPool: Hex[] | undefined;
-    if (chainConfig.mode === 'remote') {
-      report(`using chain ${chainConfig.chainId} at ${chainConfig.rpcUrl}, registry ${chainConfig.registryAddress}`);
-      chain = { rpcUrl: chainConfig.rpcUrl, chainId: chainConfig.chainId, registryAddress: chainConfig.registryAddress, local: false };
-      anchorerPrivateKey = chainConfig.privateKey;
-    } else {
-      report(`starting anvil on 127.0.0.1:${chainConfig.anvilPort}`);
-      const anvil = await startAnvil({
-        port: chainConfig.anvilPort,
-        stateFile: path.join(stateDir(), 'anvil-state.json'),
-        logFile: path.join(logsDir, 'anvil.log'),
-      });
-      stops.push(() => anvil.stop());
-      pids.anvil = anvil.pid;
-      anchorerPrivateKey = ANVIL_DEPLOYER_PRIVATE_KEY;
-      const registry = await ensureRegistry({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: anchorerPrivateKey });
-      report(registry.deployed ? `deployed ExecutionRegistry at ${registry.address}` : `reusing ExecutionRegistry at ${registry.address}`);
-      chain = { rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, registryAddress: registry.address, local: true };
-      anchorerPool = await authoriseLocalAnchorers(chain, anchorerPrivateKey);
-    }
-
-    const endpoints: StackEndpoints = { temporal, database, chain, pids };
-    writeFileSync(stackFile(), `${JSON.stringify(endpoints, null, 2)}\n`);
-    return { endpoints, anchorerPrivateKey, ...(anchorerPool ? { localAnchorerPool: anchorerPool } : {}), stop: stopAll };
+    writeFileSync(stackFile(), `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(stackFile(), 0o600); // an existing file keeps its mode otherwise
   } catch (error) {
     await stopAll();
     throw error;
   }
+  const { anchorerPrivateKey, localAnchorerPool: anchorerPool } = chain.value;
+  return { endpoints, anchorerPrivateKey, ...(anchorerPool ? { localAnchorerPool: anchorerPool } : {}), stop: stopAll };
 }

@@ -32,15 +32,21 @@ export async function createApiKey(db: PrismaClient, userExternalId: string, lab
   return { key, id: row.id };
 }
 
-/** The external user id a live key belongs to; null for a malformed, unknown or revoked key. */
-export async function resolveApiKey(db: PrismaClient, key: string): Promise<string | null> {
+export interface ResolvedApiKey {
+  keyId: string;
+  /** The external id of the user whose credits the key spends. */
+  userId: string;
+}
+
+/** The live key's id and user; null for a malformed, unknown or revoked key. */
+export async function resolveApiKey(db: PrismaClient, key: string): Promise<ResolvedApiKey | null> {
   if (!KEY_PATTERN.test(key)) return null;
   const row = await db.apiKey.findUnique({
     where: { keyHash: hashApiKey(key) },
-    select: { revokedAt: true, user: { select: { externalId: true } } },
+    select: { id: true, revokedAt: true, user: { select: { externalId: true } } },
   });
   if (!row || row.revokedAt) return null;
-  return row.user.externalId;
+  return { keyId: row.id, userId: row.user.externalId };
 }
 
 /** Revokes a key by id (idempotent: the first revocation time is kept). Returns false for an unknown id. */

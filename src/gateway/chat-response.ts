@@ -24,6 +24,7 @@ export interface ChatCompletion {
   object: 'chat.completion';
   created: number;
   model: string;
+  system_fingerprint: string;
   choices: Array<{
     index: 0;
     message: { role: 'assistant'; content: string; refusal: null };
@@ -39,14 +40,25 @@ export interface ChatCompletionChunk {
   object: 'chat.completion.chunk';
   created: number;
   model: string;
+  system_fingerprint: string;
   choices: Array<{
     index: 0;
     delta: { role?: 'assistant'; content?: string };
     logprobs: null;
     finish_reason: FinishReason | null;
   }>;
+  /** Present (null until the last chunk) only when the client asked for usage. */
   usage?: OpenAiUsage | null;
   parallelix?: ParallelixExtras;
+}
+
+/** What every chunk of one stream repeats. */
+export interface ChunkBase {
+  id: string;
+  created: number;
+  model: string;
+  system_fingerprint: string;
+  includeUsage: boolean;
 }
 
 export const completionId = (requestId: string): string => `chatcmpl-${requestId}`;
@@ -69,33 +81,38 @@ export function usageOf(result: SubmitResult): OpenAiUsage {
   return { prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens };
 }
 
-/** Generation stopped because it reached `max_tokens` ('length'), else on its own ('stop'). */
-export function finishReasonOf(result: SubmitResult, maxNewTokens: number): FinishReason {
-  return result.usage.outputTokens >= maxNewTokens ? 'length' : 'stop';
-}
-
-export function chatCompletion(result: SubmitResult, model: string, maxNewTokens: number): ChatCompletion {
+export function chatCompletion(result: SubmitResult, model: string, fingerprint: string, finishReason: FinishReason): ChatCompletion {
   return {
     id: completionId(result.requestId),
     object: 'chat.completion',
     created: unixSeconds(),
     model,
-    choices: [
-      { index: 0, message: { role: 'assistant', content: result.text, refusal: null }, logprobs: null, finish_reason: finishReasonOf(result, maxNewTokens) },
-    ],
+    system_fingerprint: fingerprint,
+    choices: [{ index: 0, message: { role: 'assistant', content: result.text, refusal: null }, logprobs: null, finish_reason: finishReason }],
     usage: usageOf(result),
     parallelix: extrasOf(result),
   };
 }
 
-/** A chunk carrying `delta` (or, with `finishReason`, the last choice chunk). */
-export function chunk(
-  base: { id: string; created: number; model: string },
-  delta: ChatCompletionChunk['choices'][number]['delta'],
-  finishReason: FinishReason | null = null,
-): ChatCompletionChunk {
-  return { ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] };
+/** A chunk carrying `delta` (or, with `finishReason`, the last choice chunk); `usage: null` when usage comes last. */
+export function chunk(base: ChunkBase, delta: ChatCompletionChunk['choices'][number]['delta'], finishReason: FinishReason | null = null): ChatCompletionChunk {
+  const { includeUsage, ...fields } = base;
+  return {
+    ...fields,
+    object: 'chat.completion.chunk',
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    ...(includeUsage ? { usage: null } : {}),
+  };
 }
 
-/** One server-sent event line pair. */
-export const sseData = (payload: unknown): string => `data: ${typeof payload === 'string' ? payload : JSON.stringify(payload)}\n\n`;
+/** The usage chunk that ends a stream when the client asked for it: no choices. */
+export function usageChunk(base: ChunkBase, result: SubmitResult): ChatCompletionChunk {
+  const { includeUsage: _, ...fields } = base;
+  return { ...fields, object: 'chat.completion.chunk', choices: [], usage: usageOf(result) };
+}
+
+/** One server-sent event (with an `event:` line when named, as the Responses API sends them). */
+export function sseData(payload: unknown, event?: string): string {
+  const data = `data: ${typeof payload === 'string' ? payload : JSON.stringify(payload)}\n\n`;
+  return event ? `event: ${event}\n${data}` : data;
+}

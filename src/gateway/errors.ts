@@ -1,7 +1,13 @@
 import { ParallelixError, type ParallelixErrorOptions } from '../shared/errors.js';
 
 /** OpenAI's error `type` values the gateway answers with. */
-export type OpenAiErrorType = 'invalid_request_error' | 'authentication_error' | 'insufficient_quota' | 'service_unavailable' | 'server_error';
+export type OpenAiErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'insufficient_quota'
+  | 'requests'
+  | 'service_unavailable'
+  | 'server_error';
 
 export interface GatewayErrorOptions extends ParallelixErrorOptions {
   type: OpenAiErrorType;

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import {
   AutoModelForCausalLM,
   AutoTokenizer,
+  env as transformersEnv,
   type PreTrainedModel,
   type PreTrainedTokenizer,
   type Tensor,
@@ -65,6 +66,8 @@ export interface GenerateResult {
 export interface EngineInfo {
   model: string;
   dtype: string;
+  /** The inference library and its version, e.g. `transformers.js 4.3.1`. */
+  engine: string;
   device: InferenceDevice;
   deviceReason: string;
   loadMs: number;
@@ -181,8 +184,9 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
   }
 
   function applyTemplate(tokenizer: PreTrainedTokenizer, messages: ChatMessage[]): { input_ids: Tensor; attention_mask: Tensor } {
+    let inputs: { input_ids: Tensor; attention_mask: Tensor };
     try {
-      return tokenizer.apply_chat_template(messages, {
+      inputs = tokenizer.apply_chat_template(messages, {
         add_generation_prompt: true,
         return_dict: true,
       }) as unknown as { input_ids: Tensor; attention_mask: Tensor };
@@ -192,6 +196,12 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
         details: error instanceof Error ? error.message : String(error),
       });
     }
+    // generate() indexes the last prompt token: an empty prompt would crash inside it (e.g. a Llama 2 template
+    // given a system message alone renders nothing).
+    if ((inputs.input_ids.dims.at(-1) ?? 0) === 0) {
+      throw new InvalidInputError('the model chat template renders these messages as an empty prompt; send at least one user message');
+    }
+    return inputs;
   }
 
   return {
@@ -255,6 +265,7 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
       return {
         model: config.model,
         dtype: config.dtype,
+        engine: `transformers.js ${transformersEnv.version}`,
         device: loaded.device,
         deviceReason: loaded.deviceReason,
         loadMs: loaded.loadMs,

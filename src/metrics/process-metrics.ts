@@ -1,3 +1,4 @@
+import type { Logger as TemporalLogger } from '@temporalio/worker';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { getFreePort } from '../devstack/ports.js';
 import type { Logger } from '../shared/logger.js';
@@ -18,11 +19,14 @@ export interface ProcessMetrics {
  * Runtime.install works once per process and only before any worker or native connection: a process that already
  * has a runtime keeps it and serves its own metrics only.
  */
-async function installTemporalRuntimeMetrics(logger: Pick<Logger, 'warn'>): Promise<string | null> {
+async function installTemporalRuntimeMetrics(logger: Pick<Logger, 'warn'>, workerLogger: TemporalLogger | undefined): Promise<string | null> {
   const { Runtime } = await import('@temporalio/worker');
   const port = await getFreePort();
   try {
-    Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}` } } } });
+    Runtime.install({
+      ...(workerLogger ? { logger: workerLogger } : {}),
+      telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${port}` } } },
+    });
     return `http://127.0.0.1:${port}/metrics`;
   } catch (error) {
     logger.warn({ err: (error as Error).message }, 'Temporal runtime already installed: its SDK metrics are not exported here');
@@ -38,6 +42,8 @@ export async function startProcessMetrics(options: {
   component: 'coordinator' | 'gateway' | 'operator' | 'operator-endpoint' | 'stack';
   logger: Pick<Logger, 'warn' | 'info'>;
   temporalSdk?: boolean;
+  /** With `temporalSdk`: the runtime installed here logs the Temporal workers' own log through this logger. */
+  workerLogger?: TemporalLogger;
   settings?: MetricsSettings;
   /** Extra labels on every series, e.g. the operator's node id. */
   labels?: Record<string, string>;
@@ -47,7 +53,7 @@ export async function startProcessMetrics(options: {
   registry.setDefaultLabels({ component: options.component, ...options.labels });
   collectDefaultMetrics({ register: registry });
   if (settings.port === null) return { registry, server: null, close: async () => undefined };
-  const upstream = options.temporalSdk ? await installTemporalRuntimeMetrics(options.logger) : null;
+  const upstream = options.temporalSdk ? await installTemporalRuntimeMetrics(options.logger, options.workerLogger) : null;
   const server = await startMetricsServer({ registry, host: settings.host, port: settings.port, ...(upstream ? { upstream: [upstream] } : {}) });
   options.logger.info({ url: server.url }, 'metrics endpoint');
   return { registry, server, close: () => server.close() };

@@ -10,7 +10,7 @@ import {
   type NodeIdentity,
 } from '../crypto/index.js';
 import type { InferenceEngine } from '../inference/engine.js';
-import { GenerationCancelledError } from '../inference/errors.js';
+import { GenerationCancelledError, PromptTooLongError } from '../inference/errors.js';
 import {
   OPERATOR_WIRE,
   type DispatchInput,
@@ -38,7 +38,12 @@ export interface OperatorActivities {
 
 /** Errors the caller caused: retrying the same input on this node cannot succeed. */
 function nonRetryable(error: ParallelixError): ApplicationFailure {
-  return ApplicationFailure.create({ message: error.message, type: error.code, nonRetryable: true, cause: error });
+  // Token counts only (never text), so the caller can say by how much the prompt is too long.
+  const details =
+    error instanceof PromptTooLongError
+      ? [{ inputTokens: error.inputTokens, maxNewTokens: error.maxNewTokens, maxContextTokens: error.maxContextTokens }]
+      : undefined;
+  return ApplicationFailure.create({ message: error.message, type: error.code, nonRetryable: true, cause: error, ...(details ? { details } : {}) });
 }
 
 function checkDispatch(input: DispatchInput, identity: NodeIdentity, served: string): void {

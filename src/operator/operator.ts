@@ -48,6 +48,7 @@ function capabilitiesOf(config: OperatorConfig, engine: InferenceEngine): Operat
   return {
     models: [config.model],
     dtype: config.dtype,
+    engine: info.engine,
     device: info.device,
     maxContextTokens: info.maxContextTokens,
     maxNewTokens: info.maxNewTokensLimit,

@@ -22,6 +22,8 @@ export interface InferenceResult {
   requestId: string;
   text: string;
   usage: TokenUsage;
+  /** As the delivering node reported it: 'stop' (end of sequence) or 'length' (maxNewTokens reached). Absent in runs completed before it was recorded. */
+  finishReason?: 'stop' | 'length';
   nodeId: string;
   poe: string;
   signature: string;

@@ -1,16 +1,25 @@
 import { createHash, randomUUID } from 'node:crypto';
+import type { z } from 'zod';
 import path from 'node:path';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, TerminatedFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { loadOrCreateCodecKey, type CodecKey } from '../codec/codec-key.js';
 import { coordinatorDataConverter } from '../coordinator/data-converter.js';
+import { normalizeConversation } from '../protocol/conversation.js';
 import { INFERENCE_WORKFLOW, REQUEST_INPUT_FAILURES, RESULT_CHUNK_QUERY, STATUS_QUERY, type InferenceResult, type RequestStatus } from '../protocol/inference.js';
 import { describeIssues, inferenceRequestSchema } from '../protocol/inference-input.js';
 import { COORDINATOR_TASK_QUEUE } from '../protocol/task-queues.js';
 import { InvalidInputError } from '../shared/errors.js';
 import { stateDir } from '../shared/paths.js';
 import { temporalConnectionSecurity, type TemporalConnectionSecurity } from '../temporal/connection-security.js';
-import { InsufficientCreditsError, NoCapableNodeError, RequestCancelledError, RequestFailedError } from './errors.js';
+import {
+  ContextLengthExceededError,
+  IdempotencyKeyReusedError,
+  InsufficientCreditsError,
+  NoCapableNodeError,
+  RequestCancelledError,
+  RequestFailedError,
+} from './errors.js';
 import type { RequestProgress, SubmitRequest, SubmitResult } from './types.js';
 
 export interface ParallelixClientOptions {
@@ -56,6 +65,49 @@ export function workflowIdFor(userId: string, idempotencyKey: string | undefined
   return `request-${createHash('sha256').update(`${userId}\0${idempotencyKey}`).digest('hex').slice(0, 32)}`;
 }
 
+/** Memo field of each run: what its idempotency key was first used for (encrypted by the codec like all payloads). */
+const REQUEST_MEMO = 'parallelixRequest';
+
+/** The part of a request an idempotency key is bound to: a different value under the same key is a conflict. */
+interface RequestFingerprint {
+  model: string;
+  maxNewTokens: number;
+  sampleProbability: number | null;
+  messagesSha256: string;
+}
+
+type WorkflowInput = Omit<z.infer<typeof submitSchema>, 'idempotencyKey'>;
+
+function fingerprintOf(input: WorkflowInput): RequestFingerprint {
+  return {
+    model: input.model,
+    maxNewTokens: input.maxNewTokens,
+    sampleProbability: input.sampleProbability ?? null,
+    messagesSha256: createHash('sha256').update(JSON.stringify(input.messages.map((m) => [m.role, m.content]))).digest('hex'),
+  };
+}
+
+/** Fields (SubmitRequest names) in which a run's recorded fingerprint differs; none for runs without one. */
+function conflictingFields(recorded: unknown, current: RequestFingerprint): string[] {
+  if (typeof recorded !== 'object' || recorded === null) return [];
+  const first = recorded as Partial<RequestFingerprint>;
+  const differs: string[] = [];
+  if (first.model !== current.model) differs.push('model');
+  if (first.messagesSha256 !== current.messagesSha256) differs.push('messages');
+  if (first.maxNewTokens !== current.maxNewTokens) differs.push('maxNewTokens');
+  if ((first.sampleProbability ?? null) !== current.sampleProbability) differs.push('sampleProbability');
+  return differs;
+}
+
+function limitsOf(failure: ApplicationFailure): ContextLengthExceededError['limits'] {
+  const detail = failure.details?.[0] as Partial<NonNullable<ContextLengthExceededError['limits']>> | undefined;
+  const { inputTokens, maxNewTokens, maxContextTokens } = detail ?? {};
+  if (typeof inputTokens === 'number' && typeof maxNewTokens === 'number' && typeof maxContextTokens === 'number') {
+    return { inputTokens, maxNewTokens, maxContextTokens };
+  }
+  return null;
+}
+
 /** Maps a failed run to the SDK's typed errors. */
 export function toSdkError(error: unknown): unknown {
   if (!(error instanceof WorkflowFailedError)) return error;
@@ -64,6 +116,7 @@ export function toSdkError(error: unknown): unknown {
     return new RequestCancelledError(`request was ${cause instanceof CancelledFailure ? 'cancelled' : 'terminated'}`, { cause });
   }
   if (cause instanceof ApplicationFailure) {
+    if (cause.type === 'PROMPT_TOO_LONG') return new ContextLengthExceededError(cause.message, limitsOf(cause), { cause });
     if (cause.type && REQUEST_INPUT_FAILURES.includes(cause.type)) return new InvalidInputError(cause.message, { cause });
     switch (cause.type) {
       case 'INSUFFICIENT_CREDITS':
@@ -154,22 +207,35 @@ export async function createParallelixClient(options: ParallelixClientOptions = 
     async submit(request) {
       const parsed = submitSchema.safeParse(request);
       if (!parsed.success) throw new InvalidInputError(`invalid request: ${describeIssues(parsed.error)}`);
-      const { idempotencyKey, ...input } = parsed.data;
+      const { idempotencyKey, ...fields } = parsed.data;
+      // Every node's template gets the same shape (merged turns, one leading system message).
+      const input: WorkflowInput = { ...fields, messages: normalizeConversation(fields.messages) };
       const workflowId = workflowIdFor(input.userId, idempotencyKey);
+      const fingerprint = fingerprintOf(input);
+      let workflow: WorkflowHandle;
       try {
-        const workflow = await client.workflow.start(INFERENCE_WORKFLOW, {
+        workflow = await client.workflow.start(INFERENCE_WORKFLOW, {
           taskQueue: COORDINATOR_TASK_QUEUE,
           workflowId,
           args: [input],
-          // A retried submit reaches the run already there, running or finished: never a second charge.
+          memo: { [REQUEST_MEMO]: fingerprint },
+          // A retried submit reaches the run already there, running or completed: never a second charge. A run that
+          // failed charged nothing (refused at admission, no capable node, …), so the key is free again for a new run.
           workflowIdConflictPolicy: 'USE_EXISTING',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
         });
-        return createHandle(workflow, pollMs);
       } catch (error) {
-        if (error instanceof WorkflowExecutionAlreadyStartedError) return createHandle(client.workflow.getHandle(workflowId), pollMs);
-        throw error;
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+        workflow = client.workflow.getHandle(workflowId);
       }
+      if (idempotencyKey) {
+        // The run behind the key may be another request's: the same key must not answer a different question.
+        const differs = conflictingFields((await workflow.describe()).memo?.[REQUEST_MEMO], fingerprint);
+        if (differs.length > 0) {
+          throw new IdempotencyKeyReusedError(`idempotency key already used for a request with different ${differs.join(', ')}`, differs);
+        }
+      }
+      return createHandle(workflow, pollMs);
     },
     handle(workflowId) {
       return createHandle(client.workflow.getHandle(workflowId), pollMs);

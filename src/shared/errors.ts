@@ -30,5 +30,5 @@ export class ProvisioningError extends ParallelixError {
 
 /** Caller input was rejected at the edge. */
 export class InvalidInputError extends ParallelixError {
-  override readonly code = 'INVALID_INPUT';
+  override readonly code: string = 'INVALID_INPUT';
 }

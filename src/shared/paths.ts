@@ -5,7 +5,7 @@ import path from 'node:path';
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /**
- * Local state (dev-server database, PGlite data, deployed contract address, operator keys).
+ * Local state (dev-server database, embedded PostgreSQL data, deployed contract address, operator keys).
  * Override with PARALLELIX_STATE_DIR; defaults to `.parallelix/` in the checkout.
  */
 export function stateDir(): string {

@@ -217,8 +217,8 @@ describe('ExecutionRegistry on anvil', () => {
     const node = idToBytes32('node-x');
     const call = (verdict: number, sampled: Hex, poeValue: Hex = `0x${poe(7)}`) =>
       publicClient.simulateContract({ account, address, abi: executionRegistryAbi, functionName: 'anchor', args: [key, node, poeValue, verdict, sampled] }).then(
-        () => undefined,
-        (err: unknown) => revertOf(err)?.errorName,
+        () => 'accepted',
+        (err: unknown) => revertOf(err)?.errorName ?? `unexpected: ${String(err)}`,
       );
     expect(await call(0, ZERO_BYTES32)).toBe('InvalidVerdict');
     expect(await call(5, node)).toBe('InvalidVerdict');
@@ -226,7 +226,7 @@ describe('ExecutionRegistry on anvil', () => {
     expect(await call(2, ZERO_BYTES32)).toBe('InvalidRecord');
     expect(await call(3, node)).toBe('InvalidRecord');
     expect(await call(1, ZERO_BYTES32, ZERO_BYTES32)).toBe('InvalidRecord');
-    expect(await call(1, ZERO_BYTES32)).toBeUndefined();
+    expect(await call(1, ZERO_BYTES32)).toBe('accepted');
   });
 
   test('anchorBatch writes new records and skips anchored ones', async () => {
@@ -260,15 +260,11 @@ describe('ExecutionRegistry on anvil', () => {
     expect((err as ChainUnavailableError).retryable).toBe(true);
   });
 
-  test('an invalid record reverting on chain maps to InvalidRecordError', async () => {
-    // Bypass client validation by forging the input after conversion: sampled node equal to node.
-    const input = record({ verdict: 'AcceptedSampledAgree', sampledNodeId: 'node-z' });
-    const a = toChainRecord(input);
-    const { publicClient, account } = createChainClients({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: owner.privateKey });
-    const err = await publicClient
-      .simulateContract({ account, address, abi: executionRegistryAbi, functionName: 'anchor', args: [a.requestKey, a.nodeKey, a.poe, a.verdict, a.nodeKey] })
-      .catch((e: unknown) => e);
-    const { toChainError } = await import('../../src/chain/clients.js');
-    expect(toChainError(err, 'anchor')).toBeInstanceOf(InvalidRecordError);
+  test('a record the contract refuses (zero PoE passes the client) fails with InvalidRecordError, not retryable, nothing written', async () => {
+    const input = record({ poe: '0'.repeat(64) });
+    const err = await registry.anchorRecord(input).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidRecordError);
+    expect((err as InvalidRecordError).retryable).toBe(false);
+    expect(await registry.readRecord(input.requestId)).toBeNull();
   });
 });

@@ -1,8 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { computePoe } from '../../src/crypto/poe.js';
-import { ExitCode } from '../../src/cli/exit-codes.js';
-import { spawnCli } from '../helpers/cli-process.js';
+import { jsonOutput, runCli, spawnCli } from '../helpers/cli-process.js';
+import { ANVIL_DEPLOYER_PRIVATE_KEY } from '../../src/chain/index.js';
+import { getBalance } from '../../src/db/credits.js';
+import { getFreePort } from '../../src/devstack/ports.js';
+import { createApiKey } from '../../src/gateway/api-keys.js';
+import { waitFor } from '../helpers/observe.js';
 import { startTestNetwork, TEST_MODEL, type TestNetwork } from '../helpers/network.js';
+import { FRANCE_32_TEXT } from '../fixtures/reference-prompt.js';
+
+/** The exit codes as the README documents them (not the source's constants: this checks the source against them). */
+const EXIT = { ok: 0, failure: 1, usage: 2, provisioning: 3, auditMismatch: 4, insufficientCredits: 5, noCapableNode: 6, requestFailed: 7, notFound: 8 };
 
 let network: TestNetwork;
 let env: Record<string, string>;
@@ -16,33 +24,24 @@ afterAll(async () => {
   await network?.stop();
 });
 
-/** Runs `parallelix <args>` to completion: exit code, stdout+stderr. */
-async function cli(args: string[]): Promise<{ code: number | null; output: string }> {
-  const proc = spawnCli(args, env);
-  const code = await proc.exited;
-  return { code, output: proc.output() };
-}
-
-/** The first line of output that parses as a JSON object or array (tsx and pino write nothing else to stdout). */
-function json<T>(output: string): T {
-  const start = output.search(/^[[{]/m);
-  if (start < 0) throw new Error(`no JSON in output:\n${output}`);
-  return JSON.parse(output.slice(start).trim()) as T;
-}
+/** Runs `parallelix <args>` to completion (exit code, stdout+stderr), with `input` on its standard input if given. */
+const cli = (args: string[], extraEnv: Record<string, string> = {}, input?: string) => runCli(args, { ...env, ...extraEnv }, input === undefined ? {} : { input });
+const json = jsonOutput;
 
 test('credits topup and balance: idempotent per key, JSON and text', async () => {
   const user = `user-${randomUUID()}`;
   const first = await cli(['credits', 'topup', user, '5000', '--key', 'k1', '--json']);
-  expect(first.code).toBe(ExitCode.ok);
+  expect(first.code).toBe(EXIT.ok);
   expect(json(first.output)).toMatchObject({ userId: user, amount: '5000', applied: true, balance: '5000', held: '0' });
   const again = await cli(['credits', 'topup', user, '5000', '--key', 'k1', '--json']);
   expect(json(again.output)).toMatchObject({ applied: false, balance: '5000' });
   const conflict = await cli(['credits', 'topup', user, '7000', '--key', 'k1']);
-  expect(conflict.code).toBe(ExitCode.usage);
-  expect((await cli(['credits', 'topup', user, '-3'])).code).toBe(ExitCode.usage);
+  expect(conflict.code).toBe(EXIT.usage);
+  expect((await cli(['credits', 'topup', user, '-3'])).code).toBe(EXIT.usage);
   const text = await cli(['credits', 'topup', user, '250']);
-  expect(text.code).toBe(ExitCode.ok);
-  expect(text.output).toContain('balance 5250');
+  expect(text.code).toBe(EXIT.ok);
+  expect(text.output).toMatch(/^USER\s+BALANCE\s+HELD$/m);
+  expect(text.output).toMatch(new RegExp(`^${user}\\s+5250\\s+0$`, 'm'));
   const balance = await cli(['credits', 'balance', user, '--json']);
   expect(json(balance.output)).toEqual({ userId: user, balance: '5250', held: '0' });
 }, 120_000);
@@ -51,17 +50,17 @@ test('submit --json, nodes list --json, then audit: consistent, and a tampered d
   const user = `user-${randomUUID()}`;
   await network.fund(user, 100_000);
   const submitted = await cli(['submit', '--user', user, '--model', TEST_MODEL, '--prompt', 'What is the capital of France? Answer in one sentence.', '--system', 'You are a helpful assistant.', '--max-new-tokens', '32', '--json']);
-  expect(submitted.code).toBe(ExitCode.ok);
+  expect(submitted.code).toBe(EXIT.ok);
   const result = json<{ requestId: string; nodeId: string; result: string; poe: string; signature: string; anchorTx: string; sampled: boolean; verdict: string; creditsCharged: number }>(submitted.output);
-  expect(result.result.length).toBeGreaterThan(0);
+  expect(result.result).toBe(FRANCE_32_TEXT);
   expect(result.poe).toBe(computePoe({ requestId: result.requestId, result: result.result, nodeId: result.nodeId }));
   expect(result).toMatchObject({ sampled: false, verdict: 'Accepted' });
   expect(result.anchorTx).toMatch(/^0x[0-9a-f]{64}$/);
-  expect(result.creditsCharged).toBeGreaterThan(0);
+  expect(result.creditsCharged).toBe(39 * 1 + 32 * 2); // 39 prompt tokens, 32 generated, default prices
   expect([...network.operators.values()].map((o) => o.nodeId)).toContain(result.nodeId);
 
   const nodes = await cli(['nodes', 'list', '--json']);
-  expect(nodes.code).toBe(ExitCode.ok);
+  expect(nodes.code).toBe(EXIT.ok);
   const rows = json<{ nodeId: string; status: string; rewardWeight: string; rewardedRequests: number; capabilities: { models: string[] }; penaltyCount: number }[]>(nodes.output);
   expect(rows.map((r) => r.nodeId).sort()).toEqual([...network.operators.values()].map((o) => o.nodeId).sort());
   const served = rows.find((r) => r.nodeId === result.nodeId)!;
@@ -73,7 +72,7 @@ test('submit --json, nodes list --json, then audit: consistent, and a tampered d
   expect((await cli(['nodes', 'list'])).output).toContain(result.nodeId);
 
   const audit = await cli(['audit', result.requestId, '--json']);
-  expect(audit.code).toBe(ExitCode.ok);
+  expect(audit.code).toBe(EXIT.ok);
   const report = json<{ ok: boolean; checks: { name: string; outcome: string }[] }>(audit.output);
   expect(report.ok).toBe(true);
   // With the codec key in the state folder the PoE is recomputed from the result, not skipped.
@@ -83,21 +82,118 @@ test('submit --json, nodes list --json, then audit: consistent, and a tampered d
   const forged = `0x${'ab'.repeat(32)}`;
   await network.db.$executeRaw`UPDATE "ExecutionRecord" SET "poe" = ${forged} WHERE "requestId" = ${result.requestId}`;
   const tampered = await cli(['audit', result.requestId]);
-  expect(tampered.code).toBe(ExitCode.auditMismatch);
+  expect(tampered.code).toBe(EXIT.auditMismatch);
   expect(tampered.output).toMatch(/MISMATCH\s+PoE: chain = database/);
   expect(tampered.output).toContain('INCONSISTENT');
 
-  expect((await cli(['audit', randomUUID()])).code).toBe(ExitCode.notFound);
+  expect((await cli(['audit', randomUUID()])).code).toBe(EXIT.notFound);
 }, 180_000);
 
 test('submit: typed SDK errors become exit codes', async () => {
   const broke = await cli(['submit', '--user', `user-${randomUUID()}`, '--model', TEST_MODEL, '--prompt', 'hi', '--max-new-tokens', '8']);
-  expect(broke.code).toBe(ExitCode.insufficientCredits);
+  expect(broke.code).toBe(EXIT.insufficientCredits);
   expect(broke.output).toContain('INSUFFICIENT_CREDITS');
 
   const user = `user-${randomUUID()}`;
   await network.fund(user, 100_000);
   const unknownModel = await cli(['submit', '--user', user, '--model', 'no-such-model', '--prompt', 'hi', '--max-new-tokens', '8']);
-  expect(unknownModel.code).toBe(ExitCode.noCapableNode);
+  expect(unknownModel.code).toBe(EXIT.noCapableNode);
   expect(unknownModel.output).toContain('NO_CAPABLE_NODE');
+}, 120_000);
+
+test('exit 2 for a bad environment, naming the variable; exit 1 when a configured service is unreachable', async () => {
+  const badAddress = await cli(['submit', '--user', 'u', '--model', TEST_MODEL, '--prompt', 'hi'], { PARALLELIX_TEMPORAL_ADDRESS: 'no port here' });
+  expect(badAddress.code).toBe(EXIT.usage);
+  expect(badAddress.output).toContain('PARALLELIX_TEMPORAL_ADDRESS');
+  const badPolicy = await cli(['coordinator'], { PARALLELIX_SAMPLE_PROBABILITY: '7', PARALLELIX_CHAIN_PRIVATE_KEY: ANVIL_DEPLOYER_PRIVATE_KEY });
+  expect(badPolicy.code).toBe(EXIT.usage);
+  expect(badPolicy.output).toContain('PARALLELIX_SAMPLE_PROBABILITY');
+  const closed = await getFreePort();
+  const noDatabase = await cli(['credits', 'balance', 'someone'], { DATABASE_URL: `postgresql://postgres@127.0.0.1:${closed}/nothing` });
+  expect(noDatabase.code).toBe(EXIT.failure);
+}, 120_000);
+
+test('exit 3 when a component cannot be provisioned: an operator whose model cannot be loaded', async () => {
+  const result = await cli(['operator', '--name', 'no-model', '--model', 'no-such-model'], { PARALLELIX_DEVICE: 'cpu' });
+  expect(result.code).toBe(EXIT.provisioning);
+  expect(result.output).toContain('MODEL_LOAD_FAILED');
+}, 120_000);
+
+test('exit 7 for a request cancelled after admission; its hold is released and nothing is charged', async () => {
+  const user = `user-${randomUUID()}`;
+  await network.fund(user, 100_000);
+  // Nodes frozen: the request is admitted and dispatched but cannot finish before it is cancelled.
+  const nodes = [...network.operators.values()].map((op) => op.process.child);
+  for (const node of nodes) node.kill('SIGSTOP');
+  try {
+    const submit = spawnCli(['submit', '--user', user, '--model', TEST_MODEL, '--prompt', 'Tell me a story.', '--max-new-tokens', '32'], env);
+    const row = await waitFor('the request dispatched', async () =>
+      (await network.db.inferenceRequest.findFirst({ where: { user: { externalId: user }, status: 'DISPATCHED' } })) ?? undefined,
+    );
+    await network.client.workflow.getHandle(row.workflowId).cancel();
+    expect(await submit.exited).toBe(EXIT.requestFailed);
+    expect(submit.output()).toContain('RequestCancelledError');
+  } finally {
+    for (const node of nodes) node.kill('SIGCONT');
+  }
+  expect(await getBalance(network.db, user)).toEqual({ balance: 100_000n, held: 0n });
+  expect(await network.db.creditLedgerEntry.count({ where: { user: { externalId: user }, kind: 'CAPTURE' } })).toBe(0);
+  const row = await network.db.inferenceRequest.findFirstOrThrow({ where: { user: { externalId: user } } });
+  expect(row.status).toBe('FAILED');
+}, 120_000);
+
+test('exit 130 for a second Ctrl-C while a clean shutdown still waits (the gateway holding an open response)', async () => {
+  const user = `user-${randomUUID()}`;
+  await network.fund(user, 100_000);
+  const { key } = await createApiKey(network.db, user, 'exit-130');
+  const port = await getFreePort();
+  const gateway = spawnCli(['gateway', '--port', String(port)], env);
+  // The chain frozen: the request cannot anchor, so its response stays open and the gateway's close() waits.
+  const chain = -network.anvil.pid;
+  let pending: Promise<unknown> | undefined;
+  try {
+    await gateway.waitFor('gateway listening');
+    process.kill(chain, 'SIGSTOP');
+    pending = fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ model: TEST_MODEL, messages: [{ role: 'user', content: 'hello there' }], max_tokens: 8 }),
+    }).catch((error: unknown) => error);
+    await waitFor('the request admitted', async () =>
+      (await network.db.inferenceRequest.count({ where: { user: { externalId: user } } })) > 0 ? true : undefined,
+    );
+    gateway.child.kill('SIGINT');
+    await new Promise((resolve) => setTimeout(resolve, 1_700)); // past the window that merges one Ctrl-C seen twice
+    expect(gateway.child.exitCode).toBeNull(); // still waiting for the open response
+    gateway.child.kill('SIGINT');
+    expect(await gateway.exited).toBe(130);
+    expect(gateway.output()).toContain('second interrupt');
+  } finally {
+    process.kill(chain, 'SIGCONT');
+    gateway.child.kill('SIGKILL');
+    await pending;
+  }
+}, 120_000);
+
+test('submit defaults: the prompt from standard input, the only model on offer; --user needed without a local stack', async () => {
+  const user = `user-${randomUUID()}`;
+  await network.fund(user, 100_000);
+  const prompt = 'Name three prime numbers.';
+  const viaArgv = await cli(['submit', '--user', user, '--model', TEST_MODEL, '--prompt', prompt, '--max-new-tokens', '12', '--json']);
+  expect(viaArgv.code).toBe(EXIT.ok);
+  // No --model (both nodes offer the one test model) and no --prompt: the prompt is read from stdin.
+  const viaStdin = await cli(['submit', '--user', user, '--max-new-tokens', '12', '--json'], {}, `${prompt}\n`);
+  expect(viaStdin.code).toBe(EXIT.ok);
+  const a = json<{ result: string; model: string; userId: string }>(viaArgv.output);
+  const b = json<{ result: string; model: string; userId: string; requestId: string }>(viaStdin.output);
+  expect(b).toMatchObject({ model: TEST_MODEL, userId: user });
+  expect(b.result).toBe(a.result); // greedy decoding: the same prompt gives the same text
+
+  const empty = await cli(['submit', '--user', user, '--model', TEST_MODEL], {}, '\n');
+  expect(empty.code).toBe(EXIT.usage);
+  expect(empty.output).toContain('prompt is empty');
+  // This network is not a `parallelix start` stack: there is no demo user to default to.
+  const noUser = await cli(['submit', '--model', TEST_MODEL, '--prompt', 'hi']);
+  expect(noUser.code).toBe(EXIT.usage);
+  expect(noUser.output).toContain('--user is required');
 }, 120_000);

@@ -38,7 +38,7 @@ afterAll(async () => {
 });
 
 async function query<T extends pg.QueryResultRow>(database: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: withDatabase(testAdminUrl, database) });
+  const client = new pg.Client({ connectionString: withDatabase(testAdminUrl(), database) });
   await client.connect();
   try {
     return (await client.query<T>(sql, params)).rows;

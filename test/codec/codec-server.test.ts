@@ -101,3 +101,46 @@ test('CORS preflight: allowed from the Web UI origin, not from another origin', 
   const otherPost = await post('/decode', await encryptedWire({ c: 3 }), { authorization: `Bearer ${token}`, origin: 'http://evil.example' });
   expect(otherPost.headers.get('access-control-allow-origin')).toBeNull();
 });
+
+test('nothing a caller sends or receives reaches the process output, at the most verbose log level', async () => {
+  const { spawn } = await import('node:child_process');
+  const path = await import('node:path');
+  const { base64Forms } = await import('../helpers/history.js');
+  const secret = 'the secret prompt about Lyon';
+  const env: NodeJS.ProcessEnv = { ...process.env, PARALLELIX_CODEC_KEY: bytes.toString('base64'), PARALLELIX_CODEC_TOKEN: token, PARALLELIX_LOG_LEVEL: 'trace' };
+  delete env.NODE_OPTIONS;
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join('test', 'fixtures', 'codec-server-process.ts')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`codec server did not start:\n${output}`)), 30_000);
+      child.stdout.on('data', () => {
+        const match = /codec server on (\S+)/.exec(output);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]!);
+        }
+      });
+    });
+    const auth = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+    const call = (route: string, body: unknown, headers: Record<string, string> = auth) =>
+      fetch(`${url}${route}`, { method: 'POST', headers, body: JSON.stringify(body) });
+    expect((await call('/decode', await encryptedWire({ prompt: secret }))).status).toBe(200);
+    expect((await call('/encode', toWire([defaultPayloadConverter.toPayload({ prompt: secret })]))).status).toBe(200);
+    expect((await call('/decode', { payloads: secret })).status).toBe(400); // malformed: the refusal echoes nothing
+    expect((await call('/decode', await encryptedWire({ prompt: secret }), { 'content-type': 'application/json' })).status).toBe(401);
+    const tampered = await encryptedWire({ prompt: secret });
+    tampered.payloads[0]!.data = Buffer.from(`${secret}${secret}`).toString('base64');
+    expect((await call('/decode', tampered)).status).toBe(400);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+  expect(output).toMatch(/codec server on/);
+  expect(output).not.toContain(secret);
+  for (const form of base64Forms(secret)) expect(output).not.toContain(form);
+  expect(output).not.toContain(token);
+}, 60_000);

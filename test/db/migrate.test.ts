@@ -121,7 +121,7 @@ describe('applyMigrations on a brand-new PostgreSQL database', () => {
   test('the migrations produce exactly prisma/schema.prisma (no drift), and the shadow database is dropped', async () => {
     expect(await diffToSchema(db.url, 'migrations')).toBe('');
     const shadows = await query<{ datname: string }>(
-      testAdminUrl,
+      testAdminUrl(),
       `SELECT datname FROM pg_database WHERE datname LIKE 'prisma_migrate_shadow_db_%'`,
     );
     expect(shadows).toEqual([]);
@@ -196,14 +196,14 @@ describe('applyMigrations edge cases', () => {
 describe('ensureDatabase', () => {
   test('creates a missing database once', async () => {
     const name = `px_test_ensure_${process.pid}_${Date.now().toString(36)}`;
-    const url = withDatabase(testAdminUrl, name);
+    const url = withDatabase(testAdminUrl(), name);
     try {
       expect(await ensureDatabase(url)).toBe(true);
       expect(await ensureDatabase(url)).toBe(false);
-      const found = await query(testAdminUrl, 'SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+      const found = await query(testAdminUrl(), 'SELECT 1 FROM pg_database WHERE datname = $1', [name]);
       expect(found).toHaveLength(1);
     } finally {
-      await query(testAdminUrl, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+      await query(testAdminUrl(), `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
     }
   });
 });

@@ -1,11 +1,15 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import OpenAI from 'openai';
 import { createPublicClient, http } from 'viem';
 import { Connection } from '@temporalio/client';
+import { ExitCode } from '../../src/cli/exit-codes.js';
 import { isolatedStackEnv } from '../../src/devstack/isolated-stack-env.js';
+import { getFreePort } from '../../src/devstack/ports.js';
 import type { StackEndpoints } from '../../src/devstack/stack.js';
-import { isAlive, processesUsingStateDir, spawnCli } from '../helpers/cli-process.js';
+import { isAlive, jsonOutput, processesUsingStateDir, runCli, spawnCli, type CliProcess } from '../helpers/cli-process.js';
+import { TEST_MODEL } from '../helpers/network.js';
 
 async function waitUntilNone(state: string, timeoutMs: number): Promise<number[]> {
   const deadline = Date.now() + timeoutMs;
@@ -17,22 +21,49 @@ async function waitUntilNone(state: string, timeoutMs: number): Promise<number[]
   return left;
 }
 
-test('`parallelix start` brings the stack up, and Ctrl-C stops every process it started', async () => {
+/** Cleanup after a failure too: kill what still runs, wait until its services are gone, then delete the folders. */
+async function killAndRemove(procs: (CliProcess | undefined)[], states: string[]): Promise<void> {
+  for (const proc of procs) {
+    if (proc && proc.child.exitCode === null && proc.child.signalCode === null) {
+      proc.child.kill('SIGKILL');
+      await proc.exited;
+    }
+  }
+  for (const state of states) {
+    await waitUntilNone(state, 20_000);
+    rmSync(state, { recursive: true, force: true });
+  }
+}
+
+const readEndpoints = (state: string): StackEndpoints => JSON.parse(readFileSync(path.join(state, 'stack.json'), 'utf8')) as StackEndpoints;
+
+/**
+ * What a second terminal has: the state folder and nothing else, so every connection comes from `stack.json`
+ * (DATABASE_URL emptied in case the developer's shell has one).
+ */
+const otherTerminal = (state: string): Record<string, string> => ({ PARALLELIX_STATE_DIR: state, DATABASE_URL: '' });
+
+test('`parallelix start` on embedded defaults: every command works beside it from other processes, and Ctrl-C stops every process it started', async () => {
   const state = mkdtempSync(path.join(tmpdir(), 'parallelix-start-'));
   const cli = spawnCli(['start'], await isolatedStackEnv(state));
+  let gateway: CliProcess | undefined;
   try {
     await cli.waitFor('Press Ctrl-C to stop.', 180_000);
-    const endpoints = JSON.parse(readFileSync(path.join(state, 'stack.json'), 'utf8')) as StackEndpoints;
+    const endpoints = readEndpoints(state);
+    // The URL carries the embedded server's generated password.
+    expect(statSync(path.join(state, 'stack.json')).mode & 0o777).toBe(0o600);
 
     const connection = await Connection.connect({ address: endpoints.temporal.address });
     await connection.workflowService.describeNamespace({ namespace: endpoints.temporal.namespace });
     await connection.close();
     expect((await fetch(endpoints.temporal.uiUrl ?? '')).status).toBe(200);
 
-    // The embedded database serves only the start process: its migrations and the demo requests show it works.
     expect(endpoints.database.embedded).toBe(true);
+    expect(cli.output()).toMatch(/PostgreSQL 1\d\.\d+ ready \(new cluster created\)/);
     expect(cli.output()).toMatch(/applied \d+ migration\(s\)/);
     expect(cli.output().match(/\[demo\] request [0-9a-f-]{36} in \d+ ms/g)).toHaveLength(3);
+    // Progress lines only: the coordinator's workflow bundle report goes to the logs folder.
+    expect(cli.output()).not.toMatch(/webpack|modules by path|workflow-bundle/i);
 
     // Every process of the stack serves Prometheus metrics; the coordinator counted the three demo requests.
     const metricsUrls = /Metrics\s+(.+)/.exec(cli.output())![1]!.trim().split(/\s+/);
@@ -47,11 +78,54 @@ test('`parallelix start` brings the stack up, and Ctrl-C stops every process it 
     expect(code && code.length > 2).toBe(true);
 
     const pids = Object.values(endpoints.pids);
-    expect(pids.length).toBeGreaterThanOrEqual(2);
+    expect(Object.keys(endpoints.pids)).toEqual(expect.arrayContaining(['temporal', 'postgres', 'anvil']));
     for (const pid of pids) expect(isAlive(pid)).toBe(true);
 
-    // The start process, the Temporal server, anvil and three operators (each service under its guard shell).
-    expect(processesUsingStateDir(state).length).toBeGreaterThanOrEqual(6);
+    // The start process, the Temporal server, PostgreSQL, anvil and three operators (each service under its guard).
+    expect(processesUsingStateDir(state).length).toBeGreaterThanOrEqual(7);
+
+    // From other terminals, with no flags: each command a separate process on the running stack.
+    const env = otherTerminal(state);
+    const topup = await runCli(['credits', 'topup', 'demo-user', '5000', '--json'], env);
+    expect(topup.code).toBe(ExitCode.ok);
+    expect(jsonOutput(topup.output)).toMatchObject({ userId: 'demo-user', amount: '5000', applied: true });
+    const balance = await runCli(['credits', 'balance', 'demo-user', '--json'], env);
+    expect(balance.code).toBe(ExitCode.ok);
+    expect(BigInt(jsonOutput<{ balance: string }>(balance.output).balance)).toBeGreaterThanOrEqual(5000n);
+
+    const nodes = await runCli(['nodes', 'list', '--json'], env);
+    expect(nodes.code).toBe(ExitCode.ok);
+    const rows = jsonOutput<{ status: string; capabilities: { models: string[] } }[]>(nodes.output);
+    expect(rows).toHaveLength(3);
+    for (const row of rows) expect(row).toMatchObject({ status: 'ACTIVE', capabilities: { models: [TEST_MODEL] } });
+
+    // No --user, --model or --prompt: the demo user, the only model on offer, the prompt from stdin.
+    const submitted = await runCli(['submit', '--max-new-tokens', '16', '--json'], env, { input: 'What is the capital of France?\n' });
+    expect(submitted.code).toBe(ExitCode.ok);
+    const result = jsonOutput<{ requestId: string; userId: string; model: string; result: string; verdict: string }>(submitted.output);
+    expect(result).toMatchObject({ userId: 'demo-user', model: TEST_MODEL });
+    expect(result.result.length).toBeGreaterThan(0);
+
+    const audit = await runCli(['audit', result.requestId], env);
+    expect(audit.code).toBe(ExitCode.ok);
+    expect(audit.output).toMatch(/^RESULT\s+CHECK\s+DETAIL$/m);
+    expect(audit.output).toMatch(/^ok\s+PoE recomputed from the result/m);
+    expect(audit.output).toContain('consistent');
+
+    const created = await runCli(['api-key', 'create', 'demo-user', 'start-command test'], env);
+    expect(created.code).toBe(ExitCode.ok);
+    const apiKey = /^pxk_\S+$/m.exec(created.output)?.[0];
+    expect(apiKey).toBeDefined();
+
+    const gatewayPort = await getFreePort();
+    gateway = spawnCli(['gateway'], { ...env, PARALLELIX_GATEWAY_PORT: String(gatewayPort) });
+    await gateway.waitFor('gateway listening on', 60_000);
+    const openai = new OpenAI({ baseURL: `http://127.0.0.1:${gatewayPort}/v1`, apiKey: apiKey!, maxRetries: 0 });
+    const completion = await openai.chat.completions.create({ model: TEST_MODEL, messages: [{ role: 'user', content: 'Hello' }], max_completion_tokens: 8 });
+    expect(completion.choices[0]?.message.role).toBe('assistant');
+    expect((completion as unknown as { parallelix: { verdict: string } }).parallelix.verdict).toMatch(/^Accepted/);
+    gateway.child.kill('SIGINT');
+    expect(await gateway.exited).toBe(0);
 
     cli.child.kill('SIGINT');
     expect(await cli.exited).toBe(0);
@@ -59,22 +133,45 @@ test('`parallelix start` brings the stack up, and Ctrl-C stops every process it 
     expect(processesUsingStateDir(state)).toEqual([]);
     expect(cli.output()).toContain('stopped');
   } finally {
-    if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
-    rmSync(state, { recursive: true, force: true });
+    await killAndRemove([gateway, cli], [state]);
   }
-});
+}, 420_000);
 
-test('a start process killed with SIGKILL leaves no service behind', async () => {
-  const state = mkdtempSync(path.join(tmpdir(), 'parallelix-start-'));
-  const cli = spawnCli(['start', '--operators', '1', '--no-demo'], await isolatedStackEnv(state));
+test('two stacks in different folders do not collide; a taken PostgreSQL port is refused; SIGKILL leaves no service behind', async () => {
+  const [stateA, stateB, stateC] = [0, 1, 2].map(() => mkdtempSync(path.join(tmpdir(), 'parallelix-start-')));
+  const a = spawnCli(['start', '--operators', '1', '--no-demo'], await isolatedStackEnv(stateA!));
+  const b = spawnCli(['start', '--operators', '0', '--no-demo'], await isolatedStackEnv(stateB!));
+  let c: CliProcess | undefined;
   try {
-    await cli.waitFor('Press Ctrl-C to stop.', 180_000);
-    expect(processesUsingStateDir(state).length).toBeGreaterThanOrEqual(4);
-    cli.child.kill('SIGKILL');
-    await cli.exited;
-    expect(await waitUntilNone(state, 20_000)).toEqual([]);
+    await Promise.all([a.waitFor('Press Ctrl-C to stop.', 240_000), b.waitFor('Press Ctrl-C to stop.', 240_000)]);
+    const [endA, endB] = [readEndpoints(stateA!), readEndpoints(stateB!)];
+    expect(new URL(endA.database.url).port).not.toBe(new URL(endB.database.url).port);
+
+    // Each folder's commands reach its own stack's database.
+    const top = async (state: string, amount: string) => (await runCli(['credits', 'topup', 'same-user', amount, '--json'], otherTerminal(state))).code;
+    expect(await top(stateA!, '111')).toBe(ExitCode.ok);
+    expect(await top(stateB!, '222')).toBe(ExitCode.ok);
+    const balanceOf = async (state: string) => jsonOutput<{ balance: string }>((await runCli(['credits', 'balance', 'same-user', '--json'], otherTerminal(state))).output).balance;
+    expect(await balanceOf(stateA!)).toBe('111');
+    expect(await balanceOf(stateB!)).toBe('222');
+
+    // A third stack told to use A's PostgreSQL port refuses to start and stops what it had started.
+    c = spawnCli(['start', '--operators', '0', '--no-demo'], { ...(await isolatedStackEnv(stateC!)), PARALLELIX_POSTGRES_PORT: new URL(endA.database.url).port });
+    expect(await c.exited).toBe(ExitCode.provisioning);
+    expect(c.output()).toMatch(/Port \d+ \(embedded PostgreSQL\) is already in use/);
+    expect(await waitUntilNone(stateC!, 20_000)).toEqual([]);
+
+    // SIGKILL gives A no chance to clean up: the guards stop its services, PostgreSQL included; B is unaffected.
+    expect(processesUsingStateDir(stateA!).length).toBeGreaterThanOrEqual(5);
+    a.child.kill('SIGKILL');
+    await a.exited;
+    expect(await waitUntilNone(stateA!, 20_000)).toEqual([]);
+    expect(await balanceOf(stateB!)).toBe('222');
+
+    b.child.kill('SIGINT');
+    expect(await b.exited).toBe(0);
+    expect(processesUsingStateDir(stateB!)).toEqual([]);
   } finally {
-    if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
-    rmSync(state, { recursive: true, force: true });
+    await killAndRemove([a, b, c], [stateA!, stateB!, stateC!]);
   }
-});
+}, 420_000);

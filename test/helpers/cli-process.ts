@@ -11,14 +11,18 @@ export interface CliProcess {
   exited: Promise<number | null>;
 }
 
-/** Spawns `parallelix <args>` from the sources, as a user would run it, without jest's NODE_OPTIONS. */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv): CliProcess {
+/**
+ * Spawns `parallelix <args>` from the sources, as a user would run it, without jest's NODE_OPTIONS. `input`, when
+ * given, is written to its standard input (then closed); otherwise it has none.
+ */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv, options: { input?: string } = {}): CliProcess {
   const { NODE_OPTIONS: _ignored, ...parentEnv } = process.env;
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
     cwd: projectRoot,
     env: { ...parentEnv, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (options.input !== undefined) child.stdin?.end(options.input);
   let text = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer): void => {
@@ -53,6 +57,20 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv): CliProcess {
       });
     },
   };
+}
+
+/** Runs `parallelix <args>` to completion: exit code, stdout+stderr. */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv, options: { input?: string } = {}): Promise<{ code: number | null; output: string }> {
+  const proc = spawnCli(args, env, options);
+  const code = await proc.exited;
+  return { code, output: proc.output() };
+}
+
+/** The first line of output that starts a JSON object or array, parsed with the rest (tsx and pino write nothing else to stdout). */
+export function jsonOutput<T>(output: string): T {
+  const start = output.search(/^[[{]/m);
+  if (start < 0) throw new Error(`no JSON in output:\n${output}`);
+  return JSON.parse(output.slice(start).trim()) as T;
 }
 
 export function isAlive(pid: number): boolean {

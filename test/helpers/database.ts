@@ -3,11 +3,17 @@ import { randomBytes } from 'node:crypto';
 import { applyMigrations } from '../../src/db/migrate.js';
 import { quoteIdent, withDatabase } from '../../src/db/pg-url.js';
 
-/** Admin connection to the local test PostgreSQL server. */
-export const testAdminUrl = process.env.PARALLELIX_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+/** Admin connection to the test PostgreSQL server, which jest's global setup provides (test/helpers/test-postgres.ts). */
+export function testAdminUrl(): string {
+  const url = process.env.PARALLELIX_TEST_PG_URL;
+  if (!url) {
+    throw new Error('PARALLELIX_TEST_PG_URL is not set: run the tests with `npm test` or jest (its global setup starts an embedded PostgreSQL), or set it to a server where tests may create databases');
+  }
+  return url;
+}
 
 async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: testAdminUrl });
+  const client = new pg.Client({ connectionString: testAdminUrl() });
   await client.connect();
   try {
     await client.query(sql);
@@ -23,10 +29,6 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/**
- * A fresh, uniquely named database on the local server. Migrated with src/db/migrate.ts unless
- * `migrate: false` (to test migrating an empty database).
- */
 /** A database name no other test uses (`px_test_…`). */
 export function uniqueDatabaseName(): string {
   return `px_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
@@ -37,10 +39,14 @@ export async function dropTestDatabases(names: string[]): Promise<void> {
   for (const name of names) await admin(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
 }
 
+/**
+ * A fresh, uniquely named database on the test server. Migrated with src/db/migrate.ts unless
+ * `migrate: false` (to test migrating an empty database).
+ */
 export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
   const name = uniqueDatabaseName();
   await admin(`CREATE DATABASE ${quoteIdent(name)}`);
-  const url = withDatabase(testAdminUrl, name);
+  const url = withDatabase(testAdminUrl(), name);
   const drop = () => dropTestDatabases([name]);
   if (options.migrate !== false) {
     try {

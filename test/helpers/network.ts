@@ -1,17 +1,28 @@
 import { Client } from '@temporalio/client';
-import { mkdtempSync, rmSync } from 'node:fs';
+import type { PayloadCodec } from '@temporalio/common';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Address, Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { ANVIL_DEPLOYER_PRIVATE_KEY, anvilDevPrivateKey, createRegistryClient, deployRegistry, startAnvil, type AnvilHandle } from '../../src/chain/index.js';
+import {
+  ANVIL_DEPLOYER_PRIVATE_KEY,
+  anvilDevPrivateKey,
+  createRegistryClient,
+  deployRegistry,
+  startAnvil,
+  type AnchoredRecord,
+  type AnvilHandle,
+} from '../../src/chain/index.js';
 import { loadOrCreateCodecKey } from '../../src/codec/codec-key.js';
 import { loadCoordinatorPolicy, type CoordinatorPolicy } from '../../src/coordinator/config.js';
-import { startCoordinator, type RunningCoordinator } from '../../src/coordinator/coordinator.js';
+import { startCoordinator, type CoordinatorOptions, type RunningCoordinator } from '../../src/coordinator/coordinator.js';
 import { coordinatorDataConverter } from '../../src/coordinator/data-converter.js';
+import { EncryptionCodec } from '../../src/codec/encryption-codec.js';
 import { topUp } from '../../src/db/credits.js';
 import { createPrismaClient, type PrismaClient } from '../../src/db/client.js';
 import { getFreePort } from '../../src/devstack/ports.js';
+import { projectRoot } from '../../src/shared/paths.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { spawnCli, type CliProcess } from './cli-process.js';
 import { startTestCluster, startTestTemporal, type TestTemporal, type TestTemporalServer } from './temporal.js';
@@ -42,17 +53,24 @@ export interface TestNetwork {
   coordinatorProcesses: CoordinatorProcess[];
   /** A client with the coordinator's codec, as the platform has. */
   client: Client;
+  /** The coordinator's payload codec (for the no-plaintext history check). */
+  codec: PayloadCodec;
   stateRoot: string;
+  /** The coordinator's policy (restartCoordinator can run it with another). */
+  policy: CoordinatorPolicy;
   operators: Map<string, { process: OperatorProcess; nodeId: string }>;
   startOperator(name: string, extraEnv?: Record<string, string>, entry?: string): Promise<string>;
   /** Environment for a `parallelix` process that works against this network (without the anchoring key). */
   cliEnv(): Record<string, string>;
-  restartCoordinator(): Promise<void>;
+  /** Stops the in-process coordinator and starts it again, optionally with other options (e.g. a data converter). */
+  restartCoordinator(overrides?: Partial<CoordinatorOptions>): Promise<void>;
   /** Starts `parallelix coordinator` number `index` (1-based; its own anvil dev account, authorised here). */
   startCoordinatorProcess(index: number, extraEnv?: Record<string, string>): Promise<CoordinatorProcess>;
   /** Stops every coordinator, in-process or not (SIGINT: a clean stop). */
   stopCoordinators(): Promise<void>;
   fund(userId: string, amount: number): Promise<void>;
+  /** The request's ExecutionRecord as the registry contract holds it (null when none). */
+  readOnChain(requestId: string): Promise<AnchoredRecord | null>;
   stop(): Promise<void>;
 }
 
@@ -63,6 +81,8 @@ export interface TestNetworkOptions {
   temporal?: 'dev' | 'cluster';
   /** Run this many `parallelix coordinator` processes instead of the in-process coordinator. */
   coordinatorProcesses?: number;
+  /** false: coordinator and client store payloads unencrypted (only to prove the no-plaintext check bites). */
+  codec?: boolean;
 }
 
 /** The pipeline policy as the environment a coordinator process reads it from. */
@@ -90,14 +110,16 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
   const base = loadCoordinatorPolicy({});
   const policy: CoordinatorPolicy = { ...base, pipeline: { ...base.pipeline, dispatchHeartbeatSeconds: 10, ...options.policy } };
   const keyDir = path.join(stateRoot, 'coordinator');
-  const coordinatorOptions = {
+  const coordinatorOptions: CoordinatorOptions = {
     temporal: { address: temporal.server.address, namespace: temporal.server.namespace },
     databaseUrl: database.url,
     chain: { rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, registryAddress: registry.address, anchorerPrivateKey: ANVIL_DEPLOYER_PRIVATE_KEY },
     policy,
     health: { intervalMs: 2_000, probeScheduleToStartMs: 2_000 },
     keyDir,
+    ...(options.codec === false ? { dataConverter: {} } : {}),
   };
+  const codecKey = loadOrCreateCodecKey(path.join(keyDir, 'codec-key'));
   const network: TestNetwork = {
     temporal,
     database,
@@ -109,9 +131,11 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
     client: new Client({
       connection: temporal.connection,
       namespace: temporal.server.namespace,
-      dataConverter: coordinatorDataConverter(loadOrCreateCodecKey(path.join(keyDir, 'codec-key'))),
+      ...(options.codec === false ? {} : { dataConverter: coordinatorDataConverter(codecKey) }),
     }),
+    codec: new EncryptionCodec(codecKey),
     stateRoot,
+    policy,
     operators: new Map(),
     async startOperator(name, extraEnv = {}, entry) {
       const proc = spawnOperator(
@@ -141,9 +165,13 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
         PARALLELIX_REGISTRY_ADDRESS: registry.address,
       };
     },
-    async restartCoordinator() {
+    async restartCoordinator(overrides = {}) {
       await network.coordinator?.stop();
-      network.coordinator = await startCoordinator(coordinatorOptions);
+      network.coordinator = await startCoordinator({ ...coordinatorOptions, ...overrides });
+    },
+    readOnChain(requestId) {
+      const reader = createRegistryClient({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: ANVIL_DEPLOYER_PRIVATE_KEY, address: registry.address });
+      return reader.readRecord(requestId);
     },
     async startCoordinatorProcess(index, extraEnv = {}) {
       const privateKey = anvilDevPrivateKey(index);
@@ -187,4 +215,18 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
   await Promise.all(Array.from({ length: options.coordinatorProcesses ?? 0 }, (_, i) => network.startCoordinatorProcess(i + 1)));
   for (const name of options.operatorNames ?? []) await network.startOperator(name);
   return network;
+}
+
+/**
+ * A models folder where `alias` is another name for the test model, so that operators can serve a model id no
+ * other node in the network serves (a network of their own inside the test network).
+ */
+export function modelAlias(stateRoot: string, alias: string): { model: string; modelPath: string; env: Record<string, string> } {
+  const modelPath = path.join(stateRoot, 'model-aliases');
+  mkdirSync(modelPath, { recursive: true });
+  const link = path.join(modelPath, alias);
+  // The models folder operators default to (src/inference/model-source.ts; not imported: it loads onnxruntime).
+  const models = process.env.PARALLELIX_MODEL_PATH ?? path.join(projectRoot, '..', 'shared', 'models');
+  if (!existsSync(link)) symlinkSync(path.resolve(models, TEST_MODEL), link);
+  return { model: alias, modelPath, env: { PARALLELIX_MODEL: alias, PARALLELIX_MODEL_PATH: modelPath } };
 }

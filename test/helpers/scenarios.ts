@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import { getBalance } from '../../src/db/credits.js';
-import type { InferenceResult, InferenceWorkflowInput } from '../../src/protocol/inference.js';
+import type { InferenceResult, InferenceWorkflowInput, RequestStatus } from '../../src/protocol/inference.js';
 import { COORDINATOR_TASK_QUEUE } from '../../src/protocol/task-queues.js';
 import { TEST_MODEL, type TestNetwork } from './network.js';
+import { waitFor } from './observe.js';
 
 /** A long-answer prompt: with operators allowing long generations, a request stays in step 05 for seconds. */
 export const SEA_STORY: InferenceWorkflowInput['messages'] = [{ role: 'user', content: 'Tell me a long story about the sea.' }];
@@ -20,13 +21,18 @@ export function startRequest(network: TestNetwork, userId: string, maxNewTokens:
 }
 
 /** Waits until step 05 dispatched the request (its database row says so) and returns the node it went to. */
-export async function waitForDispatch(network: TestNetwork, workflowId: string): Promise<string> {
-  for (let i = 0; i < 300; i += 1) {
+export function waitForDispatch(network: TestNetwork, workflowId: string): Promise<string> {
+  return waitFor('the request dispatched to a node', async () => {
     const row = await network.db.inferenceRequest.findUnique({ where: { workflowId } });
-    if (row?.status === 'DISPATCHED' && row.nodeId) return row.nodeId;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('request was never dispatched');
+    return row?.status === 'DISPATCHED' && row.nodeId ? row.nodeId : undefined;
+  }, 30_000, 100);
+}
+
+/** True once step 02 decided the run: admitted (it has a request id) or refused (it ended). */
+async function admissionDecided(handle: WorkflowHandle): Promise<boolean> {
+  const description = await handle.describe();
+  if (description.status.name !== 'RUNNING') return true; // refused (or done): past step 02 either way
+  return ((await handle.query('status')) as RequestStatus).requestId !== null;
 }
 
 /**
@@ -35,11 +41,21 @@ export async function waitForDispatch(network: TestNetwork, workflowId: string):
  */
 export async function expectConcurrentAdmission(network: TestNetwork): Promise<InferenceResult[]> {
   const userId = `user-${randomUUID()}`;
-  // Long generations: every admission (step 02) happens long before the first settle releases unused credits.
   const maxNewTokens = 400;
   const maxCost = 16 + Buffer.byteLength(SEA_STORY[0]!.content) + 16 + maxNewTokens * 2;
   await network.fund(userId, maxCost * 10);
-  const handles = await Promise.all(Array.from({ length: 20 }, () => startRequest(network, userId, maxNewTokens)));
+  // The chain frozen (SIGSTOP) while the 20 are admitted: nothing can anchor, so no settle can release unused
+  // credits before every admission is decided. Anchoring retries until the chain answers again.
+  const chain = -network.anvil.pid; // anvil's process group (its orphan guard and anvil)
+  process.kill(chain, 'SIGSTOP');
+  let handles: WorkflowHandle[] = [];
+  try {
+    handles = await Promise.all(Array.from({ length: 20 }, () => startRequest(network, userId, maxNewTokens)));
+    await waitFor('every admission decided', async () => ((await Promise.all(handles.map(admissionDecided))).every(Boolean) ? true : undefined), 60_000, 200);
+    expect(await getBalance(network.db, userId)).toEqual({ balance: 0n, held: BigInt(maxCost * 10) });
+  } finally {
+    process.kill(chain, 'SIGCONT');
+  }
   const outcomes = await Promise.all(handles.map((h) => h.result().then((r: InferenceResult) => r, (e: unknown) => e)));
   const completed = outcomes.filter((o): o is InferenceResult => !(o instanceof Error));
   // Counted by outcome, so a failure names what else happened (e.g. ALL_NODES_FAILED under load).
@@ -50,8 +66,7 @@ export async function expectConcurrentAdmission(network: TestNetwork): Promise<I
   }
   expect(byOutcome).toEqual({ completed: 10, INSUFFICIENT_CREDITS: 10 });
   const charged = completed.reduce((sum, r) => sum + r.creditsCharged, 0);
-  const balance = await getBalance(network.db, userId);
-  expect(balance).toEqual({ balance: BigInt(maxCost * 10 - charged), held: 0n });
+  expect(await getBalance(network.db, userId)).toEqual({ balance: BigInt(maxCost * 10 - charged), held: 0n });
   expect(await network.db.creditLedgerEntry.count({ where: { user: { externalId: userId }, kind: 'CAPTURE' } })).toBe(10);
   return completed;
 }

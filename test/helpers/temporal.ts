@@ -71,7 +71,7 @@ export async function startTestCluster(options: { report?: (message: string) => 
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const cluster = await startTemporalCluster({ databaseUrl: testAdminUrl, databases, grpcPort: 0, dir, logFile: path.join(dir, 'server.log'), ...options });
+    const cluster = await startTemporalCluster({ databaseUrl: testAdminUrl(), databases, grpcPort: 0, dir, logFile: path.join(dir, 'server.log'), ...options });
     return await withClient({ ...cluster, databases }, cluster.process.pid, cleanUp);
   } catch (error) {
     await cleanUp();

@@ -36,6 +36,9 @@ export interface RunnerOpResult {
   text?: string;
   usage?: { inputTokens: number; outputTokens: number };
   finishReason?: string;
+  /** Time waiting for a generation slot, and generating (engine's own measures). */
+  queuedMs?: number;
+  durationMs?: number;
   error?: { name: string; code: string; message: string; outputTokens?: number };
   tokensSeen: number;
 }
@@ -75,7 +78,15 @@ async function main(): Promise<void> {
           if (op.abortAfterTokens !== undefined && tokens >= op.abortAfterTokens) controller.abort();
         },
       });
-      return { ok: true, text: result.text, usage: result.usage, finishReason: result.finishReason, tokensSeen };
+      return {
+        ok: true,
+        text: result.text,
+        usage: result.usage,
+        finishReason: result.finishReason,
+        queuedMs: result.queuedMs,
+        durationMs: result.durationMs,
+        tokensSeen,
+      };
     } catch (error) {
       return { ok: false, error: describe(error), tokensSeen };
     }

@@ -12,6 +12,7 @@ import { OPERATOR_WIRE, type DispatchResult } from '../../src/protocol/operator-
 import { COORDINATOR_TASK_QUEUE, nodeTaskQueue } from '../../src/protocol/task-queues.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { createTestDatabase } from '../helpers/database.js';
+import { provideTestPostgres } from '../helpers/test-postgres.js';
 import { startTestTemporal } from '../helpers/temporal.js';
 import { spawnOperator } from './operator-process.js';
 
@@ -21,6 +22,7 @@ const dtype = process.env.PARALLELIX_MODEL_DTYPE ?? 'fp16';
 const tokens = Number(process.argv[3] ?? 256);
 const messages = [{ role: 'user' as const, content: 'Tell me a long story.' }];
 const temporal = await startTestTemporal();
+const testPostgres = await provideTestPostgres();
 const database = await createTestDatabase();
 const db = createPrismaClient(database.url);
 const coordinator = createIdentity();
@@ -61,5 +63,5 @@ for (let i = 0; i < 6; i++) { const r = await engine.generate({ messages, maxNew
 const emean = et.reduce((a, b) => a + b, 0) / et.length;
 Object.assign(results, { engineMs: Math.round(emean), engineTokensPerS: Math.round((out / emean) * 1000) });
 console.log(JSON.stringify(results));
-await engine.dispose(); await db.$disconnect(); await connection.close(); await database.drop(); await temporal.stop();
+await engine.dispose(); await db.$disconnect(); await connection.close(); await database.drop(); await testPostgres.stop(); await temporal.stop();
 process.exit(0);

@@ -6,11 +6,17 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import path from 'node:path';
-import { createRegistryClient, idToBytes32, ANVIL_DEPLOYER_PRIVATE_KEY, type VerdictName } from '../../src/chain/index.js';
+import { idToBytes32, type VerdictName } from '../../src/chain/index.js';
 import { getBalance } from '../../src/db/credits.js';
 import { COORDINATOR_TASK_QUEUE } from '../../src/protocol/task-queues.js';
 import type { InferenceResult, InferenceWorkflowInput, RequestStatus } from '../../src/protocol/inference.js';
 import { projectRoot } from '../../src/shared/paths.js';
+import { loadOrCreateCodecKey } from '../../src/codec/codec-key.js';
+import { createParallelixClient } from '../../src/sdk/index.js';
+import { waitFor } from '../helpers/observe.js';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+const PIPELINE_STEP = defineSearchAttributeKey('PipelineStep', SearchAttributeType.KEYWORD);
 import { startTestNetwork, TEST_MODEL, type TestNetwork } from '../helpers/network.js';
 import { FRANCE_32_TEXT, FRANCE_MESSAGES } from '../fixtures/reference-prompt.js';
 
@@ -29,6 +35,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await network?.stop();
+});
+
+// Tests reorder matching through reputations (preferNodes); each starts from equal, full reputations.
+afterEach(async () => {
+  await network.db.node.updateMany({ data: { reputation: 1 } });
 });
 
 async function run(userId: string, sampleProbability?: number): Promise<{ result: InferenceResult; status: RequestStatus }> {
@@ -61,16 +72,6 @@ async function retire(name: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`${name} was never marked offline`);
-}
-
-async function readOnChain(requestId: string) {
-  const registry = createRegistryClient({
-    rpcUrl: network.anvil.rpcUrl,
-    chainId: network.anvil.chainId,
-    privateKey: ANVIL_DEPLOYER_PRIVATE_KEY,
-    address: network.registryAddress,
-  });
-  return registry.readRecord(requestId);
 }
 
 async function penaltiesOf(nodeId: string, requestId: string): Promise<string[]> {
@@ -112,7 +113,7 @@ describe.each([
     expect(rewards.map((r) => r.nodeId)).toEqual([result.nodeId]);
     const record = await network.db.executionRecord.findUniqueOrThrow({ where: { requestId: result.requestId } });
     expect(record.nodeId).toBe(result.nodeId);
-    const onChain = await readOnChain(result.requestId);
+    const onChain = await network.readOnChain(result.requestId);
     expect(onChain?.nodeKey).toBe(idToBytes32(result.nodeId));
     expect(onChain?.verdict).toBe('Accepted');
 
@@ -154,7 +155,7 @@ test('p = 1 with a dishonest operator: sampling catches it as node_i and as node
     const rewards = await network.db.rewardLedgerEntry.findMany({ where: { requestId: result.requestId } });
     expect(rewards.map((r) => r.nodeId)).toEqual([result.nodeId]);
 
-    const onChain = await readOnChain(result.requestId);
+    const onChain = await network.readOnChain(result.requestId);
     expect(onChain?.verdict).toBe(verdict);
     expect(onChain?.nodeKey).toBe(idToBytes32(result.nodeId));
     // The on-chain pair names the node the delivered result was checked against: the dishonest one, either way.
@@ -188,9 +189,55 @@ test('a disagreement no third node can decide: nothing reaches the user and the 
     expect(requestId).not.toBeNull();
     expect(await getBalance(network.db, userId)).toEqual({ balance: 100_000n, held: 0n });
     expect(await network.db.executionRecord.count({ where: { requestId: requestId! } })).toBe(0);
-    expect(await readOnChain(requestId!)).toBeNull();
+    expect(await network.readOnChain(requestId!)).toBeNull();
   } finally {
     await network.db.node.update({ where: { nodeId: beta }, data: { status: 'ACTIVE' } });
     await retire('dishonest-2');
   }
 }, 180_000);
+
+test('with a dishonest node serving, nothing streams before verification and anchoring, then only the majority text', async () => {
+  const dishonest = await network.startOperator('dishonest-3', { PARALLELIX_TEST_FAULT: 'alter-result' }, FAULTY_ENTRY);
+  const [alpha, beta] = honest as [string, string];
+  const px = await createParallelixClient({
+    address: network.temporal.server.address,
+    namespace: network.temporal.server.namespace,
+    codecKey: loadOrCreateCodecKey(path.join(network.stateRoot, 'coordinator', 'codec-key')),
+  });
+  const chain = -network.anvil.pid; // anvil's process group
+  try {
+    const userId = `user-${randomUUID()}`;
+    await network.fund(userId, 100_000);
+    await preferNodes([dishonest, alpha, beta]);
+    // The chain frozen: the run gets through execution, verification and sampling, and must then wait at 12.
+    process.kill(chain, 'SIGSTOP');
+    let request: Awaited<ReturnType<typeof px.submit>> | undefined;
+    const chunks: string[] = [];
+    let streaming: Promise<void> | undefined;
+    try {
+      request = await px.submit({ userId, model: TEST_MODEL, messages, maxNewTokens: 32, sampleProbability: 1 });
+      streaming = (async () => {
+        for await (const chunk of request!.stream()) chunks.push(chunk);
+      })();
+      const handle = network.client.workflow.getHandle(request.workflowId);
+      // Observed through the PipelineStep search attribute, not a query: while the run waits in a local activity
+      // its queries queue behind the open workflow task, and the SDK's stream is already polling one.
+      const atAnchor = async (): Promise<true | undefined> =>
+        (await handle.describe()).typedSearchAttributes.get(PIPELINE_STEP) === '12 Anchor' ? true : undefined;
+      await waitFor('the run waiting at 12 Anchor', atAnchor, 60_000, 500);
+      // Verification and sampling are done (the dishonest node was overruled and penalised), yet nothing streamed.
+      expect(await penaltiesOf(dishonest, (await network.db.inferenceRequest.findUniqueOrThrow({ where: { workflowId: request.workflowId } })).requestId)).toEqual(['SAMPLE_DISAGREEMENT']);
+      expect(chunks).toEqual([]);
+    } finally {
+      process.kill(chain, 'SIGCONT');
+    }
+    await streaming;
+    const result = await request!.result();
+    expect(result.verdict).toBe('MajorityOverruled');
+    expect(chunks.join('')).toBe(HONEST_TEXT);
+    expect(chunks.join('')).not.toContain('[altered]');
+  } finally {
+    await px.close();
+    await retire('dishonest-3');
+  }
+}, 240_000);

@@ -3,9 +3,10 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { computePoe } from '../../src/crypto/poe.js';
 import { getBalance } from '../../src/db/credits.js';
-import { createRegistryClient, ANVIL_DEPLOYER_PRIVATE_KEY } from '../../src/chain/index.js';
+import { idToBytes32 } from '../../src/chain/index.js';
 import { COORDINATOR_TASK_QUEUE } from '../../src/protocol/task-queues.js';
 import type { InferenceResult, InferenceWorkflowInput } from '../../src/protocol/inference.js';
+import { expectNoPlaintextInHistory } from '../helpers/history.js';
 import { startTestNetwork, TEST_MODEL, type TestNetwork } from '../helpers/network.js';
 import { FRANCE_32_TEXT, FRANCE_MESSAGES } from '../fixtures/reference-prompt.js';
 
@@ -42,13 +43,7 @@ test('a request walks all fourteen steps: anchored once, charged once, rewarded 
   expect(result.verdict).toBe('Accepted');
   expect(result.poe).toBe(computePoe({ requestId: result.requestId, result: result.text, nodeId: result.nodeId }));
 
-  const registry = createRegistryClient({
-    rpcUrl: network.anvil.rpcUrl,
-    chainId: network.anvil.chainId,
-    privateKey: ANVIL_DEPLOYER_PRIVATE_KEY,
-    address: network.registryAddress,
-  });
-  const onChain = await registry.readRecord(result.requestId);
+  const onChain = await network.readOnChain(result.requestId);
   expect(onChain?.poe.replace(/^0x/, '')).toBe(result.poe.replace(/^0x/, ''));
   expect(onChain?.verdict).toBe('Accepted');
 
@@ -67,12 +62,14 @@ test('a request walks all fourteen steps: anchored once, charged once, rewarded 
   const record = await db.executionRecord.findUniqueOrThrow({ where: { requestId: result.requestId } });
   expect(record.anchorTxHash).toBe(result.anchorTx);
 
-  // Invariant 2: the history holds neither the prompt nor the result in clear.
-  const history = JSON.stringify((await handle.fetchHistory()).events);
-  for (const secret of ['capital of France', 'Southern abund', 'helpful assistant']) {
-    expect(history).not.toContain(secret);
-    expect(history).not.toContain(Buffer.from(secret).toString('base64').slice(0, 16));
-  }
+  // Invariant 2: the history holds neither the prompt nor the result in clear (and both are in it, encrypted).
+  const report = await expectNoPlaintextInHistory(await handle.fetchHistory(), {
+    codec: network.codec,
+    secrets: ['capital of France', 'You are a helpful assistant', 'Southern abundjoint', EXPECTED_TEXT],
+  });
+  expect(report.payloads.encrypted).toBeGreaterThanOrEqual(10); // input, result, one marker per step
+  // Only sealed operator messages stay readable: 04's sealed dispatch (its marker and the 05 input) and the sealed result.
+  expect(report.payloads.operatorWire).toBe(3);
 });
 
 test('insufficient credits: a typed failure, no request id, nothing dispatched', async () => {
@@ -86,4 +83,30 @@ test('insufficient credits: a typed failure, no request id, nothing dispatched',
   expect((cause as ApplicationFailure).type).toBe('INSUFFICIENT_CREDITS');
   expect(await network.db.inferenceRequest.count({ where: { workflowId: handle.workflowId } })).toBe(0);
   expect(await getBalance(network.db, userId)).toEqual({ balance: 10n, held: 0n });
+});
+
+test('p = 1 with honest nodes: node_j re-runs the request and agrees; one record, one reward, nothing in clear', async () => {
+  const userId = `user-${randomUUID()}`;
+  await network.fund(userId, 100_000);
+  const handle = await run({ userId, sampleProbability: 1 });
+  const result = (await handle.result()) as InferenceResult;
+  expect(result.text).toBe(EXPECTED_TEXT);
+  expect(result.verdict).toBe('AcceptedSampledAgree');
+  expect(result.sampled).toBe(true);
+  expect(result.sampledNodeIds).toHaveLength(1);
+  const [sampledNode] = result.sampledNodeIds;
+  expect(sampledNode).not.toBe(result.nodeId);
+  expect(await network.db.nodePenalty.count({ where: { requestId: result.requestId } })).toBe(0);
+
+  const onChain = await network.readOnChain(result.requestId);
+  expect(onChain).toMatchObject({ verdict: 'AcceptedSampledAgree', nodeKey: idToBytes32(result.nodeId), sampledNodeKey: idToBytes32(sampledNode!) });
+  const rewards = await network.db.rewardLedgerEntry.findMany({ where: { requestId: result.requestId } });
+  expect(rewards.map((r) => r.nodeId)).toEqual([result.nodeId]);
+  expect(await network.db.creditLedgerEntry.count({ where: { requestId: result.requestId, kind: 'CAPTURE' } })).toBe(1);
+  // The sampled re-dispatch was sealed to node_j like the first one: still nothing in clear.
+  const report = await expectNoPlaintextInHistory(await handle.fetchHistory(), {
+    codec: network.codec,
+    secrets: ['capital of France', 'Southern abundjoint', EXPECTED_TEXT],
+  });
+  expect(report.payloads.operatorWire).toBe(6);
 });

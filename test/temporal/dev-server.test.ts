@@ -53,8 +53,9 @@ test('a worker bundles workflow code and runs a workflow on the provisioned serv
 });
 
 test('stop() ends the server and frees its port', async () => {
-  const port = Number(temporal.server.address.split(':')[1]);
-  await temporal.stop();
+  const own = await startTestTemporal(); // its own server: the shared one stays up for the other tests
+  const port = Number(own.server.address.split(':')[1]);
+  expect(await isPortOpen(port)).toBe(true);
+  await own.stop();
   expect(await isPortOpen(port)).toBe(false);
-  temporal = undefined as unknown as TestTemporal;
 });

@@ -10,6 +10,7 @@ import { existingCodecKey, openDatabase, resolveChainReader, resolveTemporal } f
 import { temporalConnectionSecurity } from '../../temporal/connection-security.js';
 import { AuditMismatchError, NotFoundError } from '../errors.js';
 import { say } from '../output.js';
+import { printTable } from '../table.js';
 import { withSpinner } from '../spinner.js';
 
 export type CheckOutcome = 'ok' | 'mismatch' | 'skipped';
@@ -147,7 +148,7 @@ export async function auditCommand(requestId: string, flags: { json?: boolean })
     say(JSON.stringify(report, null, 2));
   } else {
     say(`audit of request ${requestId} (workflow ${report.workflowId ?? 'unknown'})`);
-    for (const c of report.checks) say(`  ${c.outcome === 'ok' ? 'ok      ' : c.outcome === 'skipped' ? 'skipped ' : 'MISMATCH'}  ${c.name}: ${c.detail}`);
+    printTable(['RESULT', 'CHECK', 'DETAIL'], report.checks.map((c) => [c.outcome === 'mismatch' ? 'MISMATCH' : c.outcome, c.name, c.detail]));
     say(report.ok ? 'consistent' : 'INCONSISTENT');
   }
   if (!report.ok) {

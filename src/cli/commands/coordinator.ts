@@ -18,7 +18,7 @@ export async function coordinatorCommand(): Promise<void> {
   const policy = loadCoordinatorPolicy();
   // Before any Temporal worker: the SDK's runtime (with its metrics exporter) can be installed once per process.
   const metrics = await startProcessMetrics({ component: 'coordinator', logger: createLogger('metrics'), temporalSdk: true });
-  const db = createPrismaClient(endpoints.databaseUrl, endpoints.databasePoolSize ? { maxConnections: endpoints.databasePoolSize } : {});
+  const db = createPrismaClient(endpoints.databaseUrl);
   let coordinator;
   try {
     coordinator = await startCoordinator({ ...endpoints, db, policy, metrics: createCoordinatorMetrics(metrics.registry, db) });

@@ -6,7 +6,7 @@ import { startProcessMetrics } from '../../metrics/process-metrics.js';
 import { createParallelixClient } from '../../sdk/index.js';
 import { createLogger } from '../../shared/logger.js';
 import { ProvisioningError } from '../../shared/errors.js';
-import { resolveDatabase, resolveTemporal } from '../../config/connections.js';
+import { resolveDatabaseUrl, resolveTemporal } from '../../config/connections.js';
 import { say } from '../output.js';
 import { waitForShutdownSignal } from '../shutdown.js';
 
@@ -16,23 +16,30 @@ export interface GatewayFlags {
 }
 
 /**
- * `parallelix gateway`: the OpenAI-compatible HTTP API (`/v1/chat/completions`, `/v1/models`) on
+ * `parallelix gateway`: the OpenAI-compatible HTTP API (`/v1/chat/completions`, `/v1/responses`, `/v1/models`) on
  * PARALLELIX_GATEWAY_HOST:PARALLELIX_GATEWAY_PORT (default 127.0.0.1:8080), against a running stack or the
  * configured services, until Ctrl-C.
  */
 export async function gatewayCommand(flags: GatewayFlags = {}): Promise<void> {
   const settings = loadGatewaySettings(flags);
   // The gateway needs only the database (API keys, offered models) and Temporal (the SDK), never the chain.
-  const database = resolveDatabase();
+  const databaseUrl = resolveDatabaseUrl();
   const temporal = resolveTemporal();
-  const db = createPrismaClient(database.url, database.poolSize ? { maxConnections: database.poolSize } : {});
+  const db = createPrismaClient(databaseUrl);
   const sdk = await createParallelixClient(temporal);
   const metrics = await startProcessMetrics({ component: 'gateway', logger: createLogger('metrics') }).catch(async (error: unknown) => {
     await sdk.close();
     await db.$disconnect();
     throw error;
   });
-  const app = createGateway({ sdk, db, logger: createLogger('gateway'), defaultMaxTokens: settings.defaultMaxTokens });
+  const app = createGateway({
+    sdk,
+    db,
+    logger: createLogger('gateway'),
+    defaultMaxTokens: settings.defaultMaxTokens,
+    requestsPerMinute: settings.requestsPerMinute,
+    ...(settings.corsOrigins ? { corsOrigins: settings.corsOrigins } : {}),
+  });
   registerHttpMetrics(app, metrics.registry);
   try {
     await app.listen({ host: settings.host, port: settings.port });

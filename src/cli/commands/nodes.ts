@@ -2,6 +2,7 @@ import type { OperatorCapabilities } from '../../crypto/announcement.js';
 import { nodeUptimes } from '../../coordinator/uptime.js';
 import { openDatabase } from '../../config/connections.js';
 import { say } from '../output.js';
+import { printTable } from '../table.js';
 import { withSpinner } from '../spinner.js';
 import { loadCoordinatorPolicy } from '../../coordinator/config.js';
 
@@ -75,9 +76,7 @@ export async function nodesListCommand(flags: { json?: boolean }): Promise<void>
       `${r.rewardWeight} (${r.rewardedRequests} req)`,
       `${r.penaltyCount} / ${r.reputation.toFixed(2)}`,
     ]);
-    const header = ['NODE', 'KEYS', 'CAPABILITIES', 'STATUS', `UPTIME ${windowSeconds}s`, 'REWARD WEIGHT', 'PENALTIES / REPUTATION'];
-    const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-    for (const row of [header, ...table]) say(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+    printTable(['NODE', 'KEYS', 'CAPABILITIES', 'STATUS', `UPTIME ${windowSeconds}s`, 'REWARD WEIGHT', 'PENALTIES / REPUTATION'], table);
   } finally {
     await db.$disconnect();
   }

@@ -18,9 +18,11 @@ import { startOperatorFleet } from '../../devstack/operator-fleet.js';
 import { startStack } from '../../devstack/stack.js';
 import { stateDir } from '../../shared/paths.js';
 import { createPrismaClient } from '../../db/client.js';
-import { runDemoRequests } from '../demo.js';
+import { redactUrl } from '../../db/pg-url.js';
+import { DEMO_USER, fundDemoUser, runDemoRequests } from '../demo.js';
 import { say, step } from '../output.js';
 import { waitForShutdownSignal } from '../shutdown.js';
+import { workerLogTo } from '../worker-log.js';
 
 export interface StartFlags {
   operators: number;
@@ -47,11 +49,6 @@ export async function startCommand(flags: StartFlags): Promise<void> {
   report(`local state in ${stateDir()}`);
   const policy = loadCoordinatorPolicy();
   const stackConfig = loadStackConfig(process.env, flags.temporal ? { temporal: flags.temporal } : {});
-  if (flags.coordinators > 1 && stackConfig.database.mode === 'embedded') {
-    throw new ConfigError('several coordinator processes need a database they all reach', {
-      details: 'The embedded database serves this process only: set DATABASE_URL to a PostgreSQL database.',
-    });
-  }
   if (flags.coordinators > 1 && loadChainConfig().mode === 'remote') {
     throw new ConfigError('on a configured chain each coordinator process needs an anchoring key of its own', {
       details: 'Run further coordinators with `parallelix coordinator`, each with its own PARALLELIX_CHAIN_PRIVATE_KEY authorised on the registry.',
@@ -59,11 +56,13 @@ export async function startCommand(flags: StartFlags): Promise<void> {
   }
   const metricsSettings = loadMetricsSettings();
   const metricsBase = metricsSettings.port ?? METRICS_PORTS.coordinator;
-  // Before any Temporal worker of this process: the SDK runtime (with its metrics exporter) is installed once.
+  // Before any Temporal worker of this process: the SDK runtime (with its metrics exporter, and the workers' log
+  // going to the logs folder) is installed once.
   const metrics = await startProcessMetrics({
     component: 'coordinator',
     logger: createLogger('metrics'),
     temporalSdk: true,
+    workerLogger: workerLogTo(path.join(stateDir(), 'logs', 'coordinator.log')),
     settings: { ...metricsSettings, port: metricsBase },
   });
   const codecSettings = loadCodecServerSettings();
@@ -98,8 +97,8 @@ export async function startCommand(flags: StartFlags): Promise<void> {
   try {
     const { temporal, database, chain } = stack.endpoints;
     step('coordinator')('starting the coordinator worker');
-    // One client for everything this process does with the database (the embedded one serves one connection).
-    const db = createPrismaClient(database.url, database.poolSize ? { maxConnections: database.poolSize } : {});
+    // One client for everything this process does with the database: the coordinator and the demo.
+    const db = createPrismaClient(database.url);
     stops.push(() => db.$disconnect());
     const coordinator = await startCoordinator({
       temporal,
@@ -108,8 +107,6 @@ export async function startCommand(flags: StartFlags): Promise<void> {
       chain: { ...chain, anchorerPrivateKey: stack.anchorerPrivateKey, ...(stack.localAnchorerPool ? { localAnchorerPool: stack.localAnchorerPool } : {}) },
       policy,
       metrics: createCoordinatorMetrics(metrics.registry, db),
-      // The embedded PGlite serves one connection: no room for the anchoring claim's own (and no second process).
-      claimAnchorer: !database.embedded || database.poolSize !== 1,
     });
     stops.push(() => coordinator.stop());
     const moreCoordinators = flags.coordinators > 1
@@ -135,16 +132,19 @@ export async function startCommand(flags: StartFlags): Promise<void> {
     say(`  Codec server  ${codec.url} (Bearer token in ${process.env.PARALLELIX_CODEC_TOKEN ? 'PARALLELIX_CODEC_TOKEN' : tokenFile})`);
     say(`                browser: open ${codec.url}/login once, then tick "Include cross-origin credentials" in the UI's codec settings`);
     say(`                CLI: temporal workflow show --codec-endpoint ${codec.url} --codec-auth "Bearer ${process.env.PARALLELIX_CODEC_TOKEN ? '$PARALLELIX_CODEC_TOKEN' : `$(cat ${tokenFile})`}" …`);
-    say(`  Database      ${database.embedded ? 'embedded PGlite' : 'PostgreSQL'} ${database.url.replace(/:[^:@/]+@/, ':***@')}`);
+    say(`  Database      ${database.embedded ? 'embedded PostgreSQL' : 'PostgreSQL'} ${redactUrl(database.url)}${database.embedded ? ` (data in ${path.join(stateDir(), 'postgres')})` : ''}`);
     say(`  Chain         ${chain.rpcUrl} (chain id ${chain.chainId}), ExecutionRegistry ${chain.registryAddress}`);
     say(`  Coordinator   ${flags.coordinators} process(es), sample probability ${policy.pipeline.sampleProbability}, ${fleet.length} operator node(s)`);
     say(`  Metrics       ${[metrics.server?.url, ...moreCoordinators.map((c) => c.metricsUrl), ...fleet.map((op) => op.metricsUrl)].filter(Boolean).join(' ')}`);
-    if (flags.demo && fleet.length > 0) {
-      say('');
-      await runDemoRequests(stack.endpoints, db, process.env.PARALLELIX_MODEL || 'tiny-random-LlamaForCausalLM-fp16');
-    }
     say('');
-    say('Up for more requests (`parallelix submit`, the Temporal UI above). Press Ctrl-C to stop.');
+    await fundDemoUser(db);
+    if (flags.demo && fleet.length > 0) await runDemoRequests(stack.endpoints, process.env.PARALLELIX_MODEL || 'tiny-random-LlamaForCausalLM-fp16');
+    say('');
+    const where = process.env.PARALLELIX_STATE_DIR ? `with PARALLELIX_STATE_DIR=${stateDir()}` : 'in this folder';
+    say(`Up for more requests. From another terminal ${where} (connections come from ${stateDir()}/stack.json):`);
+    say(`  echo "Hello" | npx parallelix submit            as ${DEMO_USER}, on the only model offered`);
+    say(`  npx parallelix credits balance ${DEMO_USER}    nodes list    audit <requestId>    api-key create ${DEMO_USER}    gateway`);
+    say('Press Ctrl-C to stop.');
     const signal = await Promise.race([waitForShutdownSignal(), coordinator.done.then(() => 'coordinator stopped' as const)]);
     say(`\n${signal}: stopping`);
   } finally {

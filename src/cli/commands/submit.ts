@@ -1,14 +1,19 @@
 import { createParallelixClient, type SubmitResult } from '../../sdk/index.js';
 import type { ChatMessage } from '../../protocol/inference.js';
-import { ConfigError } from '../../shared/errors.js';
-import { codecKeyFile, existingCodecKey, resolveTemporal } from '../../config/connections.js';
+import { ConfigError, InvalidInputError } from '../../shared/errors.js';
+import { codecKeyFile, existingCodecKey, localStackRunning, openDatabase, resolveTemporal } from '../../config/connections.js';
+import { listOfferedModels } from '../../gateway/models.js';
+import { DEMO_USER } from '../demo.js';
 import { say } from '../output.js';
 import { withSpinner } from '../spinner.js';
 
 export interface SubmitFlags {
-  user: string;
-  model: string;
-  prompt: string;
+  /** Default: the local stack's demo user, when a local stack is running. */
+  user?: string;
+  /** Default: the only model the active nodes offer, when there is exactly one. */
+  model?: string;
+  /** Default: standard input (a prompt in argv lands in the shell's history). */
+  prompt?: string;
   system?: string;
   maxNewTokens: number;
   idempotencyKey?: string;
@@ -26,16 +31,19 @@ export async function submitCommand(flags: SubmitFlags): Promise<void> {
       details: `set PARALLELIX_CODEC_KEY or run where ${codecKeyFile()} exists (PARALLELIX_STATE_DIR)`,
     });
   }
+  const user = flags.user ?? defaultUser();
+  const model = flags.model ?? (await defaultModel());
+  const prompt = flags.prompt ?? (await readPrompt());
   const messages: ChatMessage[] = [
     ...(flags.system ? [{ role: 'system' as const, content: flags.system }] : []),
-    { role: 'user', content: flags.prompt },
+    { role: 'user', content: prompt },
   ];
   const temporal = resolveTemporal();
   const client = await createParallelixClient({ address: temporal.address, namespace: temporal.namespace, codecKey: key });
   try {
     const handle = await client.submit({
-      userId: flags.user,
-      model: flags.model,
+      userId: user,
+      model,
       messages,
       maxNewTokens: flags.maxNewTokens,
       ...(flags.idempotencyKey ? { idempotencyKey: flags.idempotencyKey } : {}),
@@ -47,6 +55,8 @@ export async function submitCommand(flags: SubmitFlags): Promise<void> {
       say(JSON.stringify({
         requestId: result.requestId,
         workflowId: handle.workflowId,
+        userId: user,
+        model,
         nodeId: result.nodeId,
         result: result.text,
         usage: result.usage,
@@ -75,4 +85,34 @@ export async function submitCommand(flags: SubmitFlags): Promise<void> {
   } finally {
     await client.close();
   }
+}
+
+function defaultUser(): string {
+  if (localStackRunning()) return DEMO_USER;
+  throw new ConfigError('--user is required: no local stack is running whose demo user it could default to');
+}
+
+/** The one model the active nodes offer; with none or several, the caller must choose. */
+async function defaultModel(): Promise<string> {
+  let models: string[];
+  const db = openDatabase();
+  try {
+    models = (await listOfferedModels(db)).map((m) => m.id);
+  } catch (error) {
+    throw new ConfigError('--model is required: the offered models could not be read', { details: error instanceof Error ? error.message : String(error), cause: error });
+  } finally {
+    await db.$disconnect();
+  }
+  if (models.length === 1) return models[0]!;
+  throw new ConfigError(models.length === 0 ? '--model is required: no active node offers a model now' : `--model is required: active nodes offer ${models.length} models (${models.join(', ')})`);
+}
+
+/** The prompt from standard input, to its end (Ctrl-D on a terminal); one trailing newline is dropped. */
+async function readPrompt(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('Prompt (end with Ctrl-D; or pass --prompt):\n');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const prompt = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  if (prompt.trim() === '') throw new InvalidInputError('the prompt is empty: pass --prompt or write it to standard input');
+  return prompt;
 }
