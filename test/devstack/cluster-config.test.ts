@@ -46,7 +46,7 @@ test('a password never enters the file: the server renders it from its environme
   const { header, config } = render('postgresql://temporal:s3cr%40t@127.0.0.1/postgres?sslmode=verify-full');
   expect(header).toBe('# enable-template\n');
   expect(JSON.stringify(config)).not.toContain('s3cr');
-  expect(config.persistence.datastores.default.sql.password).toBe(`{{ env "${SQL_PASSWORD_ENV}" }}`);
+  expect(config.persistence.datastores.default.sql.password).toBe(`{{ env \`${SQL_PASSWORD_ENV}\` }}`);
   expect(config.persistence.datastores.default.sql.tls).toEqual({ enabled: true, enableHostVerification: true });
   expect(sqlEndpointFromUrl('postgresql://temporal:s3cr%40t@127.0.0.1/postgres').password).toBe('s3cr@t');
 });

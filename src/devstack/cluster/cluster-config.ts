@@ -111,8 +111,9 @@ function datastore(input: ServerConfigInput, database: string, maxConns: number)
       connectAddr: `${input.sql.host}:${input.sql.port}`,
       connectProtocol: 'tcp',
       user: input.sql.user,
-      // Rendered by the server from its environment: the password is in no file and on no command line.
-      ...(input.sql.hasPassword ? { password: `{{ env "${SQL_PASSWORD_ENV}" }}` } : {}),
+      // Rendered by the server from its environment: the password is in no file and on no command line. The name
+      // is a Go raw string (backquotes): a double-quoted one would reach the template escaped inside this JSON string.
+      ...(input.sql.hasPassword ? { password: `{{ env \`${SQL_PASSWORD_ENV}\` }}` } : {}),
       maxConns,
       maxIdleConns: maxConns,
       maxConnLifetime: '1h',
