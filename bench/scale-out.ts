@@ -14,6 +14,7 @@ import { projectRoot } from '../src/shared/paths.js';
 import { testAdminUrl } from '../test/helpers/database.js';
 import { startTestNetwork, type TestNetwork } from '../test/helpers/network.js';
 import type { TestCluster } from '../test/helpers/temporal.js';
+import { provideTestPostgres } from '../test/helpers/test-postgres.js';
 import { machineFacts } from './machine.js';
 import { runBatch } from './pipeline.js';
 import { backendPids, processCpuMs, treeCpuMs, type CpuReading } from './proc-cpu.js';
@@ -147,8 +148,15 @@ async function measure(temporal: 'dev' | 'cluster', coordinators: number): Promi
 
 async function main(): Promise<void> {
   const results: ConfigurationResult[] = [];
-  for (const temporal of ['dev', 'cluster'] as const) {
-    for (const coordinators of [1, 2]) results.push(await measure(temporal, coordinators));
+  // The coordinators' databases and the cluster's own on one server: PARALLELIX_TEST_PG_URL, else an embedded one.
+  const testPostgres = await provideTestPostgres({ durable: true });
+  progress(`PostgreSQL: ${testPostgres.description}`);
+  try {
+    for (const temporal of ['dev', 'cluster'] as const) {
+      for (const coordinators of [1, 2]) results.push(await measure(temporal, coordinators));
+    }
+  } finally {
+    await testPostgres.stop();
   }
   const services = [...new Set(results.flatMap((r) => Object.keys(r.throughput.cpuMsPerRequest)))].filter((s) => !s.startsWith('coordinator-'));
   const coordinatorCpu = (cpu: Record<string, number>): number => round(Object.entries(cpu).filter(([k]) => k.startsWith('coordinator-')).reduce((s, [, v]) => s + v, 0), 2);

@@ -1,4 +1,5 @@
 import { chmodSync } from 'node:fs';
+import { getFreeClusterFrontendPort } from './cluster/temporal-cluster.js';
 import { getFreePort } from './ports.js';
 
 /**
@@ -11,7 +12,8 @@ export async function isolatedStackEnv(stateDir: string): Promise<Record<string,
   if (process.getuid?.() === 0) chmodSync(stateDir, 0o711);
   return {
     PARALLELIX_STATE_DIR: stateDir,
-    PARALLELIX_TEMPORAL_PORT: String(await getFreePort()),
+    // The Temporal server (`--temporal cluster`) takes ports at fixed offsets from this one: all free as well.
+    PARALLELIX_TEMPORAL_PORT: String(await getFreeClusterFrontendPort()),
     PARALLELIX_TEMPORAL_UI_PORT: String(await getFreePort()),
     PARALLELIX_POSTGRES_PORT: String(await getFreePort()),
     PARALLELIX_ANVIL_PORT: String(await getFreePort()),

@@ -15,6 +15,7 @@ import { FRANCE_32_TEXT, FRANCE_MESSAGES } from '../fixtures/reference-prompt.js
 import { spawnCli } from '../helpers/cli-process.js';
 import { testAdminUrl } from '../helpers/database.js';
 import { startTestNetwork, type TestNetwork } from '../helpers/network.js';
+import { identityThatRecorded } from '../helpers/observe.js';
 import { expectConcurrentAdmission, LONG_GENERATIONS, startRequest, waitForDispatch } from '../helpers/scenarios.js';
 import type { TestCluster, TestTemporal } from '../helpers/temporal.js';
 
@@ -94,13 +95,18 @@ test('happy path: one request through the cluster is anchored once, charged once
   expect(found).toEqual([handle.workflowId]);
 }, 120_000);
 
-test('20 concurrent requests across two coordinator processes: exactly 10 admitted, both processes anchor', async () => {
-  const completed = await expectConcurrentAdmission(network);
+test('20 concurrent requests across two coordinator processes: exactly 10 admitted, each anchored from the account of the process that ran its anchoring', async () => {
+  const { handles, completed } = await expectConcurrentAdmission(network);
   const registry = createRegistryClient({ rpcUrl: network.anvil.rpcUrl, chainId: network.anvil.chainId, privateKey: ANVIL_DEPLOYER_PRIVATE_KEY, address: network.registryAddress });
-  const anchorers = new Set<string>();
-  for (const r of completed) anchorers.add((await registry.readRecord(r.requestId))!.anchorer);
-  // Ten runs land on two pollers of one task queue: each process anchors from its own account, without nonce races.
-  expect([...anchorers].sort()).toEqual(network.coordinatorProcesses.map((c) => c.anchorer).sort());
+  const processOf = (identity: string | undefined) => network.coordinatorProcesses.find((c) => identity?.startsWith(`${c.pid}@`));
+  for (const { handle, result } of completed) {
+    const anchoredBy = processOf(identityThatRecorded((await handle.fetchHistory()).events ?? [], '12 Anchor'));
+    expect(anchoredBy).toBeDefined();
+    expect((await registry.readRecord(result.requestId))?.anchorer).toBe(anchoredBy!.anchorer);
+  }
+  // Twenty runs on two pollers of one task queue: both processes took workflow tasks of them.
+  const workers = new Set((await Promise.all(handles.map((h) => workflowTaskWorkers(h.workflowId)))).flat().map((id) => processOf(id)?.index));
+  expect([...workers].sort()).toEqual(network.coordinatorProcesses.map((c) => c.index).sort());
 }, 300_000);
 
 async function scrape(url: string): Promise<string> {

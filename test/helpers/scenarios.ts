@@ -35,11 +35,18 @@ async function admissionDecided(handle: WorkflowHandle): Promise<boolean> {
   return ((await handle.query('status')) as RequestStatus).requestId !== null;
 }
 
+export interface ConcurrentAdmission {
+  /** All 20 runs. */
+  handles: WorkflowHandle[];
+  /** The 10 that ran, with their results. */
+  completed: { handle: WorkflowHandle; result: InferenceResult }[];
+}
+
 /**
  * Invariant 1 under concurrency: 20 requests at once on a balance covering 10. Exactly 10 run and are charged once,
- * 10 are refused with INSUFFICIENT_CREDITS, and the balance ends exact and never negative. Returns the completed ones.
+ * 10 are refused with INSUFFICIENT_CREDITS, and the balance ends exact and never negative.
  */
-export async function expectConcurrentAdmission(network: TestNetwork): Promise<InferenceResult[]> {
+export async function expectConcurrentAdmission(network: TestNetwork): Promise<ConcurrentAdmission> {
   const userId = `user-${randomUUID()}`;
   const maxNewTokens = 400;
   const maxCost = 16 + Buffer.byteLength(SEA_STORY[0]!.content) + 16 + maxNewTokens * 2;
@@ -57,7 +64,10 @@ export async function expectConcurrentAdmission(network: TestNetwork): Promise<I
     process.kill(chain, 'SIGCONT');
   }
   const outcomes = await Promise.all(handles.map((h) => h.result().then((r: InferenceResult) => r, (e: unknown) => e)));
-  const completed = outcomes.filter((o): o is InferenceResult => !(o instanceof Error));
+  const completed = handles.flatMap((handle, i) => {
+    const outcome = outcomes[i];
+    return outcome instanceof Error ? [] : [{ handle, result: outcome as InferenceResult }];
+  });
   // Counted by outcome, so a failure names what else happened (e.g. ALL_NODES_FAILED under load).
   const byOutcome: Record<string, number> = {};
   for (const o of outcomes) {
@@ -65,8 +75,8 @@ export async function expectConcurrentAdmission(network: TestNetwork): Promise<I
     byOutcome[key] = (byOutcome[key] ?? 0) + 1;
   }
   expect(byOutcome).toEqual({ completed: 10, INSUFFICIENT_CREDITS: 10 });
-  const charged = completed.reduce((sum, r) => sum + r.creditsCharged, 0);
+  const charged = completed.reduce((sum, { result }) => sum + result.creditsCharged, 0);
   expect(await getBalance(network.db, userId)).toEqual({ balance: BigInt(maxCost * 10 - charged), held: 0n });
   expect(await network.db.creditLedgerEntry.count({ where: { user: { externalId: userId }, kind: 'CAPTURE' } })).toBe(10);
-  return completed;
+  return { handles, completed };
 }

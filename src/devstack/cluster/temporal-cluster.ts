@@ -64,6 +64,19 @@ async function freePorts(): Promise<ClusterPorts> {
   };
 }
 
+/**
+ * A frontend port whose fixed-offset ports (portsFromFrontend) are all free now, every one of them below the OS's
+ * ephemeral range (so no port another process gets from the OS collides) and below 32768 (membership ports).
+ */
+export async function getFreeClusterFrontendPort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const frontend = await getFreePortInRange(20_300, 31_000);
+    const others = Object.values(portsFromFrontend(frontend)).filter((port) => port !== frontend);
+    if ((await Promise.all(others.map((port) => isPortOpen(port)))).every((open) => !open)) return frontend;
+  }
+  throw new ProvisioningError('no free set of Temporal server ports found in 20000-31767');
+}
+
 /** The server exited at start-up because a port it was given was bound by someone else. */
 class PortTakenError extends ProvisioningError {}
 
