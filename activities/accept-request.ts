@@ -27,6 +27,7 @@ export function createAcceptRequest({ policy }: CoordinatorDeps) {
       settings: {
         ...policy.pipeline,
         sampleProbability: parsed.data.sampleProbability ?? policy.pipeline.sampleProbability,
+        sampleMode: parsed.data.sampleMode ?? policy.pipeline.sampleMode,
       },
     };
   };

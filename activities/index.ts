@@ -15,6 +15,7 @@ import { createMatch } from './match.js';
 import { createPenalise } from './penalise.js';
 import { createRecordProgress } from './record-progress.js';
 import { createReleaseCredits } from './release.js';
+import { createJudgeScore, createSealClaim } from './sample-check.js';
 import { createSettle } from './settle.js';
 import { createVerifyResult } from './verify.js';
 
@@ -36,6 +37,8 @@ export function createCoordinatorActivities(deps: CoordinatorDeps) {
     '11 Sample · verify': verifyResult,
     '11 Sample · penalise': penaliseNode,
     '11 Sample · record': recordProgress,
+    '11 Sample · seal claim': createSealClaim(),
+    '11 Sample · judge': createJudgeScore(deps),
     '12 Anchor': createAnchor(deps),
     '13 Return result': recordProgress,
     '14 Settle': createSettle(deps),

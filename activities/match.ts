@@ -7,6 +7,8 @@ import { FailureType, nonRetryable } from './failures.js';
 export interface MatchInput {
   requestId: string;
   model: string;
+  /** Step 11 pairs node_j with node_i's weights variant (any device); absent for the primary match. */
+  dtype?: string;
   maxNewTokens: number;
   /** Nodes already tried (or already used) for this request. */
   exclude: string[];
@@ -15,6 +17,9 @@ export interface MatchInput {
 export interface MatchedNode {
   nodeId: string;
   boxPublicKey: string;
+  /** What the node announced: its weights variant and device (recorded with a sampled pair). */
+  dtype: string;
+  device: 'webgpu' | 'cpu';
 }
 
 /** Step 03: the best capable, healthy, least-loaded node not yet tried for this request. */
@@ -36,6 +41,7 @@ export function createMatch({ db, policy }: CoordinatorDeps) {
       return {
         nodeId: node.nodeId,
         models: Array.isArray(caps?.models) ? caps.models : [],
+        dtype: typeof caps?.dtype === 'string' ? caps.dtype : '',
         maxNewTokens: caps?.maxNewTokens ?? 0,
         concurrency: Math.max(1, caps?.concurrency ?? 1),
         uptime: uptimes.get(node.nodeId) ?? null,
@@ -46,12 +52,13 @@ export function createMatch({ db, policy }: CoordinatorDeps) {
     const ranked = rankCandidates({ ...input, minUptime: policy.minUptime }, candidates);
     const chosen = ranked[0];
     if (!chosen) {
-      throw nonRetryable(FailureType.noCapableNode, `no capable node for model ${input.model} (excluded: ${input.exclude.length})`, {
+      throw nonRetryable(FailureType.noCapableNode, `no capable node for model ${input.model}${input.dtype ? ` (${input.dtype})` : ''} (excluded: ${input.exclude.length})`, {
         model: input.model,
         excluded: input.exclude,
       });
     }
     const node = nodes.find((n) => n.nodeId === chosen.nodeId)!;
-    return { nodeId: node.nodeId, boxPublicKey: node.boxPublicKey };
+    const caps = node.capabilities as unknown as OperatorCapabilities;
+    return { nodeId: node.nodeId, boxPublicKey: node.boxPublicKey, dtype: chosen.dtype, device: caps.device === 'webgpu' ? 'webgpu' : 'cpu' };
   };
 }

@@ -9,6 +9,8 @@ export interface SettleInput {
   requestId: string;
   nodeId: string;
   usage: TokenUsage;
+  /** Nodes that only scored a claim for this request (step 11, tolerant mode) and were not penalised. */
+  verifiers?: Array<{ nodeId: string; scoredTokens: number }>;
 }
 
 export interface SettleOutput {
@@ -16,11 +18,22 @@ export interface SettleOutput {
   released: number;
   rewardWeight: number;
   uptimeFactor: number;
+  /** Verification weights credited to scoring nodes. */
+  verificationWeights: Array<{ nodeId: string; weight: number }>;
 }
 
 /**
- * Step 14, only after the anchor: capture the metered cost, release the rest of the hold, and credit node_i a
- * reward weight scaled by its uptime. Idempotent by request id (the hold's state and the reward's unique key).
+ * A scoring node's weight: it ran one prefill over the prompt and the claimed answer, so it is paid those tokens at
+ * the input (prefill) price, scaled by its uptime like the primary's reward (docs/sampling.md).
+ */
+export function verificationWeight(scoredTokens: number, inputPerToken: number, uptime: number): bigint {
+  return BigInt(Math.round(scoredTokens * inputPerToken * uptime));
+}
+
+/**
+ * Step 14, only after the anchor: capture the metered cost, release the rest of the hold, credit the delivering
+ * node a reward weight scaled by its uptime and each scoring node its verification weight. Idempotent by request id
+ * (the hold's state and the reward's unique (request, node) key).
  */
 export function createSettle({ db, policy }: Pick<CoordinatorDeps, 'db' | 'policy'>) {
   return async function settle(input: SettleInput): Promise<SettleOutput> {
@@ -32,11 +45,17 @@ export function createSettle({ db, policy }: Pick<CoordinatorDeps, 'db' | 'polic
     if (!hold) throw ApplicationFailure.nonRetryable(`request ${input.requestId} has no credit hold`, 'NO_HOLD');
     const cost = actualCost(policy.price, input.usage, Number(hold.amount));
     const captured = await captureHold(db, { requestId: input.requestId, amount: BigInt(cost) });
-    const uptime = (await nodeUptimes(db, [input.nodeId], policy.uptimeWindowMs)).get(input.nodeId) ?? 1;
+    const verifiers = (input.verifiers ?? []).filter((v) => v.nodeId !== input.nodeId);
+    const uptimes = await nodeUptimes(db, [input.nodeId, ...verifiers.map((v) => v.nodeId)], policy.uptimeWindowMs);
+    const uptime = uptimes.get(input.nodeId) ?? 1;
     const weight = BigInt(Math.round(Number(captured.capturedAmount) * uptime));
+    const verification = verifiers.map((v) => {
+      const factor = uptimes.get(v.nodeId) ?? 1;
+      return { requestId: input.requestId, nodeId: v.nodeId, kind: 'VERIFICATION' as const, weight: verificationWeight(v.scoredTokens, policy.price.inputPerToken, factor), uptimeFactor: factor };
+    });
     await db.$transaction([
       db.rewardLedgerEntry.createMany({
-        data: [{ requestId: input.requestId, nodeId: input.nodeId, weight, uptimeFactor: uptime }],
+        data: [{ requestId: input.requestId, nodeId: input.nodeId, kind: 'EXECUTION', weight, uptimeFactor: uptime }, ...verification],
         skipDuplicates: true,
       }),
       db.inferenceRequest.update({
@@ -59,6 +78,7 @@ export function createSettle({ db, policy }: Pick<CoordinatorDeps, 'db' | 'polic
       released: Number(captured.releasedAmount),
       rewardWeight: Number(reward.weight),
       uptimeFactor: reward.uptimeFactor,
+      verificationWeights: verification.map((v) => ({ nodeId: v.nodeId, weight: Number(v.weight) })),
     };
   };
 }

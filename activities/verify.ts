@@ -6,15 +6,16 @@ import type { CoordinatorDeps } from './deps.js';
 import { FailureType, nonRetryable } from './failures.js';
 
 export type VerifyOutcome =
-  | { ok: true; text: string; poe: string; signature: string }
-  | { ok: false; reason: 'BAD_SIGNATURE' | 'POE_MISMATCH' | 'UNREADABLE_RESULT' | 'WRONG_REQUEST' };
+  | { ok: true; text: string; tokenIds: number[]; poe: string; signature: string }
+  | { ok: false; reason: 'BAD_SIGNATURE' | 'POE_MISMATCH' | 'UNREADABLE_RESULT' | 'WRONG_REQUEST' | 'OUT_OF_BOUNDS' };
 
-function openResult(result: DispatchResult, deps: CoordinatorDeps): string | undefined {
+function openResult(result: DispatchResult, deps: CoordinatorDeps): ResultPayload | undefined {
   try {
     const payload = openJsonEnvelope(result.sealedResult, deps.identity.box.secretKey, deps.identity.box.publicKey, {
       expectRequestId: result.requestId,
     }) as ResultPayload;
-    return typeof payload?.text === 'string' ? payload.text : undefined;
+    if (typeof payload?.text !== 'string' || !Array.isArray(payload.tokenIds)) return undefined;
+    return payload.tokenIds.every((id) => Number.isInteger(id) && id >= 0) ? payload : undefined;
   } catch {
     return undefined;
   }
@@ -23,6 +24,7 @@ function openResult(result: DispatchResult, deps: CoordinatorDeps): string | und
 export interface VerifyInput {
   requestId: string;
   nodeId: string;
+  maxNewTokens: number;
   result: DispatchResult;
   /** The coordinator key step 04 asked the node to seal the result to (absent in runs started before it was passed). */
   sealedTo?: string;
@@ -30,7 +32,8 @@ export interface VerifyInput {
 
 /**
  * Step 10: check the node's Ed25519 signature over the PoE with the key the node registered (never a key the
- * result carries), open the sealed result, and recompute the PoE over it. Pure check: penalties are the caller's.
+ * result carries), open the sealed result, recompute the PoE over it, and check its bounds (no more tokens than
+ * asked for, as many ids as the usage it reports). Pure check: penalties are the caller's.
  * A result sealed to another coordinator key is the fleet's misconfiguration, not the node's fault (every coordinator
  * process must share one key file): COORDINATOR_KEY_MISMATCH, which the workflow turns into a workflow-task failure
  * so that a process holding the key runs the step; the node is never penalised for it.
@@ -46,11 +49,15 @@ export function createVerifyResult(deps: CoordinatorDeps) {
     if (result.requestId !== input.requestId || result.nodeId !== input.nodeId) return { ok: false, reason: 'WRONG_REQUEST' };
     const node = await deps.db.node.findUniqueOrThrow({ where: { nodeId: input.nodeId }, select: { signPublicKey: true } });
     if (!verifyPoeSignature(result.poe, result.signature, node.signPublicKey)) return { ok: false, reason: 'BAD_SIGNATURE' };
-    const text = openResult(result, deps);
-    if (text === undefined) return { ok: false, reason: 'UNREADABLE_RESULT' };
+    const opened = openResult(result, deps);
+    if (opened === undefined) return { ok: false, reason: 'UNREADABLE_RESULT' };
+    const { text, tokenIds } = opened;
     if (computePoe({ requestId: input.requestId, result: text, nodeId: input.nodeId }) !== result.poe) {
       return { ok: false, reason: 'POE_MISMATCH' };
     }
-    return { ok: true, text, poe: result.poe, signature: result.signature };
+    if (tokenIds.length === 0 || tokenIds.length > input.maxNewTokens || tokenIds.length !== result.usage?.outputTokens) {
+      return { ok: false, reason: 'OUT_OF_BOUNDS' };
+    }
+    return { ok: true, text, tokenIds, poe: result.poe, signature: result.signature };
   };
 }

@@ -1,5 +1,7 @@
 export interface BenchOptions {
   mode: 'quick' | 'full';
+  /** `--sampling-only`: only step 11's tolerant check on the engine (full sizes), no stack. */
+  samplingOnly: boolean;
   maxNewTokens: number;
   /** Raw-engine generations per prompt (after warm-up). */
   rawRepeats: number;
@@ -13,14 +15,26 @@ export interface BenchOptions {
   throughputMinRequests: number;
   throughputPerSlot: number;
   warmupRequests: number;
+  /** Step 11's tolerant check on the engine (bench/sampling-quality.ts). */
+  samplingQuality: {
+    perturbationSizes: number[];
+    honestPairsPerSize: number;
+    dishonestPerStrategy: number;
+    costLengths: number[];
+    costRepeats: number;
+  };
+  /** Requests per point of the p = 0 vs p = 0.1 throughput comparison. */
+  samplingThroughputRequests: number;
 }
 
 export function parseOptions(argv: string[]): BenchOptions {
-  const unknown = argv.filter((a) => a !== '--quick' && a !== '--');
-  if (unknown.length > 0) throw new Error(`unknown argument(s): ${unknown.join(' ')} (usage: npm run bench [-- --quick])`);
+  const unknown = argv.filter((a) => a !== '--quick' && a !== '--sampling-only' && a !== '--');
+  if (unknown.length > 0) throw new Error(`unknown argument(s): ${unknown.join(' ')} (usage: npm run bench [-- --quick] [-- --sampling-only])`);
+  const samplingOnly = argv.includes('--sampling-only');
   if (argv.includes('--quick')) {
     return {
       mode: 'quick',
+      samplingOnly,
       maxNewTokens: 32,
       rawRepeats: 5,
       latencyRequests: 40,
@@ -30,10 +44,13 @@ export function parseOptions(argv: string[]): BenchOptions {
       throughputMinRequests: 8,
       throughputPerSlot: 2,
       warmupRequests: 3,
+      samplingQuality: { perturbationSizes: [0, 0.001, 0.003, 0.01, 0.03, 0.1], honestPairsPerSize: 100, dishonestPerStrategy: 50, costLengths: [32, 128, 512], costRepeats: 3 },
+      samplingThroughputRequests: 40,
     };
   }
   return {
     mode: 'full',
+    samplingOnly,
     maxNewTokens: 32,
     rawRepeats: 10,
     latencyRequests: 200,
@@ -43,5 +60,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     throughputMinRequests: 40,
     throughputPerSlot: 4,
     warmupRequests: 6,
+    samplingQuality: { perturbationSizes: [0, 0.001, 0.003, 0.01, 0.03, 0.1], honestPairsPerSize: 500, dishonestPerStrategy: 200, costLengths: [32, 128, 512], costRepeats: 10 },
+    samplingThroughputRequests: 200,
   };
 }

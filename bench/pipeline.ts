@@ -27,6 +27,7 @@ export interface BatchOptions {
   concurrency: number;
   maxNewTokens: number;
   sampleProbability?: number;
+  sampleMode?: 'exact' | 'tolerant';
   /** Offset into the prompt list, so batches do not always start with the same prompt. */
   promptOffset?: number;
   /** Count NO_CAPABLE_NODE rejections instead of failing (throughput runs past the nodes' capacity). */
@@ -47,6 +48,7 @@ export async function runRequest(network: TestNetwork, index: number, options: B
     messages: promptAt(index + (options.promptOffset ?? 0)),
     maxNewTokens: options.maxNewTokens,
     ...(options.sampleProbability !== undefined ? { sampleProbability: options.sampleProbability } : {}),
+    ...(options.sampleMode !== undefined ? { sampleMode: options.sampleMode } : {}),
   };
   const started = performance.now();
   const handle = await network.client.workflow.start('inferenceWorkflow', {

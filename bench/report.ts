@@ -7,6 +7,7 @@ import type { GasByVerdict } from './gas.js';
 import type { MachineFacts } from './machine.js';
 import type { BenchOptions } from './options.js';
 import type { RawEngineResult } from './raw-engine.js';
+import type { SamplingQualityResult } from './sampling-quality.js';
 import type { StepBreakdown, ThroughputPoint } from './scenarios.js';
 import type { Distribution } from './stats.js';
 import { formatTable } from './table.js';
@@ -28,7 +29,11 @@ export interface BenchReport {
   };
   throughput: ThroughputPoint[];
   steps: { p0: StepBreakdown; p1: StepBreakdown; note: string };
-  sampling: Array<{ sampleProbability: number; requests: number; sampledRequests: number; e2eMs: Distribution }>;
+  sampling: Array<{ sampleProbability: number; mode: 'exact' | 'tolerant'; requests: number; sampledRequests: number; e2eMs: Distribution }>;
+  /** Step 11's tolerant check on the engine: false positives, detection, cost (bench/sampling-quality.ts). */
+  samplingQuality: SamplingQualityResult;
+  /** Throughput at p = 0 and p = 0.1 (tolerant), same nodes and concurrency, back to back. */
+  samplingThroughput: { p0: ThroughputPoint; p01: ThroughputPoint; costRatio: number; sampledRequests: number; estimatedCostRatio: number };
   gasPerAnchoredRecord: GasByVerdict[];
   database: DbRoundTrips;
 }
@@ -43,7 +48,7 @@ export function printReport(report: BenchReport): string {
       [
         ['raw engine (in process)', r.latencyMs.n, r.latencyMs.p50, r.latencyMs.p95, r.latencyMs.p99, r.tokensPerSecond.p50],
         [`pipeline e2e, p=0, ${report.latency.nodes} nodes`, report.latency.e2eMs.n, report.latency.e2eMs.p50, report.latency.e2eMs.p95, report.latency.e2eMs.p99, ''],
-        ...report.sampling.filter((s) => s.sampleProbability > 0).map((s) => [`pipeline e2e, p=${s.sampleProbability} (${s.sampledRequests} sampled)`, s.e2eMs.n, s.e2eMs.p50, s.e2eMs.p95, s.e2eMs.p99, ''] as Array<string | number>),
+        ...report.sampling.filter((s) => s.sampleProbability > 0).map((s) => [`pipeline e2e, p=${s.sampleProbability} ${s.mode} (${s.sampledRequests} sampled)`, s.e2eMs.n, s.e2eMs.p50, s.e2eMs.p95, s.e2eMs.p99, ''] as Array<string | number>),
       ],
     ),
   );
@@ -54,6 +59,8 @@ export function printReport(report: BenchReport): string {
       report.throughput.map((t) => [`${t.nodes} node(s) × c=${t.concurrency}`, t.requests, t.completed, t.rejected, t.requestsPerSecond, t.outputTokensPerSecond, t.latencyMs.p50, t.latencyMs.p95]),
     ),
   );
+  out.push('');
+  out.push(samplingSection(report));
   out.push('');
   const p1 = new Map(report.steps.p1.steps.map((s) => [s.step, s.medianMs]));
   const labels = [...new Set([...report.steps.p0.steps.map((s) => s.step), ...p1.keys()])];
@@ -80,6 +87,46 @@ export function printReport(report: BenchReport): string {
   return text;
 }
 
+function samplingSection(report: BenchReport): string {
+  const th = report.samplingThroughput;
+  return [
+    samplingTable(report.samplingQuality),
+    `throughput ${th.p0.nodes} nodes × c=${th.p0.concurrency}, ${th.p0.completed} + ${th.p01.completed} requests in 4 alternating rounds: p=0 ${th.p0.requestsPerSecond.toFixed(2)}/s, p=0.1 tolerant ${th.p01.requestsPerSecond.toFixed(2)}/s (${th.sampledRequests} sampled) → cost ${th.costRatio.toFixed(3)}x measured; ${th.estimatedCostRatio.toFixed(3)}x from the p=0 and p=1 tolerant latencies`,
+  ].join('\n');
+}
+
+/** `npm run bench -- --sampling-only`: the engine-level sampling results alone, as bench/results/<time>-sampling.json. */
+export function writeSamplingReport(report: { startedAt: string; samplingQuality: SamplingQualityResult } & Record<string, unknown>): string {
+  const dir = path.join(projectRoot, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${report.startedAt.replace(/[:.]/g, '-')}-sampling.json`);
+  writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
+  return file;
+}
+
+export function samplingTable(q: SamplingQualityResult): string {
+  const t = q.thresholds;
+  const out: string[] = [];
+  out.push(`Step 11, tolerant check (${q.model} ${q.dtype}/${q.device}, ${q.maxNewTokens} new tokens; tolerance ${t.tolerance} σ, top-k ${t.topK}, max fail share ${t.maxFailShare}, max fail run ${t.maxFailRun}, max gap ${t.maxGap} σ)`);
+  out.push(
+    formatTable(
+      ['Honest pairs (node_i perturbed, node_j reference)', 'pairs', 'texts differ', 'flagged', 'FP rate', 'max gap p50', 'max gap max'],
+      q.honest.map((h) => [h.perturbation === 0 ? 'same device (0 σ)' : `${h.perturbation} σ logit noise`, h.pairs, h.textsDiffer, h.flagged, h.falsePositiveRate, h.maxGap.p50, h.maxGap.max]),
+    ),
+  );
+  out.push('');
+  out.push(formatTable(['Dishonest strategy', 'claims', 'caught', 'detection'], q.dishonest.map((d) => [d.strategy, d.claims, d.caught, d.detectionRate])));
+  out.push(`re-tokenising the decoded text changes the token ids of ${q.retokenisation.differ}/${q.retokenisation.answers} answers (so claims carry their ids)`);
+  out.push('');
+  out.push(
+    formatTable(
+      ['Cost (one process, same prompts)', 'generate ms', 'verify ms', 'ratio', 'gen CPU ms', 'verify CPU ms', 'CPU ratio'],
+      q.cost.map((c) => [`${c.newTokens} new tokens (${c.samples} samples)`, c.generationMs, c.verificationMs, c.ratio, c.generationCpuMs, c.verificationCpuMs, c.verificationCpuMs / c.generationCpuMs]),
+    ),
+  );
+  return out.join('\n');
+}
+
 export function writeReport(report: BenchReport): { json: string; svg: string } {
   const dir = path.join(projectRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
@@ -99,7 +146,7 @@ export function writeReport(report: BenchReport): { json: string; svg: string } 
           bars: [
             { label: 'raw engine', value: report.rawEngine.latencyMs.p50 },
             { label: `pipeline p=0 (${report.latency.nodes} nodes)`, value: report.latency.e2eMs.p50 },
-            ...report.sampling.filter((s) => s.sampleProbability > 0).map((s) => ({ label: `pipeline p=${s.sampleProbability}`, value: s.e2eMs.p50 })),
+            ...report.sampling.filter((s) => s.sampleProbability > 0).map((s) => ({ label: `pipeline p=${s.sampleProbability} ${s.mode}`, value: s.e2eMs.p50 })),
           ],
         },
         { title: 'Per-step median, p=0 (from workflow history)', unit: 'ms', bars: report.steps.p0.steps.map((s) => ({ label: s.step, value: s.medianMs })) },

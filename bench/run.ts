@@ -12,8 +12,10 @@ import { machineFacts } from './machine.js';
 import { parseOptions } from './options.js';
 import { runBatch } from './pipeline.js';
 import { benchRawEngine } from './raw-engine.js';
-import { printReport, writeReport, type BenchReport } from './report.js';
-import { freshUser, latencies, stepBreakdown, throughputPoint, waitForNodes, type ThroughputPoint } from './scenarios.js';
+import { benchSamplingQuality } from './sampling-quality.js';
+import { DEFAULT_TOLERANT_THRESHOLDS } from '../src/sampling/tolerant-check.js';
+import { printReport, samplingTable, writeReport, writeSamplingReport, type BenchReport } from './report.js';
+import { freshUser, latencies, mergeThroughput, stepBreakdown, throughputPoint, waitForNodes, type ThroughputPoint } from './scenarios.js';
 import { distribution } from './stats.js';
 
 const started = Date.now();
@@ -38,9 +40,24 @@ async function warmUp(network: TestNetwork, requests: number, maxNewTokens: numb
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const startedAt = new Date(started).toISOString();
+  if (options.samplingOnly) {
+    progress(`mode ${options.mode}, sampling only: step 11 tolerant check on the engine`);
+    const samplingQuality = await benchSamplingQuality({ thresholds: DEFAULT_TOLERANT_THRESHOLDS, maxNewTokens: options.maxNewTokens, ...options.samplingQuality, progress });
+    const report = { startedAt, finishedAt: new Date().toISOString(), durationSeconds: (Date.now() - started) / 1000, mode: options.mode, options, machine: machineFacts(), samplingQuality };
+    console.log(samplingTable(samplingQuality));
+    console.log(`\nresults: ${writeSamplingReport(report)}`);
+    return;
+  }
   progress(`mode ${options.mode}: raw engine first (no stack running yet)`);
   const rawEngine = await benchRawEngine({ maxNewTokens: options.maxNewTokens, repeats: options.rawRepeats, progress });
   progress(`raw engine p50 ${rawEngine.latencyMs.p50.toFixed(0)} ms, ${rawEngine.tokensPerSecond.p50.toFixed(0)} tok/s`);
+  progress('step 11 tolerant check on the engine: honest pairs, dishonest strategies, cost');
+  const samplingQuality = await benchSamplingQuality({
+    thresholds: DEFAULT_TOLERANT_THRESHOLDS,
+    maxNewTokens: options.maxNewTokens,
+    ...options.samplingQuality,
+    progress,
+  });
 
   const testPostgres = await provideTestPostgres({ durable: true });
   progress(`PostgreSQL: ${testPostgres.description}`);
@@ -85,16 +102,41 @@ async function main(): Promise<void> {
     const e2e = distribution(latencies(p0));
     progress(`latency p50 ${e2e.p50.toFixed(0)} ms; DB ≈ ${database.transactionsPerRequest.toFixed(1)} transactions/request`);
 
-    const sampling: BenchReport['sampling'] = [{ sampleProbability: 0, requests: p0.requests.length, sampledRequests: 0, e2eMs: e2e }];
+    const sampling: BenchReport['sampling'] = [{ sampleProbability: 0, mode: 'tolerant', requests: p0.requests.length, sampledRequests: 0, e2eMs: e2e }];
     const p1Batches = [];
-    for (const p of [0.1, 1]) {
-      const batch = await runBatch(network, { userId: await freshUser(network), count: options.samplingRequests, concurrency: 1, maxNewTokens: options.maxNewTokens, sampleProbability: p });
+    for (const [p, mode] of [[0.1, 'tolerant'], [1, 'tolerant'], [1, 'exact']] as const) {
+      const batch = await runBatch(network, { userId: await freshUser(network), count: options.samplingRequests, concurrency: 1, maxNewTokens: options.maxNewTokens, sampleProbability: p, sampleMode: mode });
       const sampled = batch.requests.filter((r) => r.result.sampled).length;
-      sampling.push({ sampleProbability: p, requests: batch.requests.length, sampledRequests: sampled, e2eMs: distribution(latencies(batch)) });
-      if (p === 1) p1Batches.push(batch);
-      progress(`sampling p=${p}: p50 ${distribution(latencies(batch)).p50.toFixed(0)} ms, ${sampled}/${batch.requests.length} sampled`);
+      sampling.push({ sampleProbability: p, mode, requests: batch.requests.length, sampledRequests: sampled, e2eMs: distribution(latencies(batch)) });
+      if (p === 1 && mode === 'tolerant') p1Batches.push(batch);
+      progress(`sampling p=${p} ${mode}: p50 ${distribution(latencies(batch)).p50.toFixed(0)} ms, ${sampled}/${batch.requests.length} sampled`);
     }
     const p1 = p1Batches[0]!;
+
+    // Throughput with and without sampling on the same nodes and concurrency, in alternating rounds so that a change
+    // in the machine's load hits both alike.
+    const throughputConcurrency = latencyNodes;
+    const rounds = 4;
+    const perRound = Math.max(throughputConcurrency, Math.ceil(options.samplingThroughputRequests / rounds));
+    const parts: Record<'p0' | 'p01', ThroughputPoint[]> = { p0: [], p01: [] };
+    const lat: Record<'p0' | 'p01', number[]> = { p0: [], p01: [] };
+    for (let round = 0; round < rounds; round += 1) {
+      parts.p0.push(await throughputPoint(network, latencyNodes, throughputConcurrency, perRound, options.maxNewTokens, 0, lat.p0));
+      parts.p01.push(await throughputPoint(network, latencyNodes, throughputConcurrency, perRound, options.maxNewTokens, 0.1, lat.p01));
+    }
+    const tp0 = mergeThroughput(parts.p0, lat.p0);
+    const tp01 = mergeThroughput(parts.p01, lat.p01);
+    const p0Latency = e2e.p50;
+    const p1Tolerant = sampling.find((x) => x.sampleProbability === 1 && x.mode === 'tolerant')!.e2eMs.p50;
+    const samplingThroughput = {
+      p0: tp0,
+      p01: tp01,
+      costRatio: tp0.requestsPerSecond / tp01.requestsPerSecond,
+      sampledRequests: tp01.sampled ?? 0,
+      // What p = 0.1 costs by the latencies above: one request in ten pays the tolerant check's extra time.
+      estimatedCostRatio: 1 + 0.1 * (p1Tolerant - p0Latency) / p0Latency,
+    };
+    progress(`throughput p=0 ${tp0.requestsPerSecond.toFixed(2)}/s vs p=0.1 ${tp01.requestsPerSecond.toFixed(2)}/s (${samplingThroughput.costRatio.toFixed(3)}x measured, ${samplingThroughput.estimatedCostRatio.toFixed(3)}x from latencies)`);
 
     progress('per-step breakdown from workflow histories');
     const steps = { p0: await stepBreakdown(p0.requests), p1: await stepBreakdown(p1.requests) };
@@ -130,6 +172,8 @@ async function main(): Promise<void> {
           'Local-activity steps: differences of consecutive complete_time values in the core_local_activity markers (first one from the workflow task start), so each includes the small workflow code before it. 06–09 are one activity on the node (start→complete). "workflow task commit" is the gap from the last local activity to WorkflowTaskCompleted; "dispatch result → workflow task" is ActivityTaskCompleted → WorkflowTaskStarted. Client overhead = client-observed latency − workflow start→complete.',
       },
       sampling,
+      samplingQuality,
+      samplingThroughput,
       gasPerAnchoredRecord: gas,
       database,
     };

@@ -15,6 +15,28 @@ export interface ThroughputPoint {
   requestsPerSecond: number;
   outputTokensPerSecond: number;
   latencyMs: Distribution;
+  /** Requests that step 11 sampled. */
+  sampled?: number;
+}
+
+/** One point from several batches of the same setting: counts and wall times add up; `latencies` are all of theirs. */
+export function mergeThroughput(points: ThroughputPoint[], latencies: number[]): ThroughputPoint {
+  const first = points[0]!;
+  const sum = (pick: (p: ThroughputPoint) => number): number => points.reduce((a, p) => a + pick(p), 0);
+  const wallMs = sum((p) => p.wallMs);
+  const completed = sum((p) => p.completed);
+  return {
+    nodes: first.nodes,
+    concurrency: first.concurrency,
+    requests: sum((p) => p.requests),
+    completed,
+    rejected: sum((p) => p.rejected),
+    wallMs,
+    requestsPerSecond: completed / (wallMs / 1000),
+    outputTokensPerSecond: sum((p) => p.outputTokensPerSecond * p.wallMs) / wallMs,
+    latencyMs: distribution(latencies),
+    sampled: sum((p) => p.sampled ?? 0),
+  };
 }
 
 export interface StepBreakdown {
@@ -42,9 +64,13 @@ export async function throughputPoint(
   concurrency: number,
   requests: number,
   maxNewTokens: number,
+  sampleProbability = 0,
+  /** Receives each completed request's latency (to merge batches). */
+  latenciesOut?: number[],
 ): Promise<ThroughputPoint> {
-  const batch = await runBatch(network, { userId: await freshUser(network), count: requests, concurrency, maxNewTokens, sampleProbability: 0, promptOffset: concurrency, allowRejections: true });
+  const batch = await runBatch(network, { userId: await freshUser(network), count: requests, concurrency, maxNewTokens, sampleProbability, promptOffset: concurrency, allowRejections: true });
   const tokens = batch.requests.reduce((sum, r) => sum + r.result.usage.outputTokens, 0);
+  latenciesOut?.push(...batch.requests.map((r) => r.latencyMs));
   return {
     nodes,
     concurrency,
@@ -55,6 +81,7 @@ export async function throughputPoint(
     requestsPerSecond: batch.requests.length / (batch.wallMs / 1000),
     outputTokensPerSecond: tokens / (batch.wallMs / 1000),
     latencyMs: distribution(batch.requests.map((r) => r.latencyMs)),
+    sampled: batch.requests.filter((r) => r.result.sampled).length,
   };
 }
 

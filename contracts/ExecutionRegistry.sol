@@ -8,15 +8,36 @@ pragma solidity 0.8.37;
 ///
 /// Verdict values (uint8, 0 is never valid):
 ///   1 Accepted                 not sampled; accepted on signature + PoE. sampledNodeId must be zero.
-///   2 AcceptedSampledAgree     sampled; node_j's result matched node_i's.
-///   3 AcceptedDisputeUpheld    sampled; results disagreed, resolution upheld node_i (node_j penalised).
-///   4 MajorityOverruled        sampled; results disagreed, resolution overruled node_i (node_i penalised).
+///   2 AcceptedSampledAgree     sampled; node_j's check agreed with node_i's result.
+///   3 AcceptedDisputeUpheld    sampled; the check failed, a third node upheld node_i (node_j penalised).
+///   4 MajorityOverruled        sampled; the check failed, a third node overruled node_i (node_i penalised).
 /// Verdicts 2-4 require a non-zero sampledNodeId different from nodeId.
+///
+/// Sample mode (uint8): 0 none (only with Accepted), 1 exact (re-generation compared byte for byte),
+/// 2 tolerant (node_j scored node_i's claimed tokens in one teacher-forced pass). Scores are the checking
+/// nodes' summaries: positions scored, failing positions, longest failing run, largest gap (1e-4 logit
+/// standard deviations, saturating); zero where no such check ran. Devices: 0 unknown, 1 cpu, 2 webgpu.
+///
+/// The node's Ed25519 public key and its signature over the PoE (docs/poe.md) travel in the
+/// ExecutionAnchored event: with the record they prove, from the chain alone, which key signed the result
+/// (nodeId = SHA-256("node-" + hex(SHA-256(key)[0:20]))).
 contract ExecutionRegistry {
     uint8 public constant VERDICT_ACCEPTED = 1;
     uint8 public constant VERDICT_ACCEPTED_SAMPLED_AGREE = 2;
     uint8 public constant VERDICT_ACCEPTED_DISPUTE_UPHELD = 3;
     uint8 public constant VERDICT_MAJORITY_OVERRULED = 4;
+
+    uint8 public constant MODE_NONE = 0;
+    uint8 public constant MODE_EXACT = 1;
+    uint8 public constant MODE_TOLERANT = 2;
+    uint8 public constant DEVICE_WEBGPU = 2;
+
+    struct SampleScore {
+        uint16 positions;
+        uint16 failing;
+        uint16 longestFailRun;
+        uint32 maxGap;
+    }
 
     struct ExecutionRecord {
         bytes32 requestId;
@@ -24,21 +45,38 @@ contract ExecutionRegistry {
         bytes32 poe;
         bytes32 sampledNodeId;
         uint8 verdict;
-        uint40 timestamp;
-        uint40 blockNumber;
+        uint8 mode;
+        uint8 nodeDevice;
+        uint8 sampledNodeDevice;
+        SampleScore check;
+        SampleScore dispute;
+        uint32 timestamp;
+        uint32 blockNumber;
         address anchorer;
     }
 
-    /// @dev Storage layout without requestId (it is the mapping key): 4 slots, the last one packs
-    /// verdict + timestamp + blockNumber + anchorer (1 + 5 + 5 + 20 bytes).
+    /// @dev Storage layout without requestId (it is the mapping key): 5 slots. Slot 4 packs verdict, mode,
+    /// devices, timestamp, blockNumber and anchorer (4 x 1 + 4 + 4 + 20 bytes); slot 5 the two scores
+    /// (flattened: a struct member would start a slot of its own).
     struct StoredRecord {
         bytes32 nodeId;
         bytes32 poe;
         bytes32 sampledNodeId;
         uint8 verdict;
-        uint40 timestamp;
-        uint40 blockNumber;
+        uint8 mode;
+        uint8 nodeDevice;
+        uint8 sampledNodeDevice;
+        uint32 timestamp;
+        uint32 blockNumber;
         address anchorer;
+        uint16 checkPositions;
+        uint16 checkFailing;
+        uint16 checkLongestFailRun;
+        uint32 checkMaxGap;
+        uint16 disputePositions;
+        uint16 disputeFailing;
+        uint16 disputeLongestFailRun;
+        uint32 disputeMaxGap;
     }
 
     struct RecordInput {
@@ -47,6 +85,13 @@ contract ExecutionRegistry {
         bytes32 poe;
         uint8 verdict;
         bytes32 sampledNodeId;
+        uint8 mode;
+        uint8 nodeDevice;
+        uint8 sampledNodeDevice;
+        SampleScore check;
+        SampleScore dispute;
+        bytes32 nodeSignKey;
+        bytes signature;
     }
 
     address public owner;
@@ -58,6 +103,7 @@ contract ExecutionRegistry {
     error AlreadyAnchored(bytes32 requestId);
     error InvalidRecord(bytes32 requestId, string reason);
     error InvalidVerdict(bytes32 requestId, uint8 verdict);
+    error InvalidMode(bytes32 requestId, uint8 mode);
     error ZeroAddress();
 
     event ExecutionAnchored(
@@ -65,7 +111,10 @@ contract ExecutionRegistry {
         bytes32 indexed nodeId,
         bytes32 poe,
         uint8 verdict,
-        bytes32 sampledNodeId
+        bytes32 sampledNodeId,
+        uint8 mode,
+        bytes32 nodeSignKey,
+        bytes signature
     );
     event AnchorerAdded(address indexed anchorer);
     event AnchorerRemoved(address indexed anchorer);
@@ -110,15 +159,9 @@ contract ExecutionRegistry {
     }
 
     /// @notice Anchor one record; reverts with AlreadyAnchored if the request id has a record.
-    function anchor(
-        bytes32 requestId,
-        bytes32 nodeId,
-        bytes32 poe,
-        uint8 verdict,
-        bytes32 sampledNodeId
-    ) external onlyAnchorer {
-        if (records[requestId].anchorer != address(0)) revert AlreadyAnchored(requestId);
-        _store(requestId, nodeId, poe, verdict, sampledNodeId);
+    function anchor(RecordInput calldata r) external onlyAnchorer {
+        if (records[r.requestId].anchorer != address(0)) revert AlreadyAnchored(r.requestId);
+        _store(r);
     }
 
     /// @notice Anchor many records in one transaction. Ids that already have a record are
@@ -128,7 +171,7 @@ contract ExecutionRegistry {
         for (uint256 i = 0; i < batch.length; ++i) {
             RecordInput calldata r = batch[i];
             if (records[r.requestId].anchorer != address(0)) continue;
-            _store(r.requestId, r.nodeId, r.poe, r.verdict, r.sampledNodeId);
+            _store(r);
             ++anchored;
         }
     }
@@ -141,46 +184,59 @@ contract ExecutionRegistry {
     function getRecord(bytes32 requestId) external view returns (ExecutionRecord memory record) {
         StoredRecord storage s = records[requestId];
         if (s.anchorer == address(0)) return record;
-        record = ExecutionRecord({
-            requestId: requestId,
-            nodeId: s.nodeId,
-            poe: s.poe,
-            sampledNodeId: s.sampledNodeId,
-            verdict: s.verdict,
-            timestamp: s.timestamp,
-            blockNumber: s.blockNumber,
-            anchorer: s.anchorer
-        });
+        record.requestId = requestId;
+        record.nodeId = s.nodeId;
+        record.poe = s.poe;
+        record.sampledNodeId = s.sampledNodeId;
+        record.verdict = s.verdict;
+        record.mode = s.mode;
+        record.nodeDevice = s.nodeDevice;
+        record.sampledNodeDevice = s.sampledNodeDevice;
+        record.check = SampleScore(s.checkPositions, s.checkFailing, s.checkLongestFailRun, s.checkMaxGap);
+        record.dispute = SampleScore(s.disputePositions, s.disputeFailing, s.disputeLongestFailRun, s.disputeMaxGap);
+        record.timestamp = s.timestamp;
+        record.blockNumber = s.blockNumber;
+        record.anchorer = s.anchorer;
     }
 
-    function _store(
-        bytes32 requestId,
-        bytes32 nodeId,
-        bytes32 poe,
-        uint8 verdict,
-        bytes32 sampledNodeId
-    ) private {
+    function _store(RecordInput calldata r) private {
+        bytes32 requestId = r.requestId;
         if (requestId == bytes32(0)) revert InvalidRecord(requestId, "requestId is zero");
-        if (nodeId == bytes32(0)) revert InvalidRecord(requestId, "nodeId is zero");
-        if (poe == bytes32(0)) revert InvalidRecord(requestId, "poe is zero");
-        if (verdict == VERDICT_ACCEPTED) {
-            if (sampledNodeId != bytes32(0)) revert InvalidRecord(requestId, "sampledNodeId set on unsampled verdict");
-        } else if (verdict >= VERDICT_ACCEPTED_SAMPLED_AGREE && verdict <= VERDICT_MAJORITY_OVERRULED) {
-            if (sampledNodeId == bytes32(0)) revert InvalidRecord(requestId, "sampledNodeId missing on sampled verdict");
-            if (sampledNodeId == nodeId) revert InvalidRecord(requestId, "sampledNodeId equals nodeId");
+        if (r.nodeId == bytes32(0)) revert InvalidRecord(requestId, "nodeId is zero");
+        if (r.poe == bytes32(0)) revert InvalidRecord(requestId, "poe is zero");
+        if (r.nodeSignKey == bytes32(0)) revert InvalidRecord(requestId, "nodeSignKey is zero");
+        if (r.signature.length != 64) revert InvalidRecord(requestId, "signature must be 64 bytes");
+        if (r.nodeDevice > DEVICE_WEBGPU || r.sampledNodeDevice > DEVICE_WEBGPU) revert InvalidRecord(requestId, "unknown device");
+        if (r.verdict == VERDICT_ACCEPTED) {
+            if (r.sampledNodeId != bytes32(0)) revert InvalidRecord(requestId, "sampledNodeId set on unsampled verdict");
+            if (r.mode != MODE_NONE) revert InvalidMode(requestId, r.mode);
+        } else if (r.verdict >= VERDICT_ACCEPTED_SAMPLED_AGREE && r.verdict <= VERDICT_MAJORITY_OVERRULED) {
+            if (r.sampledNodeId == bytes32(0)) revert InvalidRecord(requestId, "sampledNodeId missing on sampled verdict");
+            if (r.sampledNodeId == r.nodeId) revert InvalidRecord(requestId, "sampledNodeId equals nodeId");
+            if (r.mode != MODE_EXACT && r.mode != MODE_TOLERANT) revert InvalidMode(requestId, r.mode);
         } else {
-            revert InvalidVerdict(requestId, verdict);
+            revert InvalidVerdict(requestId, r.verdict);
         }
 
-        records[requestId] = StoredRecord({
-            nodeId: nodeId,
-            poe: poe,
-            sampledNodeId: sampledNodeId,
-            verdict: verdict,
-            timestamp: uint40(block.timestamp),
-            blockNumber: uint40(block.number),
-            anchorer: msg.sender
-        });
-        emit ExecutionAnchored(requestId, nodeId, poe, verdict, sampledNodeId);
+        StoredRecord storage s = records[requestId];
+        s.nodeId = r.nodeId;
+        s.poe = r.poe;
+        s.sampledNodeId = r.sampledNodeId;
+        s.verdict = r.verdict;
+        s.mode = r.mode;
+        s.nodeDevice = r.nodeDevice;
+        s.sampledNodeDevice = r.sampledNodeDevice;
+        s.timestamp = uint32(block.timestamp);
+        s.blockNumber = uint32(block.number);
+        s.anchorer = msg.sender;
+        s.checkPositions = r.check.positions;
+        s.checkFailing = r.check.failing;
+        s.checkLongestFailRun = r.check.longestFailRun;
+        s.checkMaxGap = r.check.maxGap;
+        s.disputePositions = r.dispute.positions;
+        s.disputeFailing = r.dispute.failing;
+        s.disputeLongestFailRun = r.dispute.longestFailRun;
+        s.disputeMaxGap = r.dispute.maxGap;
+        emit ExecutionAnchored(requestId, r.nodeId, r.poe, r.verdict, r.sampledNodeId, r.mode, r.nodeSignKey, r.signature);
     }
 }

@@ -20,8 +20,9 @@ import {
 import { FailureType } from '../activities/failures.js';
 import type { CoordinatorActivities } from '../activities/index.js';
 import type { MatchedNode } from '../activities/match.js';
+import type { JudgeScoreOutcome } from '../activities/sample-check.js';
 import type { VerifyOutcome } from '../activities/verify.js';
-import type { VerdictName } from '../src/chain/record.js';
+import type { RecordMode, RecordScore, VerdictName } from '../src/chain/record.js';
 import type { PipelineSettings } from '../src/coordinator/config.js';
 import type { OperatorActivities } from '../src/operator/activities.js';
 import {
@@ -33,7 +34,7 @@ import {
   type PipelineStep,
   type RequestStatus,
 } from '../src/protocol/inference.js';
-import type { DispatchResult } from '../src/protocol/operator-wire.js';
+import type { DispatchResult, ScoreResult } from '../src/protocol/operator-wire.js';
 import { nodeTaskQueue } from '../src/protocol/task-queues.js';
 
 export const REQUEST_ID = defineSearchAttributeKey('RequestId', SearchAttributeType.KEYWORD);
@@ -65,6 +66,8 @@ const settle = local('14 Settle', '30 seconds', untilDone);
 const releaseCredits = local('Compensate · release credits', '30 seconds', untilDone);
 const recordSample = local('11 Sample · record', '15 seconds', quick);
 const penaliseLoser = local('11 Sample · penalise', '15 seconds', quick);
+const sealClaim = local('11 Sample · seal claim', '15 seconds', quick);
+const judgeScore = local('11 Sample · judge', '15 seconds', quick);
 
 /** Steps 03, 04, 10 run again inside step 11 for the sampled node: the same activities under 11's names. */
 const phase = {
@@ -87,6 +90,16 @@ interface Execution {
   node: MatchedNode;
   result: DispatchResult;
   text: string;
+  tokenIds: number[];
+}
+
+/** A tolerant check of one claim by one scoring node. */
+interface Scored {
+  node: MatchedNode;
+  pass: boolean;
+  score: RecordScore;
+  /** Prompt + claimed tokens the node ran through its forward pass: its verification weight (docs/sampling.md). */
+  scoredTokens: number;
 }
 
 export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<InferenceResult> {
@@ -122,17 +135,32 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
   state.requestId = requestId;
   upsertSearchAttributes([{ key: REQUEST_ID, value: requestId }]);
 
+  /** Nodes that returned a valid score for this request: they may still answer or score another claim. */
+  const scorers = new Set<string>();
+  /** Nodes not to match again: every node tried, except scorers that proved usable. */
+  const spent = (): string[] => state.triedNodeIds.filter((id) => !scorers.has(id));
+  const tried = (nodeId: string): void => {
+    if (!state.triedNodeIds.includes(nodeId)) state.triedNodeIds.push(nodeId);
+  };
+
   const compensate = async (reason: string): Promise<void> => {
     await CancellationScope.nonCancellable(() => releaseCredits({ requestId, reason }));
   };
 
   /** Steps 03–10 on one node, re-matching another node after a failure, up to the configured count. */
-  const executeOnSomeNode = async (purpose: 'primary' | 'sample', exclude: string[], budget: number): Promise<Execution> => {
+  /** Primary: any node of the model. Sample: a node of the same model and dtype as node_i (any device). */
+  const executeOnSomeNode = async (purpose: 'primary' | 'sample', exclude: string[], budget: number, dtype?: string): Promise<Execution> => {
     const { match, encrypt, verifyResult, penaliseNode } = phase[purpose];
     for (let attempt = 0; attempt < budget; attempt += 1) {
       if (purpose === 'primary') enter('03 Match');
-      const node = await match({ requestId, model: input.model, maxNewTokens: input.maxNewTokens, exclude: [...exclude, ...state.triedNodeIds] });
-      state.triedNodeIds.push(node.nodeId);
+      const node = await match({
+        requestId,
+        model: input.model,
+        ...(dtype === undefined ? {} : { dtype }),
+        maxNewTokens: input.maxNewTokens,
+        exclude: [...exclude, ...spent()],
+      });
+      tried(node.nodeId);
       if (purpose === 'primary') {
         state.nodeId = node.nodeId;
         upsertSearchAttributes([{ key: NODE_ID, value: node.nodeId }]);
@@ -152,7 +180,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
       }
 
       if (purpose === 'primary') enter('10 Verify sig');
-      const verdict: VerifyOutcome = await verifyResult({ requestId, nodeId: node.nodeId, result, sealedTo: dispatch.replyToBoxPublicKey }).catch(
+      const verdict: VerifyOutcome = await verifyResult({ requestId, nodeId: node.nodeId, maxNewTokens: input.maxNewTokens, result, sealedTo: dispatch.replyToBoxPublicKey }).catch(
         (error: unknown) => {
           // This process cannot open a result sealed to another coordinator's key (a misconfigured fleet): a plain
           // error fails the workflow task, which Temporal retries, reaching a process that holds the key. The
@@ -165,9 +193,65 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
         await penaliseNode({ nodeId: node.nodeId, requestId, reason: verdict.reason });
         continue;
       }
-      return { node, result, text: verdict.text };
+      return { node, result, text: verdict.text, tokenIds: verdict.tokenIds };
     }
     throw ApplicationFailure.nonRetryable(`no node completed ${purpose} execution after ${budget} attempt(s)`, 'ALL_NODES_FAILED');
+  };
+
+  /**
+   * Step 11, tolerant mode: a node of the claim's model and dtype (not its author, none already used) scores the
+   * claimed tokens in one forward pass; the coordinator judges the signed score. A node that fails to answer, or
+   * answers with an invalid score, is penalised and another one is tried.
+   */
+  const scoreOnSomeNode = async (claim: Execution, exclude: string[], budget: number): Promise<Scored> => {
+    for (let attempt = 0; attempt < budget; attempt += 1) {
+      const node = await phase.sample.match({
+        requestId,
+        model: input.model,
+        dtype: claim.node.dtype,
+        maxNewTokens: input.maxNewTokens,
+        exclude: [...exclude, claim.node.nodeId, ...spent()],
+      });
+      tried(node.nodeId);
+      const scoreInput = await sealClaim({
+        requestId,
+        node,
+        claimedNodeId: claim.node.nodeId,
+        model: input.model,
+        maxNewTokens: input.maxNewTokens,
+        messages: input.messages,
+        claim: { text: claim.text, tokenIds: claim.tokenIds },
+      });
+      let scored: ScoreResult;
+      try {
+        scored = await scoreOn(node.nodeId, settings).scoreClaim(scoreInput);
+      } catch (error) {
+        log.warn('scoring failed; matching another scorer', { requestId, nodeId: node.nodeId, failure: failureType(error) ?? 'timeout or crash' });
+        continue;
+      }
+      const judged: JudgeScoreOutcome = await judgeScore({
+        requestId,
+        nodeId: node.nodeId,
+        claimedNodeId: claim.node.nodeId,
+        claimPoe: claim.result.poe,
+        maxNewTokens: input.maxNewTokens,
+        thresholds: settings.tolerantThresholds,
+        result: scored,
+      });
+      if (!judged.valid) {
+        await phase.sample.penaliseNode({ nodeId: node.nodeId, requestId, reason: judged.reason });
+        continue;
+      }
+      scorers.add(node.nodeId);
+      const { score } = judged;
+      return {
+        node,
+        pass: judged.pass,
+        score: { positions: score.positions, failing: score.failing, longestFailRun: score.longestFailRun, maxGap: score.maxGap },
+        scoredTokens: scored.report.inputTokens + score.positions,
+      };
+    }
+    throw ApplicationFailure.nonRetryable(`no node completed a tolerant check after ${budget} attempt(s)`, 'ALL_NODES_FAILED');
   };
 
   let primary: Execution;
@@ -179,14 +263,27 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
     throw unwrap(error);
   }
 
-  // 11 Sample: with probability p (deterministic in replay), re-run on another node and compare.
+  // 11 Sample: with probability p (deterministic in replay), check node_i's result on another node of the same model
+  // and dtype: tolerant (score node_i's tokens in one forward pass) or exact (re-generate and compare bytes).
   enter('11 Sample');
   let delivered = primary;
   let verdict: VerdictName = 'Accepted';
   let pairedNodeId: string | null = null;
+  let pairedDevice: MatchedNode['device'] | null = null;
+  // Runs started before tolerant mode existed carry no sampleMode: they keep the exact check they started with.
+  const sampleMode = settings.sampleMode ?? 'exact';
+  let mode: RecordMode = 'none';
+  let check: RecordScore | null = null;
+  let dispute: RecordScore | null = null;
+  const verifiers: Array<{ nodeId: string; scoredTokens: number }> = [];
   const sampledNodeIds: string[] = [];
-  if (Math.random() < settings.sampleProbability) {
-    const second = await executeOnSomeNode('sample', [primary.node.nodeId], settings.maxNodesTried).catch((error: unknown) => {
+  const pair = (node: MatchedNode): void => {
+    pairedNodeId = node.nodeId;
+    pairedDevice = node.device;
+  };
+  /** Sample-phase failures: no node to check with means the check is skipped; anything else fails the request. */
+  const orSkip = async <T>(work: Promise<T>): Promise<T | null> =>
+    work.catch((error: unknown) => {
       failWorkflowTaskOn(error);
       const type = failureType(error);
       if (type === 'NO_CAPABLE_NODE' || type === 'ALL_NODES_FAILED') return null;
@@ -194,23 +291,76 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
         throw unwrap(error);
       });
     });
+  const unresolved = async (error: unknown, message: string): Promise<never> => {
+    failWorkflowTaskOn(error);
+    await compensate('dispute unresolved: no third node');
+    throw ApplicationFailure.nonRetryable(message, 'DISPUTE_UNRESOLVED', failureType(error) ?? 'failed');
+  };
+
+  const sampled = Math.random() < settings.sampleProbability;
+  if (sampled && sampleMode === 'tolerant') {
+    const first = await orSkip(scoreOnSomeNode(primary, [], settings.maxNodesTried));
+    if (!first) {
+      log.warn('sample skipped: no node could score the claim', { requestId });
+    } else {
+      mode = 'tolerant';
+      sampledNodeIds.push(first.node.nodeId);
+      check = first.score;
+      pair(first.node);
+      if (first.pass) {
+        verdict = 'AcceptedSampledAgree';
+        verifiers.push({ nodeId: first.node.nodeId, scoredTokens: first.scoredTokens });
+      } else {
+        // The check failed: a third node scores the same claim and the majority decides.
+        const second = await scoreOnSomeNode(primary, [first.node.nodeId], settings.maxNodesTried).catch((error: unknown) =>
+          unresolved(error, 'the tolerant check failed and no third node could score the claim'),
+        );
+        sampledNodeIds.push(second.node.nodeId);
+        dispute = second.score;
+        if (second.pass) {
+          verdict = 'AcceptedDisputeUpheld';
+          await penaliseLoser({ nodeId: first.node.nodeId, requestId, reason: 'SAMPLE_DISAGREEMENT' });
+          verifiers.push({ nodeId: second.node.nodeId, scoredTokens: second.scoredTokens });
+        } else {
+          // Two nodes rejected node_i's answer: penalise it and deliver an answer made elsewhere, itself checked.
+          await penaliseLoser({ nodeId: primary.node.nodeId, requestId, reason: 'SAMPLE_DISAGREEMENT' });
+          const replacement = await executeOnSomeNode('sample', [primary.node.nodeId], settings.maxNodesTried, primary.node.dtype).catch(
+            (error: unknown) => unresolved(error, 'node_i was overruled and no other node could answer'),
+          );
+          const confirm = await scoreOnSomeNode(replacement, [primary.node.nodeId], settings.maxNodesTried).catch((error: unknown) =>
+            unresolved(error, 'node_i was overruled and no node could check the replacement answer'),
+          );
+          if (!confirm.pass) {
+            await compensate('no majority');
+            throw ApplicationFailure.nonRetryable('node_i was overruled and the replacement answer failed its check too', 'NO_MAJORITY');
+          }
+          verdict = 'MajorityOverruled';
+          delivered = replacement;
+          pair(primary.node);
+          for (const s of [first, second, confirm]) {
+            if (s.node.nodeId !== replacement.node.nodeId) verifiers.push({ nodeId: s.node.nodeId, scoredTokens: s.scoredTokens });
+          }
+          if (!sampledNodeIds.includes(replacement.node.nodeId)) sampledNodeIds.push(replacement.node.nodeId);
+          if (!sampledNodeIds.includes(confirm.node.nodeId)) sampledNodeIds.push(confirm.node.nodeId);
+        }
+      }
+      await recordSample({ requestId, step: 11, status: 'SAMPLED' });
+    }
+  } else if (sampled) {
+    const second = await orSkip(executeOnSomeNode('sample', [primary.node.nodeId], settings.maxNodesTried, primary.node.dtype));
     if (!second) {
       log.warn('sample skipped: no second node could run it', { requestId });
     } else {
+      mode = 'exact';
       sampledNodeIds.push(second.node.nodeId);
-      pairedNodeId = second.node.nodeId;
+      pair(second.node);
       if (second.text === primary.text) {
         verdict = 'AcceptedSampledAgree';
       } else {
         // Disagreement: a third node decides by majority. Unresolved, nothing reaches the user and the hold is released.
-        let third: Execution;
-        try {
-          third = await executeOnSomeNode('sample', [primary.node.nodeId, second.node.nodeId], settings.maxNodesTried);
-        } catch (error) {
-          failWorkflowTaskOn(error);
-          await compensate('dispute unresolved: no third node');
-          throw ApplicationFailure.nonRetryable('node results disagree and no third node could decide', 'DISPUTE_UNRESOLVED', failureType(error) ?? 'failed');
-        }
+        const third = await executeOnSomeNode('sample', [primary.node.nodeId, second.node.nodeId], settings.maxNodesTried, primary.node.dtype).catch(
+          (error: unknown) => unresolved(error, 'node results disagree and no third node could decide'),
+        );
         sampledNodeIds.push(third.node.nodeId);
         if (third.text === primary.text) {
           verdict = 'AcceptedDisputeUpheld';
@@ -220,7 +370,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
           verdict = 'MajorityOverruled';
           await penaliseLoser({ nodeId: primary.node.nodeId, requestId, reason: 'SAMPLE_DISAGREEMENT' });
           delivered = second;
-          pairedNodeId = primary.node.nodeId;
+          pair(primary.node);
         } else {
           await compensate('no majority');
           throw ApplicationFailure.nonRetryable('three nodes returned three different results', 'NO_MAJORITY');
@@ -241,6 +391,12 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
       poe: delivered.result.poe,
       verdict,
       sampledNodeId: pairedNodeId,
+      mode,
+      nodeDevice: delivered.node.device ?? delivered.result.device,
+      sampledNodeDevice: pairedDevice,
+      check,
+      dispute,
+      signature: delivered.result.signature,
     });
   } catch (error) {
     failWorkflowTaskOn(error);
@@ -257,7 +413,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
   // 14 Settle: capture the metered cost, release the rest, reward the delivering node by uptime.
   enter('14 Settle');
   const settled = await CancellationScope.nonCancellable(() =>
-    settle({ requestId, nodeId: delivered.node.nodeId, usage: delivered.result.usage }),
+    settle({ requestId, nodeId: delivered.node.nodeId, usage: delivered.result.usage, verifiers }),
   );
   state.step = 'Done';
 
@@ -272,10 +428,25 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
     sampled: sampledNodeIds.length > 0,
     sampledNodeIds,
     verdict,
+    mode,
+    ...(check ? { check } : {}),
+    ...(dispute ? { dispute } : {}),
     anchorTx: anchor.txHash,
     anchorBlock: anchor.blockNumber,
     creditsCharged: settled.charged,
   };
+}
+
+/** Step 11's scoring activity on a node's own task queue (tolerant mode): one forward pass, heartbeating. */
+function scoreOn(nodeId: string, settings: PipelineSettings) {
+  return proxyActivities<Pick<OperatorActivities, 'scoreClaim'>>({
+    taskQueue: nodeTaskQueue(nodeId),
+    summary: `11 Sample · score claim on ${nodeId}`,
+    scheduleToStartTimeout: settings.dispatchScheduleToStartSeconds * 1000,
+    startToCloseTimeout: settings.dispatchTimeoutSeconds * 1000,
+    heartbeatTimeout: settings.dispatchHeartbeatSeconds * 1000,
+    retry: { maximumAttempts: 1 },
+  });
 }
 
 /** Step 05's activity proxy for one node's own task queue; steps 06–09 run inside it, on the node. */

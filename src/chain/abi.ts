@@ -18,6 +18,14 @@ export const executionRegistryAbi = [
   {
     inputs: [
       { internalType: 'bytes32', name: 'requestId', type: 'bytes32' },
+      { internalType: 'uint8', name: 'mode', type: 'uint8' },
+    ],
+    name: 'InvalidMode',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'bytes32', name: 'requestId', type: 'bytes32' },
       { internalType: 'string', name: 'reason', type: 'string' },
     ],
     name: 'InvalidRecord',
@@ -74,6 +82,9 @@ export const executionRegistryAbi = [
       { indexed: false, internalType: 'bytes32', name: 'poe', type: 'bytes32' },
       { indexed: false, internalType: 'uint8', name: 'verdict', type: 'uint8' },
       { indexed: false, internalType: 'bytes32', name: 'sampledNodeId', type: 'bytes32' },
+      { indexed: false, internalType: 'uint8', name: 'mode', type: 'uint8' },
+      { indexed: false, internalType: 'bytes32', name: 'nodeSignKey', type: 'bytes32' },
+      { indexed: false, internalType: 'bytes', name: 'signature', type: 'bytes' },
     ],
     name: 'ExecutionAnchored',
     type: 'event',
@@ -86,6 +97,42 @@ export const executionRegistryAbi = [
     ],
     name: 'OwnershipTransferred',
     type: 'event',
+  },
+  {
+    inputs: [],
+    name: 'DEVICE_WEBGPU',
+    outputs: [
+      { internalType: 'uint8', name: '', type: 'uint8' },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'MODE_EXACT',
+    outputs: [
+      { internalType: 'uint8', name: '', type: 'uint8' },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'MODE_NONE',
+    outputs: [
+      { internalType: 'uint8', name: '', type: 'uint8' },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'MODE_TOLERANT',
+    outputs: [
+      { internalType: 'uint8', name: '', type: 'uint8' },
+    ],
+    stateMutability: 'view',
+    type: 'function',
   },
   {
     inputs: [],
@@ -134,11 +181,45 @@ export const executionRegistryAbi = [
   },
   {
     inputs: [
-      { internalType: 'bytes32', name: 'requestId', type: 'bytes32' },
-      { internalType: 'bytes32', name: 'nodeId', type: 'bytes32' },
-      { internalType: 'bytes32', name: 'poe', type: 'bytes32' },
-      { internalType: 'uint8', name: 'verdict', type: 'uint8' },
-      { internalType: 'bytes32', name: 'sampledNodeId', type: 'bytes32' },
+      {
+        components: [
+          { internalType: 'bytes32', name: 'requestId', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'nodeId', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'poe', type: 'bytes32' },
+          { internalType: 'uint8', name: 'verdict', type: 'uint8' },
+          { internalType: 'bytes32', name: 'sampledNodeId', type: 'bytes32' },
+          { internalType: 'uint8', name: 'mode', type: 'uint8' },
+          { internalType: 'uint8', name: 'nodeDevice', type: 'uint8' },
+          { internalType: 'uint8', name: 'sampledNodeDevice', type: 'uint8' },
+          {
+            components: [
+              { internalType: 'uint16', name: 'positions', type: 'uint16' },
+              { internalType: 'uint16', name: 'failing', type: 'uint16' },
+              { internalType: 'uint16', name: 'longestFailRun', type: 'uint16' },
+              { internalType: 'uint32', name: 'maxGap', type: 'uint32' },
+            ],
+            internalType: 'struct ExecutionRegistry.SampleScore',
+            name: 'check',
+            type: 'tuple',
+          },
+          {
+            components: [
+              { internalType: 'uint16', name: 'positions', type: 'uint16' },
+              { internalType: 'uint16', name: 'failing', type: 'uint16' },
+              { internalType: 'uint16', name: 'longestFailRun', type: 'uint16' },
+              { internalType: 'uint32', name: 'maxGap', type: 'uint32' },
+            ],
+            internalType: 'struct ExecutionRegistry.SampleScore',
+            name: 'dispute',
+            type: 'tuple',
+          },
+          { internalType: 'bytes32', name: 'nodeSignKey', type: 'bytes32' },
+          { internalType: 'bytes', name: 'signature', type: 'bytes' },
+        ],
+        internalType: 'struct ExecutionRegistry.RecordInput',
+        name: 'r',
+        type: 'tuple',
+      },
     ],
     name: 'anchor',
     outputs: [],
@@ -154,6 +235,33 @@ export const executionRegistryAbi = [
           { internalType: 'bytes32', name: 'poe', type: 'bytes32' },
           { internalType: 'uint8', name: 'verdict', type: 'uint8' },
           { internalType: 'bytes32', name: 'sampledNodeId', type: 'bytes32' },
+          { internalType: 'uint8', name: 'mode', type: 'uint8' },
+          { internalType: 'uint8', name: 'nodeDevice', type: 'uint8' },
+          { internalType: 'uint8', name: 'sampledNodeDevice', type: 'uint8' },
+          {
+            components: [
+              { internalType: 'uint16', name: 'positions', type: 'uint16' },
+              { internalType: 'uint16', name: 'failing', type: 'uint16' },
+              { internalType: 'uint16', name: 'longestFailRun', type: 'uint16' },
+              { internalType: 'uint32', name: 'maxGap', type: 'uint32' },
+            ],
+            internalType: 'struct ExecutionRegistry.SampleScore',
+            name: 'check',
+            type: 'tuple',
+          },
+          {
+            components: [
+              { internalType: 'uint16', name: 'positions', type: 'uint16' },
+              { internalType: 'uint16', name: 'failing', type: 'uint16' },
+              { internalType: 'uint16', name: 'longestFailRun', type: 'uint16' },
+              { internalType: 'uint32', name: 'maxGap', type: 'uint32' },
+            ],
+            internalType: 'struct ExecutionRegistry.SampleScore',
+            name: 'dispute',
+            type: 'tuple',
+          },
+          { internalType: 'bytes32', name: 'nodeSignKey', type: 'bytes32' },
+          { internalType: 'bytes', name: 'signature', type: 'bytes' },
         ],
         internalType: 'struct ExecutionRegistry.RecordInput[]',
         name: 'batch',
@@ -180,8 +288,33 @@ export const executionRegistryAbi = [
           { internalType: 'bytes32', name: 'poe', type: 'bytes32' },
           { internalType: 'bytes32', name: 'sampledNodeId', type: 'bytes32' },
           { internalType: 'uint8', name: 'verdict', type: 'uint8' },
-          { internalType: 'uint40', name: 'timestamp', type: 'uint40' },
-          { internalType: 'uint40', name: 'blockNumber', type: 'uint40' },
+          { internalType: 'uint8', name: 'mode', type: 'uint8' },
+          { internalType: 'uint8', name: 'nodeDevice', type: 'uint8' },
+          { internalType: 'uint8', name: 'sampledNodeDevice', type: 'uint8' },
+          {
+            components: [
+              { internalType: 'uint16', name: 'positions', type: 'uint16' },
+              { internalType: 'uint16', name: 'failing', type: 'uint16' },
+              { internalType: 'uint16', name: 'longestFailRun', type: 'uint16' },
+              { internalType: 'uint32', name: 'maxGap', type: 'uint32' },
+            ],
+            internalType: 'struct ExecutionRegistry.SampleScore',
+            name: 'check',
+            type: 'tuple',
+          },
+          {
+            components: [
+              { internalType: 'uint16', name: 'positions', type: 'uint16' },
+              { internalType: 'uint16', name: 'failing', type: 'uint16' },
+              { internalType: 'uint16', name: 'longestFailRun', type: 'uint16' },
+              { internalType: 'uint32', name: 'maxGap', type: 'uint32' },
+            ],
+            internalType: 'struct ExecutionRegistry.SampleScore',
+            name: 'dispute',
+            type: 'tuple',
+          },
+          { internalType: 'uint32', name: 'timestamp', type: 'uint32' },
+          { internalType: 'uint32', name: 'blockNumber', type: 'uint32' },
           { internalType: 'address', name: 'anchorer', type: 'address' },
         ],
         internalType: 'struct ExecutionRegistry.ExecutionRecord',
@@ -244,3 +377,10 @@ export const executionRegistryAbi = [
 ] as const;
 
 export type ExecutionRegistryAbi = typeof executionRegistryAbi;
+
+type AnchorFunction = Extract<ExecutionRegistryAbi[number], { type: 'function'; name: 'anchor' }>;
+
+/** The `RecordInput` tuple parameter of `anchor`: the shape src/chain/record.ts encodes a record with. */
+export const RECORD_INPUT_PARAMETER: AnchorFunction['inputs'][0] = (
+  executionRegistryAbi.find((entry) => entry.type === 'function' && entry.name === 'anchor') as AnchorFunction
+).inputs[0];

@@ -44,13 +44,22 @@ export interface ChainClients {
   resetNonce(): void;
 }
 
-export function createChainClients({ rpcUrl, chainId, privateKey }: ChainConnection): ChainClients {
-  const chain = defineChain({
+function chainOf(rpcUrl: string, chainId: number): Chain {
+  return defineChain({
     id: chainId,
     name: `parallelix-${chainId}`,
     nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
     rpcUrls: { default: { http: [rpcUrl] } },
   });
+}
+
+/** A public client for reading only (no key). */
+export function createReadClient(rpcUrl: string, chainId: number): PublicClient<Transport, Chain> {
+  return createPublicClient({ chain: chainOf(rpcUrl, chainId), transport: http(rpcUrl, { retryCount: 2, timeout: 15_000 }) });
+}
+
+export function createChainClients({ rpcUrl, chainId, privateKey }: ChainConnection): ChainClients {
+  const chain = chainOf(rpcUrl, chainId);
   // One nonce manager per client, so sends from concurrent activities get distinct nonces and
   // two chains with the same id (a restarted anvil) never share cached nonces.
   const nonceManager = createNonceManager({ source: jsonRpc() });

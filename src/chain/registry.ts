@@ -1,15 +1,20 @@
-import { getAddress, type Address, type Hex } from 'viem';
+import { getAddress, hexToBytes, type Address, type Hex, type PublicClient } from 'viem';
+import { toBase64 } from '../crypto/encoding.js';
 import { ConfigError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
 import { executionRegistryAbi } from './abi.js';
-import { createChainClients, isNonceError, revertOf, toChainError } from './clients.js';
+import { createChainClients, createReadClient, isNonceError, revertOf, toChainError } from './clients.js';
 import { AnchorConflictError, ChainTransactionError, RegistryNotDeployedError } from './errors.js';
 import {
+  deviceName,
+  fromChainScore,
   idToBytes32,
+  modeName,
   sameRecord,
   toChainRecord,
   verdictName,
   type AnchoredRecord,
+  type AnchorEvidence,
   type ChainRecordArgs,
   type ExecutionRecordInput,
 } from './record.js';
@@ -39,8 +44,7 @@ export interface AnchorResult {
   alreadyAnchored: boolean;
 }
 
-export interface RegistryClient {
-  readonly address: Address;
+export interface RegistryClient extends RegistryReader {
   /** The account this client sends from. */
   readonly account: Address;
   /**
@@ -49,10 +53,6 @@ export interface RegistryClient {
    * different record throws AnchorConflictError.
    */
   anchorRecord(record: ExecutionRecordInput): Promise<AnchorResult>;
-  /** The record anchored for this request id, or null. */
-  readRecord(requestId: string): Promise<AnchoredRecord | null>;
-  /** Same, by bytes32 key. */
-  readRecordByKey(requestKey: Hex): Promise<AnchoredRecord | null>;
   isAnchored(requestId: string): Promise<boolean>;
   /** Owner only. Idempotent. */
   addAnchorer(anchorer: Address): Promise<{ txHash: Hex }>;
@@ -65,13 +65,26 @@ export interface RegistryClient {
 
 const MAX_SEND_ATTEMPTS = 5;
 
-export function createRegistryClient(params: RegistryClientParams): RegistryClient {
-  const { publicClient, walletClient, account, resetNonce } = createChainClients(params);
+export interface RegistryReaderParams {
+  rpcUrl: string;
+  chainId: number;
+  address: Address;
+}
+
+/** Read-only access to the registry: what anyone can check with an RPC URL alone (no key). */
+export interface RegistryReader {
+  readonly address: Address;
+  /** The record anchored for this request id, or null. */
+  readRecord(requestId: string): Promise<AnchoredRecord | null>;
+  /** Same, by bytes32 key. */
+  readRecordByKey(requestKey: Hex): Promise<AnchoredRecord | null>;
+  /** The anchoring transaction of a record and what its ExecutionAnchored event carries (key, signature). */
+  readEvidence(record: AnchoredRecord): Promise<AnchorEvidence>;
+}
+
+export function createRegistryReader(params: RegistryReaderParams, client?: PublicClient): RegistryReader {
   const address = getAddress(params.address);
-  const confirmations = params.confirmations ?? 1;
-  const timeout = params.receiptTimeoutMs ?? 120_000;
-  // Concurrent calls for the same request in this process share one attempt.
-  const inflight = new Map<Hex, Promise<AnchorResult>>();
+  const publicClient = client ?? createReadClient(params.rpcUrl, params.chainId);
 
   async function readRecordByKey(requestKey: Hex): Promise<AnchoredRecord | null> {
     try {
@@ -84,6 +97,11 @@ export function createRegistryClient(params: RegistryClientParams): RegistryClie
         verdict: verdictName(r.verdict),
         verdictCode: r.verdict,
         sampledNodeKey: r.sampledNodeId,
+        mode: modeName(r.mode),
+        nodeDevice: deviceName(r.nodeDevice),
+        sampledNodeDevice: deviceName(r.sampledNodeDevice),
+        check: fromChainScore(r.check),
+        dispute: fromChainScore(r.dispute),
         timestamp: r.timestamp,
         blockNumber: r.blockNumber,
         anchorer: r.anchorer,
@@ -93,28 +111,56 @@ export function createRegistryClient(params: RegistryClientParams): RegistryClie
     }
   }
 
-  /** The record is already there: check it is ours and find the transaction that wrote it. */
-  async function resolveExisting(args: ChainRecordArgs, existing: AnchoredRecord): Promise<AnchorResult> {
-    if (!sameRecord(args, existing)) {
-      throw new AnchorConflictError(`request ${args.requestKey} is already anchored with different contents`, {
-        details: `on chain: node ${existing.nodeKey}, poe ${existing.poe}, verdict ${existing.verdict}; attempted: node ${args.nodeKey}, poe ${args.poe}, verdict code ${args.verdict}`,
-      });
-    }
+  /** The record's ExecutionAnchored event: the record stores its block number, so the log search is one block wide. */
+  async function readEvidence(record: AnchoredRecord): Promise<AnchorEvidence> {
     try {
-      // The record stores its block number, so the log search is one block wide (cheap on any provider).
-      const block = BigInt(existing.blockNumber);
+      const block = BigInt(record.blockNumber);
       const logs = await publicClient.getContractEvents({
         address,
         abi: executionRegistryAbi,
         eventName: 'ExecutionAnchored',
-        args: { requestId: args.requestKey },
+        args: { requestId: record.requestKey },
         fromBlock: block,
         toBlock: block,
       });
       const first = logs[0];
-      if (!first) throw new ChainTransactionError(`record ${args.requestKey} exists but its ExecutionAnchored event was not found in block ${block}`);
-      const receipt = await publicClient.waitForTransactionReceipt({ hash: first.transactionHash, confirmations, timeout });
-      return { requestKey: args.requestKey, txHash: first.transactionHash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, alreadyAnchored: true };
+      if (!first) throw new ChainTransactionError(`record ${record.requestKey} exists but its ExecutionAnchored event was not found in block ${block}`);
+      return {
+        txHash: first.transactionHash,
+        signPublicKey: toBase64(hexToBytes(first.args.nodeSignKey!)),
+        signature: toBase64(hexToBytes(first.args.signature!)),
+        mode: modeName(first.args.mode!),
+      };
+    } catch (err) {
+      throw toChainError(err, 'read anchoring event');
+    }
+  }
+
+  return { address, readRecord: (requestId) => readRecordByKey(idToBytes32(requestId)), readRecordByKey, readEvidence };
+}
+
+export function createRegistryClient(params: RegistryClientParams): RegistryClient {
+  const { publicClient, walletClient, account, resetNonce } = createChainClients(params);
+  const address = getAddress(params.address);
+  const confirmations = params.confirmations ?? 1;
+  const timeout = params.receiptTimeoutMs ?? 120_000;
+  // Concurrent calls for the same request in this process share one attempt.
+  const inflight = new Map<Hex, Promise<AnchorResult>>();
+
+  const reader = createRegistryReader({ rpcUrl: params.rpcUrl, chainId: params.chainId, address }, publicClient);
+  const { readRecordByKey, readEvidence } = reader;
+
+  /** The record is already there: check it is ours (key and signature included) and return the transaction that wrote it. */
+  async function resolveExisting(args: ChainRecordArgs, existing: AnchoredRecord): Promise<AnchorResult> {
+    const evidence = await readEvidence(existing);
+    if (!sameRecord(args, existing, evidence)) {
+      throw new AnchorConflictError(`request ${args.requestId} is already anchored with different contents`, {
+        details: `on chain: node ${existing.nodeKey}, poe ${existing.poe}, verdict ${existing.verdict}, mode ${existing.mode}; attempted: node ${args.nodeId}, poe ${args.poe}, verdict code ${args.verdict}, mode code ${args.mode}`,
+      });
+    }
+    try {
+      const receipt = await publicClient.waitForTransactionReceipt({ hash: evidence.txHash, confirmations, timeout });
+      return { requestKey: args.requestId, txHash: evidence.txHash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, alreadyAnchored: true };
     } catch (err) {
       throw toChainError(err, 'find anchoring transaction');
     }
@@ -122,7 +168,7 @@ export function createRegistryClient(params: RegistryClientParams): RegistryClie
 
   async function anchorOnce(args: ChainRecordArgs): Promise<AnchorResult> {
     for (let attempt = 1; ; attempt++) {
-      const existing = await readRecordByKey(args.requestKey);
+      const existing = await readRecordByKey(args.requestId);
       if (existing) return resolveExisting(args, existing);
 
       let txHash: Hex;
@@ -132,7 +178,7 @@ export function createRegistryClient(params: RegistryClientParams): RegistryClie
           address,
           abi: executionRegistryAbi,
           functionName: 'anchor',
-          args: [args.requestKey, args.nodeKey, args.poe, args.verdict, args.sampledNodeKey],
+          args: [args],
         });
         txHash = await walletClient.writeContract(request);
       } catch (err) {
@@ -150,11 +196,11 @@ export function createRegistryClient(params: RegistryClientParams): RegistryClie
         throw toChainError(err, `wait for anchor tx ${txHash}`);
       }
       if (receipt.status === 'success') {
-        log.info({ requestKey: args.requestKey, txHash, gasUsed: Number(receipt.gasUsed) }, 'record anchored');
-        return { requestKey: args.requestKey, txHash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, alreadyAnchored: false };
+        log.info({ requestKey: args.requestId, txHash, gasUsed: Number(receipt.gasUsed) }, 'record anchored');
+        return { requestKey: args.requestId, txHash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, alreadyAnchored: false };
       }
       // Reverted on chain: normally another writer got there between our check and inclusion.
-      const after = await readRecordByKey(args.requestKey);
+      const after = await readRecordByKey(args.requestId);
       if (after) return resolveExisting(args, after);
       throw new ChainTransactionError(`anchor transaction ${txHash} reverted`, { details: `block ${receipt.blockNumber}` });
     }
@@ -178,14 +224,15 @@ export function createRegistryClient(params: RegistryClientParams): RegistryClie
     account: account.address,
     async anchorRecord(record) {
       const args = toChainRecord(record);
-      const running = inflight.get(args.requestKey);
+      const running = inflight.get(args.requestId);
       if (running) return running;
-      const attempt = anchorOnce(args).finally(() => inflight.delete(args.requestKey));
-      inflight.set(args.requestKey, attempt);
+      const attempt = anchorOnce(args).finally(() => inflight.delete(args.requestId));
+      inflight.set(args.requestId, attempt);
       return attempt;
     },
-    readRecord: (requestId) => readRecordByKey(idToBytes32(requestId)),
+    readRecord: reader.readRecord,
     readRecordByKey,
+    readEvidence,
     async isAnchored(requestId) {
       try {
         return await publicClient.readContract({ address, abi: executionRegistryAbi, functionName: 'isAnchored', args: [idToBytes32(requestId)] });

@@ -11,7 +11,7 @@ const DEMO_CREDITS = 1_000_000n;
 const DEMO_PROMPTS: { messages: InferenceWorkflowInput['messages']; sampleProbability?: number }[] = [
   { messages: [{ role: 'system', content: 'You are a helpful assistant.' }, { role: 'user', content: 'What is the capital of France? Answer in one sentence.' }] },
   { messages: [{ role: 'user', content: 'Write a haiku about distributed systems.' }] },
-  // Always sampled: shows step 11's re-dispatch to a second node and its verdict.
+  // Always sampled: shows step 11's check on a second node (tolerant by default) and its verdict.
   { messages: [{ role: 'user', content: 'Explain proof of execution in one sentence.' }], sampleProbability: 1 },
 ];
 
@@ -32,7 +32,7 @@ export async function runDemoRequests(endpoints: StackEndpoints, model: string):
       const result = await request.result();
       const { workflowId } = request;
       say(`[demo] request ${result.requestId} in ${Date.now() - started} ms`);
-      say(`         node ${result.nodeId}, sampled ${result.sampled ? `yes (${result.sampledNodeIds.join(', ')})` : 'no'}, verdict ${result.verdict}`);
+      say(`         node ${result.nodeId}, sampled ${result.sampled ? `yes, ${result.mode} check (${result.sampledNodeIds.join(', ')})` : 'no'}, verdict ${result.verdict}`);
       say(`         anchor tx ${result.anchorTx} (block ${result.anchorBlock}), credits charged ${result.creditsCharged}`);
       say(`         ${result.usage.outputTokens} tokens: ${JSON.stringify(result.text.slice(0, 60))}${result.text.length > 60 ? '…' : ''}`);
       if (endpoints.temporal.uiUrl) say(`         ${endpoints.temporal.uiUrl}/namespaces/${endpoints.temporal.namespace}/workflows/${workflowId}`);

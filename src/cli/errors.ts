@@ -9,3 +9,13 @@ export class AuditMismatchError extends ParallelixError {
 export class NotFoundError extends ParallelixError {
   override readonly code = 'NOT_FOUND';
 }
+
+/** `parallelix verify`: the result a user holds does not match the chain. */
+export class VerifyMismatchError extends ParallelixError {
+  override readonly code = 'VERIFY_MISMATCH';
+}
+
+/** `parallelix audit`: nothing disagreed, but some checks could not run (no codec key, history gone, …). */
+export class AuditIncompleteError extends ParallelixError {
+  override readonly code = 'AUDIT_INCOMPLETE';
+}

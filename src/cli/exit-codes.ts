@@ -7,7 +7,7 @@ export const ExitCode = {
   usage: 2,
   /** A component could not be provisioned or started (Temporal, database, chain, model). */
   provisioning: 3,
-  /** `audit`: chain record, database rows and recomputed PoE disagree. */
+  /** `audit`: chain record, database rows, ledger and recomputed PoE disagree; `verify`: the result does not match the chain. */
   auditMismatch: 4,
   /** `submit`: the user's balance cannot cover the request's maximum cost; nothing was dispatched or charged. */
   insufficientCredits: 5,
@@ -17,6 +17,8 @@ export const ExitCode = {
   requestFailed: 7,
   /** A request (or other named record) does not exist. */
   notFound: 8,
+  /** `audit`: nothing disagreed, but some checks could not run (e.g. no codec key here): not a clean bill. */
+  auditIncomplete: 9,
   /** Stopped by a second Ctrl-C before a clean shutdown finished. */
   interrupted: 130,
 } as const;

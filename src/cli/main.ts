@@ -127,6 +127,15 @@ program
   });
 
 program
+  .command('verify [file]')
+  .description('check a result (the JSON `submit --json` prints, from [file] or stdin) against the chain alone: record, PoE recomputed from the text, node key and signature, verdict and sample mode; exit 4 on any mismatch')
+  .option('--json', 'print the verification report as JSON')
+  .action(async (file: string | undefined, flags: { json?: boolean }) => {
+    const { verifyCommand } = await import('./commands/verify.js');
+    await verifyCommand(file, flags);
+  });
+
+program
   .command('submit')
   .description('send one inference request through the client SDK and stream the verified result to stdout')
   .option('--user <id>', 'user whose credits pay for the request (default: the local stack\'s demo user)')
@@ -183,6 +192,8 @@ const EXIT_BY_CODE: Record<string, number> = {
   IDEMPOTENCY_CONFLICT: ExitCode.usage,
   IDEMPOTENCY_KEY_REUSED: ExitCode.usage,
   AUDIT_MISMATCH: ExitCode.auditMismatch,
+  AUDIT_INCOMPLETE: ExitCode.auditIncomplete,
+  VERIFY_MISMATCH: ExitCode.auditMismatch,
   INSUFFICIENT_CREDITS: ExitCode.insufficientCredits,
   NO_CAPABLE_NODE: ExitCode.noCapableNode,
   NOT_FOUND: ExitCode.notFound,

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { ModelPrice } from './pricing.js';
 import { parseEnv } from '../config/parse-env.js';
+import { DEFAULT_TOLERANT_THRESHOLDS, validateThresholds, type TolerantThresholds } from '../sampling/tolerant-check.js';
+import { ConfigError } from '../shared/errors.js';
 
 const probability = z.coerce.number().min(0).max(1);
 const positiveInt = z.coerce.number().int().positive();
@@ -16,7 +18,16 @@ const envSchema = z.object({
   PARALLELIX_PRICE_INPUT_PER_TOKEN: positiveInt.default(1),
   PARALLELIX_PRICE_OUTPUT_PER_TOKEN: positiveInt.default(2),
   PARALLELIX_PENALTY_REPUTATION_FACTOR: z.coerce.number().gt(0).lt(1).default(0.5),
+  PARALLELIX_SAMPLE_MODE: z.enum(['exact', 'tolerant']).default('tolerant'),
+  PARALLELIX_SAMPLE_TOLERANCE: z.coerce.number().min(0).max(100).default(DEFAULT_TOLERANT_THRESHOLDS.tolerance),
+  PARALLELIX_SAMPLE_TOP_K: positiveInt.default(DEFAULT_TOLERANT_THRESHOLDS.topK),
+  PARALLELIX_SAMPLE_MAX_FAIL_SHARE: probability.default(DEFAULT_TOLERANT_THRESHOLDS.maxFailShare),
+  PARALLELIX_SAMPLE_MAX_FAIL_RUN: z.coerce.number().int().min(0).default(DEFAULT_TOLERANT_THRESHOLDS.maxFailRun),
+  PARALLELIX_SAMPLE_MAX_GAP: z.coerce.number().min(0).max(1000).default(DEFAULT_TOLERANT_THRESHOLDS.maxGap),
 });
+
+/** How step 11 checks node_i: re-generate and compare bytes, or score node_i's tokens in one forward pass. */
+export type SampleMode = 'exact' | 'tolerant';
 
 /** Coordinator policy, from the environment. Passed to each workflow run as its settings. */
 export interface PipelineSettings {
@@ -26,6 +37,9 @@ export interface PipelineSettings {
   dispatchTimeoutSeconds: number;
   /** A node that sends no progress for this long is taken as dead (e.g. killed mid-inference). */
   dispatchHeartbeatSeconds: number;
+  sampleMode: SampleMode;
+  /** Tolerant mode's thresholds (docs/sampling.md). */
+  tolerantThresholds: TolerantThresholds;
 }
 
 export interface CoordinatorPolicy {
@@ -38,6 +52,18 @@ export interface CoordinatorPolicy {
 
 export function loadCoordinatorPolicy(env: NodeJS.ProcessEnv = process.env): CoordinatorPolicy {
   const e = parseEnv(envSchema, env, 'coordinator');
+  const thresholds: TolerantThresholds = {
+    tolerance: e.PARALLELIX_SAMPLE_TOLERANCE,
+    topK: e.PARALLELIX_SAMPLE_TOP_K,
+    maxFailShare: e.PARALLELIX_SAMPLE_MAX_FAIL_SHARE,
+    maxFailRun: e.PARALLELIX_SAMPLE_MAX_FAIL_RUN,
+    maxGap: e.PARALLELIX_SAMPLE_MAX_GAP,
+  };
+  try {
+    validateThresholds(thresholds);
+  } catch (error) {
+    throw new ConfigError('invalid coordinator configuration', { details: `PARALLELIX_SAMPLE_*: ${(error as Error).message}` });
+  }
   return {
     pipeline: {
       sampleProbability: e.PARALLELIX_SAMPLE_PROBABILITY,
@@ -45,6 +71,8 @@ export function loadCoordinatorPolicy(env: NodeJS.ProcessEnv = process.env): Coo
       dispatchScheduleToStartSeconds: e.PARALLELIX_DISPATCH_SCHEDULE_TO_START_SECONDS,
       dispatchTimeoutSeconds: e.PARALLELIX_DISPATCH_TIMEOUT_SECONDS,
       dispatchHeartbeatSeconds: e.PARALLELIX_DISPATCH_HEARTBEAT_SECONDS,
+      sampleMode: e.PARALLELIX_SAMPLE_MODE,
+      tolerantThresholds: thresholds,
     },
     minUptime: e.PARALLELIX_MIN_UPTIME,
     uptimeWindowMs: e.PARALLELIX_UPTIME_WINDOW_SECONDS * 1000,

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 export interface NodeCandidate {
   nodeId: string;
   models: string[];
+  dtype: string;
   maxNewTokens: number;
   concurrency: number;
   /** Fraction of successful health probes in the window; null when the node has none yet. */
@@ -15,6 +16,8 @@ export interface NodeCandidate {
 export interface SelectionRequest {
   requestId: string;
   model: string;
+  /** Only nodes running this weights variant (a sampled check compares like with like); any when absent. */
+  dtype?: string;
   maxNewTokens: number;
   exclude: readonly string[];
   minUptime: number;
@@ -26,13 +29,14 @@ function tieBreak(requestId: string, nodeId: string): string {
 }
 
 /**
- * Step 03's policy: capable nodes (model, token limit), not already tried, healthy enough; ordered by free
+ * Step 03's policy: capable nodes (model, dtype when asked, token limit), not already tried, healthy enough; ordered by free
  * capacity, then uptime, then reputation. A node without health samples yet counts as fully up. Busy nodes stay
  * candidates: a dispatch waits in the node's task queue, bounded by the dispatch schedule-to-start timeout.
  */
 export function rankCandidates(request: SelectionRequest, candidates: NodeCandidate[]): NodeCandidate[] {
   return candidates
     .filter((node) => node.models.includes(request.model))
+    .filter((node) => request.dtype === undefined || node.dtype === request.dtype)
     .filter((node) => node.maxNewTokens >= request.maxNewTokens)
     .filter((node) => !request.exclude.includes(node.nodeId))
     .filter((node) => (node.uptime ?? 1) >= request.minUptime)

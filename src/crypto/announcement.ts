@@ -14,6 +14,7 @@ export const ANNOUNCEMENT_DOMAIN = 'parallelix-announcement-v1';
 export interface OperatorCapabilities {
   /** Model names served (local folder name or Hugging Face id). */
   models: string[];
+  /** ONNX weights variant; a sampled check pairs nodes of the same model and dtype. */
   dtype: string;
   /** Inference library and version (e.g. `transformers.js 4.3.1`); absent in announcements of older operators. */
   engine?: string;

@@ -16,3 +16,4 @@ export * from './envelope.js';
 export * from './errors.js';
 export * from './identity.js';
 export * from './poe.js';
+export * from './score-report.js';

@@ -2,16 +2,19 @@ import { performance } from 'node:perf_hooks';
 import {
   AutoModelForCausalLM,
   AutoTokenizer,
+  Tensor,
   env as transformersEnv,
   type PreTrainedModel,
   type PreTrainedTokenizer,
-  type Tensor,
 } from '@huggingface/transformers';
 import { InvalidInputError } from '../shared/errors.js';
 import { configureTransformersEnv } from './model-source.js';
 import { loadOnDevice, type DevicePreference, type InferenceDevice } from './device.js';
 import { GenerationCancelledError, ModelLoadError } from './errors.js';
-import { AbortStoppingCriteria, TokenCounter } from './generation-hooks.js';
+import { AbortStoppingCriteria, LogitNoiseProcessor, TokenCounter } from './generation-hooks.js';
+import { LogitRows } from './logit-rows.js';
+import type { PositionScore } from '../sampling/position-score.js';
+import { validateLogitNoise, type LogitNoise } from '../sampling/logit-noise.js';
 import { checkContext, validateMaxNewTokens, validateMessages, type ChatMessage } from './limits.js';
 import { Semaphore } from './semaphore.js';
 
@@ -33,9 +36,17 @@ export interface InferenceEngineConfig {
   /** Context window enforced per request (clamped to the model's max_position_embeddings). */
   maxContextTokens: number;
   maxNewTokensLimit: number;
-  /** Concurrent generate() calls; more wait in FIFO order. */
+  /** Concurrent generate()/scoreTokens() calls; more wait in FIFO order. */
   concurrency: number;
+  /** onnxruntime intra-op threads; default: onnxruntime's (one per core). One costs less CPU per token on small models. */
+  intraOpThreads?: number;
   logger: EngineLogger;
+  /**
+   * TEST AND BENCHMARK ONLY: seeded noise added to the logits before each greedy argmax, a stand-in for
+   * another device's float rounding (src/sampling/logit-noise.ts). Operator configuration refuses it outside
+   * NODE_ENV=test; scoring never applies it.
+   */
+  logitNoise?: LogitNoise;
 }
 
 export interface SamplingOptions {
@@ -55,10 +66,32 @@ export interface GenerateRequest {
 
 export interface GenerateResult {
   text: string;
+  /** The generated token ids, end-of-sequence included when the model emitted it: what a verifier scores. */
+  tokenIds: number[];
   usage: { inputTokens: number; outputTokens: number };
   /** 'stop': the model emitted end-of-sequence; 'length': maxNewTokens reached. */
   finishReason: 'stop' | 'length';
   /** Generation time, excluding time queued behind other requests. */
+  durationMs: number;
+  queuedMs: number;
+}
+
+export interface ScoreRequest {
+  messages: ChatMessage[];
+  /** The claimed answer's token ids, scored after the chat-templated prompt. */
+  tokenIds: number[];
+  signal?: AbortSignal;
+}
+
+export interface ScoreResult {
+  /** One score per claimed token: its gap to the best logit and its rank (src/sampling/position-score.ts). */
+  positions: PositionScore[];
+  /** The claimed ids decoded as generate() decodes them (special tokens skipped). */
+  text: string;
+  endsWithEos: boolean;
+  eosBeforeEnd: boolean;
+  inputTokens: number;
+  /** Forward pass and scoring, excluding time queued behind other requests. */
   durationMs: number;
   queuedMs: number;
 }
@@ -74,6 +107,8 @@ export interface EngineInfo {
   maxContextTokens: number;
   maxNewTokensLimit: number;
   concurrency: number;
+  /** The model's vocabulary size (token ids are below it). */
+  vocabSize: number;
 }
 
 export interface InferenceEngine {
@@ -81,7 +116,14 @@ export interface InferenceEngine {
   load(): Promise<number>;
   /** Chat-template token count of `messages` (with the assistant generation prompt). */
   countInputTokens(messages: ChatMessage[]): Promise<number>;
+  /** Token ids to text, as generate() decodes its output (special tokens skipped). */
+  decode(tokenIds: number[]): Promise<string>;
   generate(request: GenerateRequest): Promise<GenerateResult>;
+  /**
+   * Teacher-forced scoring (step 11, tolerant mode): one forward pass over prompt + claimed ids, each claimed
+   * token scored against the logits that predict it. No generation: the cost is one prefill.
+   */
+  scoreTokens(request: ScoreRequest): Promise<ScoreResult>;
   /** Throws if not loaded yet. */
   info(): EngineInfo;
   dispose(): Promise<void>;
@@ -122,6 +164,14 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
   positiveInt(config.maxContextTokens, 'maxContextTokens');
   positiveInt(config.maxNewTokensLimit, 'maxNewTokensLimit');
   positiveInt(config.concurrency, 'concurrency');
+  if (config.intraOpThreads !== undefined) positiveInt(config.intraOpThreads, 'intraOpThreads');
+  if (config.logitNoise) {
+    try {
+      validateLogitNoise(config.logitNoise);
+    } catch (error) {
+      throw new InvalidInputError((error as Error).message);
+    }
+  }
   const semaphore = new Semaphore(config.concurrency);
   const log = config.logger;
   let loading: Promise<Loaded> | undefined;
@@ -146,6 +196,7 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
       AutoModelForCausalLM.from_pretrained(config.model, {
         dtype: config.dtype as never,
         device,
+        ...(config.intraOpThreads ? { session_options: { intraOpNumThreads: config.intraOpThreads } } : {}),
       }),
     );
     const model = selection.loaded;
@@ -204,6 +255,18 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
     return inputs;
   }
 
+  /** A concurrency slot; cancellation while queued is a GenerationCancelledError after 0 tokens. */
+  async function acquireSlot(signal: AbortSignal | undefined): Promise<{ release: () => void; started: number; queuedAt: number }> {
+    if (signal?.aborted) throw new GenerationCancelledError(0, { cause: signal.reason });
+    const queuedAt = performance.now();
+    try {
+      const release = await semaphore.acquire(signal);
+      return { release, started: performance.now(), queuedAt };
+    } catch (reason) {
+      throw new GenerationCancelledError(0, { details: 'cancelled while queued', cause: reason });
+    }
+  }
+
   return {
     async load() {
       return (await ensureLoaded()).loadMs;
@@ -215,6 +278,11 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
       return applyTemplate(tokenizer, messages).input_ids.dims.at(-1) ?? 0;
     },
 
+    async decode(tokenIds) {
+      const { tokenizer } = await ensureLoaded();
+      return tokenizer.decode(tokenIds, { skip_special_tokens: true });
+    },
+
     async generate({ messages, maxNewTokens, signal, onToken, sampling }) {
       validateMessages(messages);
       validateMaxNewTokens(maxNewTokens, config.maxNewTokensLimit);
@@ -222,16 +290,7 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
       const inputs = applyTemplate(tokenizer, messages);
       const inputTokens = inputs.input_ids.dims.at(-1) ?? 0;
       checkContext(inputTokens, maxNewTokens, maxContextTokens);
-      if (signal?.aborted) throw new GenerationCancelledError(0, { cause: signal.reason });
-
-      const queuedAt = performance.now();
-      let release: () => void;
-      try {
-        release = await semaphore.acquire(signal);
-      } catch (reason) {
-        throw new GenerationCancelledError(0, { details: 'cancelled while queued', cause: reason });
-      }
-      const started = performance.now();
+      const { release, started, queuedAt } = await acquireSlot(signal);
       try {
         const stop = new AbortStoppingCriteria(signal);
         const counter = new TokenCounter(onToken);
@@ -241,6 +300,7 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
         const output = (await model.generate({
           ...inputs,
           ...options,
+          ...(config.logitNoise ? { logits_processor: [new LogitNoiseProcessor(config.logitNoise)] } : {}),
           stopping_criteria: [stop],
           streamer: counter,
         } as unknown as Parameters<PreTrainedModel['generate']>[0])) as Tensor;
@@ -250,8 +310,45 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
         const last = newIds.at(-1);
         return {
           text: tokenizer.decode(newIds, { skip_special_tokens: true }),
+          tokenIds: newIds,
           usage: { inputTokens, outputTokens: newIds.length },
           finishReason: last !== undefined && eosTokenIds.has(last) ? 'stop' : 'length',
+          durationMs: performance.now() - started,
+          queuedMs: started - queuedAt,
+        };
+      } finally {
+        release();
+      }
+    },
+
+    async scoreTokens({ messages, tokenIds, signal }) {
+      validateMessages(messages);
+      if (!Array.isArray(tokenIds) || tokenIds.length === 0 || !tokenIds.every((id) => Number.isInteger(id) && id >= 0)) {
+        throw new InvalidInputError('tokenIds must be a non-empty array of non-negative integers');
+      }
+      validateMaxNewTokens(tokenIds.length, config.maxNewTokensLimit);
+      const { tokenizer, model, maxContextTokens, eosTokenIds } = await ensureLoaded();
+      const inputs = applyTemplate(tokenizer, messages);
+      const prompt = (inputs.input_ids.tolist() as bigint[][])[0] ?? [];
+      checkContext(prompt.length, tokenIds.length, maxContextTokens);
+      const ids = [...prompt, ...tokenIds.map(BigInt)];
+      const { release, started, queuedAt } = await acquireSlot(signal);
+      try {
+        const inputIds = new Tensor('int64', BigInt64Array.from(ids), [1, ids.length]);
+        const attentionMask = new Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]);
+        const output = (await model.forward({ input_ids: inputIds, attention_mask: attentionMask })) as { logits: Tensor };
+        if (signal?.aborted) throw new GenerationCancelledError(0, { cause: signal.reason });
+        const rows = new LogitRows(output.logits);
+        // Row r holds the logits after position (ids.length - rows.rows + r); claimed token k sits at prompt.length + k.
+        const firstRow = rows.rows - ids.length;
+        const positions = tokenIds.map((id, k) => rows.score(firstRow + prompt.length + k - 1, id));
+        const eosAt = tokenIds.findIndex((id) => eosTokenIds.has(id));
+        return {
+          positions,
+          text: tokenizer.decode(tokenIds, { skip_special_tokens: true }),
+          endsWithEos: eosTokenIds.has(tokenIds.at(-1)!),
+          eosBeforeEnd: eosAt !== -1 && eosAt < tokenIds.length - 1,
+          inputTokens: prompt.length,
           durationMs: performance.now() - started,
           queuedMs: started - queuedAt,
         };
@@ -272,6 +369,7 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
         maxContextTokens: loaded.maxContextTokens,
         maxNewTokensLimit: config.maxNewTokensLimit,
         concurrency: config.concurrency,
+        vocabSize: Number((loaded.model.config as { vocab_size?: unknown }).vocab_size ?? 0),
       };
     },
 

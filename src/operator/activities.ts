@@ -7,6 +7,7 @@ import {
   openJsonEnvelope,
   sealEnvelope,
   signPoe,
+  signScoreReport,
   type NodeIdentity,
 } from '../crypto/index.js';
 import type { InferenceEngine } from '../inference/engine.js';
@@ -18,6 +19,10 @@ import {
   type InferencePayload,
   type ProbeResult,
   type ResultPayload,
+  type ScoreInput,
+  type ScorePayload,
+  type ScoreReport,
+  type ScoreResult,
 } from '../protocol/operator-wire.js';
 import { InvalidInputError, ParallelixError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -30,11 +35,15 @@ export interface OperatorActivitiesOptions {
   logger: Pick<Logger, 'info' | 'warn'>;
 }
 
-/** Activities an operator's workers host: executeInference (steps 06–09) and probe (health). */
+/** Activities an operator's workers host: executeInference (steps 06–09), scoreClaim (step 11) and probe (health). */
 export interface OperatorActivities {
   executeInference(input: DispatchInput): Promise<DispatchResult>;
+  scoreClaim(input: ScoreInput): Promise<ScoreResult>;
   probe(): Promise<ProbeResult>;
 }
+
+/** Heartbeat period while a forward pass runs (it cannot report progress per token). */
+const SCORING_HEARTBEAT_MS = 1_000;
 
 /** Errors the caller caused: retrying the same input on this node cannot succeed. */
 function nonRetryable(error: ParallelixError): ApplicationFailure {
@@ -46,13 +55,17 @@ function nonRetryable(error: ParallelixError): ApplicationFailure {
   return ApplicationFailure.create({ message: error.message, type: error.code, nonRetryable: true, cause: error, ...(details ? { details } : {}) });
 }
 
-function checkDispatch(input: DispatchInput, identity: NodeIdentity, served: string): void {
+function checkAddressing(input: DispatchInput | ScoreInput, identity: NodeIdentity, served: string): void {
   if (input?.wire !== OPERATOR_WIRE) throw new InvalidInputError('dispatch is not an operator wire message');
   if (input.nodeId !== identity.nodeId) {
     throw new DispatchNotForThisNodeError(`dispatch for ${String(input.nodeId)} reached node ${identity.nodeId}`);
   }
   if (typeof input.requestId !== 'string' || input.requestId === '') throw new InvalidInputError('requestId is required');
   if (input.model !== served) throw new ModelNotServedError(`model ${String(input.model)} is not served by this node`);
+}
+
+function checkDispatch(input: DispatchInput, identity: NodeIdentity, served: string): void {
+  checkAddressing(input, identity, served);
   let replyKey: Uint8Array;
   try {
     replyKey = fromBase64(input.replyToBoxPublicKey);
@@ -87,7 +100,7 @@ export function createOperatorActivities({ identity, engine, logger }: OperatorA
 
     // Steps 08–09: commit to the exact text, sign, seal the text back to the coordinator.
     const poe = computePoe({ requestId, result: result.text, nodeId: identity.nodeId });
-    const sealed = sealEnvelope({ text: result.text } satisfies ResultPayload as unknown as Record<string, unknown>, input.replyToBoxPublicKey, {
+    const sealed = sealEnvelope({ text: result.text, tokenIds: result.tokenIds } satisfies ResultPayload as unknown as Record<string, unknown>, input.replyToBoxPublicKey, {
       requestId,
     });
     const durationMs = Math.round(performance.now() - started);
@@ -109,30 +122,78 @@ export function createOperatorActivities({ identity, engine, logger }: OperatorA
     };
   }
 
-  return {
-    async executeInference(input) {
-      inFlight += 1;
-      try {
-        return await run(input);
-      } catch (error) {
-        const signal = Context.current().cancellationSignal;
-        if (error instanceof GenerationCancelledError || signal.aborted) {
-          logger.info(
-            { requestId: input?.requestId, outputTokens: error instanceof GenerationCancelledError ? error.outputTokens : undefined },
-            'inference cancelled',
-          );
-          // Completing with the SDK's CancelledFailure reports the activity as cancelled, not failed.
-          throw signal.reason instanceof CancelledFailure ? signal.reason : new CancelledFailure('inference cancelled');
-        }
-        if (error instanceof ParallelixError) {
-          logger.warn({ requestId: input?.requestId, code: error.code }, 'inference refused');
-          throw nonRetryable(error);
-        }
-        throw error; // unexpected (runtime fault): Temporal's retry policy decides
-      } finally {
-        inFlight -= 1;
+  /** Step 11, tolerant mode, on node_j: open the claim, score it in one forward pass, sign what was measured. */
+  async function score(input: ScoreInput): Promise<ScoreResult> {
+    const info = engine.info();
+    checkAddressing(input, identity, info.model);
+    if (typeof input.claimedNodeId !== 'string' || input.claimedNodeId === identity.nodeId) {
+      throw new InvalidInputError('claimedNodeId must name another node');
+    }
+    const { requestId } = input;
+    const payload = openJsonEnvelope(input.envelope, identity.box.secretKey, identity.box.publicKey, {
+      expectRequestId: requestId,
+    }) as ScorePayload;
+    const claim = payload?.claim;
+    if (typeof claim?.text !== 'string' || !Array.isArray(claim.tokenIds)) throw new InvalidInputError('the claim needs text and tokenIds');
+    if (claim.tokenIds.length > input.maxNewTokens) throw new InvalidInputError('the claim is longer than maxNewTokens');
+
+    const context = Context.current();
+    context.heartbeat({ phase: 'scoring' });
+    const beat = setInterval(() => context.heartbeat({ phase: 'scoring' }), SCORING_HEARTBEAT_MS);
+    let scored;
+    try {
+      scored = await engine.scoreTokens({ messages: payload.messages, tokenIds: claim.tokenIds, signal: context.cancellationSignal });
+    } finally {
+      clearInterval(beat);
+    }
+    const report: ScoreReport = {
+      requestId,
+      nodeId: identity.nodeId,
+      claimedNodeId: input.claimedNodeId,
+      claimPoe: computePoe({ requestId, result: claim.text, nodeId: input.claimedNodeId }),
+      gaps: scored.positions.map((p) => (Number.isFinite(p.gap) ? Math.round(p.gap * 1e4) / 1e4 : -1)),
+      ranks: scored.positions.map((p) => p.rank),
+      textMatches: scored.text === claim.text,
+      endsWithEos: scored.endsWithEos,
+      eosBeforeEnd: scored.eosBeforeEnd,
+      device: info.device,
+      model: info.model,
+      dtype: info.dtype,
+      inputTokens: scored.inputTokens,
+      durationMs: Math.round(scored.durationMs),
+    };
+    logger.info({ requestId, claimedNodeId: input.claimedNodeId, positions: report.gaps.length, durationMs: report.durationMs }, 'claim scored');
+    return { wire: OPERATOR_WIRE, report, signature: signScoreReport(report, identity.sign.secretKey) };
+  }
+
+  /** Counts the slot, maps refusals to non-retryable failures and cancellation to a cancelled activity. */
+  async function guarded<T>(requestId: unknown, work: () => Promise<T>): Promise<T> {
+    inFlight += 1;
+    try {
+      return await work();
+    } catch (error) {
+      const signal = Context.current().cancellationSignal;
+      if (error instanceof GenerationCancelledError || signal.aborted) {
+        logger.info(
+          { requestId, outputTokens: error instanceof GenerationCancelledError ? error.outputTokens : undefined },
+          'inference cancelled',
+        );
+        // Completing with the SDK's CancelledFailure reports the activity as cancelled, not failed.
+        throw signal.reason instanceof CancelledFailure ? signal.reason : new CancelledFailure('inference cancelled');
       }
-    },
+      if (error instanceof ParallelixError) {
+        logger.warn({ requestId, code: error.code }, 'inference refused');
+        throw nonRetryable(error);
+      }
+      throw error; // unexpected (runtime fault): Temporal's retry policy decides
+    } finally {
+      inFlight -= 1;
+    }
+  }
+
+  return {
+    executeInference: (input) => guarded(input?.requestId, () => run(input)),
+    scoreClaim: (input) => guarded(input?.requestId, () => score(input)),
 
     async probe() {
       return { wire: OPERATOR_WIRE, nodeId: identity.nodeId, inFlight, concurrency: engine.info().concurrency };

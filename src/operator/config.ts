@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { defaultModelPath } from '../inference/model-source.js';
 import { stateDir } from '../shared/paths.js';
 import { nonEmpty, parseEnv } from '../config/parse-env.js';
+import type { LogitNoise } from '../sampling/logit-noise.js';
+import { ConfigError } from '../shared/errors.js';
 
 /** Everything an operator process needs; see parseOperatorConfig for the environment variables. */
 export interface OperatorConfig {
@@ -24,6 +26,11 @@ export interface OperatorConfig {
   concurrency: number;
   /** How long in-flight inferences may finish after SIGINT/SIGTERM before they are cancelled. */
   shutdownGraceMs: number;
+  /**
+   * TEST AND BENCHMARK ONLY (PARALLELIX_TEST_LOGIT_NOISE, _SEED): seeded logit noise before the greedy argmax, an
+   * honest stand-in for another device. Refused unless NODE_ENV=test.
+   */
+  testLogitNoise?: LogitNoise;
 }
 
 /** Values from CLI flags; each one set wins over its environment variable. */
@@ -62,6 +69,8 @@ const envSchema = z.object({
   PARALLELIX_MAX_NEW_TOKENS: positiveInt(1_048_576).default(256),
   PARALLELIX_OPERATOR_CONCURRENCY: positiveInt(64).default(1),
   PARALLELIX_OPERATOR_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
+  PARALLELIX_TEST_LOGIT_NOISE: z.coerce.number().min(0).max(10).optional(),
+  PARALLELIX_TEST_LOGIT_NOISE_SEED: z.coerce.number().int().min(0).max(0xffffffff).default(1),
 });
 
 const overrideToEnv: Record<keyof OperatorConfigOverrides, keyof z.input<typeof envSchema>> = {
@@ -94,6 +103,11 @@ export function parseOperatorConfig(
     if (value !== undefined && value !== '') merged[overrideToEnv[key as keyof OperatorConfigOverrides]] = String(value);
   }
   const e = parseEnv(envSchema, merged, 'operator');
+  if (e.PARALLELIX_TEST_LOGIT_NOISE !== undefined && merged.NODE_ENV !== 'test') {
+    throw new ConfigError('invalid operator configuration', {
+      details: 'PARALLELIX_TEST_LOGIT_NOISE perturbs the model on purpose: it is for tests and benchmarks only (NODE_ENV=test)',
+    });
+  }
   return {
     temporal: {
       address: e.PARALLELIX_TEMPORAL_ADDRESS,
@@ -113,5 +127,8 @@ export function parseOperatorConfig(
     maxNewTokens: e.PARALLELIX_MAX_NEW_TOKENS,
     concurrency: e.PARALLELIX_OPERATOR_CONCURRENCY,
     shutdownGraceMs: e.PARALLELIX_OPERATOR_SHUTDOWN_GRACE_MS,
+    ...(e.PARALLELIX_TEST_LOGIT_NOISE !== undefined
+      ? { testLogitNoise: { size: e.PARALLELIX_TEST_LOGIT_NOISE, seed: e.PARALLELIX_TEST_LOGIT_NOISE_SEED } }
+      : {}),
   };
 }

@@ -131,6 +131,7 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
     maxNewTokensLimit: config.maxNewTokens,
     concurrency: config.concurrency,
     logger: createLogger('inference'),
+    ...(config.testLogitNoise ? { logitNoise: config.testLogitNoise } : {}),
   });
   const engine = options.wrapEngine ? options.wrapEngine(baseEngine) : baseEngine;
   let connection: NativeConnection | undefined;
@@ -153,7 +154,7 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
     const inferenceWorker = await Worker.create({
       ...common,
       taskQueue,
-      activities: { executeInference: activities.executeInference },
+      activities: { executeInference: activities.executeInference, scoreClaim: activities.scoreClaim },
       maxConcurrentActivityTaskExecutions: config.concurrency,
       // Cancellation reaches an activity only in a heartbeat response: keep it prompt to free the device.
       maxHeartbeatThrottleInterval: '1 second',

@@ -17,6 +17,7 @@ export const inferenceRequestSchema = z.object({
   messages: z.array(chatMessageSchema).min(1).max(MAX_MESSAGES),
   maxNewTokens: z.number().int().positive().max(MAX_NEW_TOKENS),
   sampleProbability: z.number().min(0).max(1).optional(),
+  sampleMode: z.enum(['exact', 'tolerant']).optional(),
 });
 
 export function describeIssues(error: z.ZodError): string {

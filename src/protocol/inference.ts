@@ -1,4 +1,4 @@
-import type { VerdictName } from '../chain/record.js';
+import type { RecordMode, RecordScore, VerdictName } from '../chain/record.js';
 import type { InferencePayload } from './operator-wire.js';
 
 export type ChatMessage = InferencePayload['messages'][number];
@@ -11,6 +11,8 @@ export interface InferenceWorkflowInput {
   maxNewTokens: number;
   /** Overrides the coordinator's sample probability for this request (0..1); for operators' audits and tests. */
   sampleProbability?: number;
+  /** Overrides the coordinator's sample mode for this request; for audits, tests and benchmarks. */
+  sampleMode?: 'exact' | 'tolerant';
 }
 
 export interface TokenUsage {
@@ -30,6 +32,12 @@ export interface InferenceResult {
   sampled: boolean;
   sampledNodeIds: string[];
   verdict: VerdictName;
+  /** How step 11 checked the result: none (not sampled), exact (re-generated) or tolerant (scored). */
+  mode: RecordMode;
+  /** Tolerant mode: node_j's score summary of node_i's answer (as anchored). */
+  check?: RecordScore;
+  /** Tolerant mode after a failed check: the third node's score of the same answer. */
+  dispute?: RecordScore;
   anchorTx: string;
   anchorBlock: number;
   creditsCharged: number;

@@ -20,6 +20,19 @@ export interface InferencePayload {
 /** Plaintext sealed inside `DispatchResult.sealedResult` (step 09), opened only by the coordinator. */
 export interface ResultPayload {
   text: string;
+  /**
+   * The generated token ids (end-of-sequence included when emitted). Not signed separately: a verifier checks
+   * that they decode to `text`, which the PoE commits to, and scores them (step 11, tolerant mode). Re-tokenising
+   * the text instead would not give back the generated ids (docs/sampling.md).
+   */
+  tokenIds: number[];
+}
+
+/** Plaintext sealed inside `ScoreInput.envelope` (step 11, tolerant mode), opened only by node_j. */
+export interface ScorePayload {
+  messages: InferencePayload['messages'];
+  /** node_i's claimed answer: the PoE'd text and its token ids. */
+  claim: ResultPayload;
 }
 
 /** Input of the operator's `executeInference` activity (step 05 dispatch → steps 06–09 on the node). */
@@ -48,6 +61,47 @@ export interface DispatchResult extends OperatorWireMessage {
   finishReason: 'stop' | 'length';
   device: 'webgpu' | 'cpu';
   durationMs: number;
+}
+
+/** Input of the operator's `scoreClaim` activity (step 11, tolerant mode: node_j scores node_i's claim). */
+export interface ScoreInput extends OperatorWireMessage {
+  requestId: string;
+  /** The scoring node (node_j). */
+  nodeId: string;
+  /** The node whose claim is scored (node_i): the claim's PoE is recomputed with it. */
+  claimedNodeId: string;
+  model: string;
+  maxNewTokens: number;
+  /** ScorePayload sealed to node_j's box key, bound to requestId. */
+  envelope: SealedEnvelope;
+}
+
+/** What node_j measured and signs: per-position scores of the claim, bound to it by the claim's PoE. */
+export interface ScoreReport {
+  requestId: string;
+  nodeId: string;
+  claimedNodeId: string;
+  /** PoE of the claim as node_j recomputed it from the text it opened (SHA-256(request ‖ text ‖ node_i)). */
+  claimPoe: string;
+  /** Per claimed token: gap to the best logit in σ units (rounded to 1e-4; -1 for an id outside the vocabulary). */
+  gaps: number[];
+  /** Per claimed token: how many vocabulary entries scored higher (0: the argmax). */
+  ranks: number[];
+  /** The ids decode to exactly the claimed text. */
+  textMatches: boolean;
+  endsWithEos: boolean;
+  eosBeforeEnd: boolean;
+  device: 'webgpu' | 'cpu';
+  model: string;
+  dtype: string;
+  inputTokens: number;
+  durationMs: number;
+}
+
+/** Output of `scoreClaim`: the report and node_j's Ed25519 signature over it (src/crypto/score-report.ts). */
+export interface ScoreResult extends OperatorWireMessage {
+  report: ScoreReport;
+  signature: string;
 }
 
 /** Output of the operator's `probe` activity: proof that the node's worker is polling right now. */

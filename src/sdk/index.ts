@@ -19,4 +19,6 @@
 export { createParallelixClient, toSdkError, workflowIdFor } from './client.js';
 export type { ParallelixClient, ParallelixClientOptions, RequestHandle } from './client.js';
 export * from './errors.js';
+export { parseVerifiableResult, verifyResult } from './verify.js';
+export type { ChainEndpoint, VerifiableResult, VerifyCheck, VerifyReport } from './verify.js';
 export type * from './types.js';

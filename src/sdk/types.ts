@@ -15,6 +15,8 @@ export interface SubmitRequest {
   idempotencyKey?: string;
   /** Per-request override of the coordinator's sample probability (0..1). */
   sampleProbability?: number;
+  /** Per-request override of the coordinator's sample mode (exact re-generation or tolerant scoring). */
+  sampleMode?: 'exact' | 'tolerant';
 }
 
 /** What a completed request returns: the verified text and the evidence of how it was produced and paid. */

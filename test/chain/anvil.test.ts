@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createIdentity, publicIdentity, signPoe } from '../../src/crypto/index.js';
 import { createInterface } from 'node:readline';
 import { mnemonicToAccount } from 'viem/accounts';
 import { ProvisioningError } from '../../src/shared/errors.js';
@@ -76,7 +77,16 @@ describe('anvil process', () => {
     const stateFile = path.join(tmp, 'anvil-state.json');
     const chainFile = path.join(tmp, 'chain.json');
     const port = await getFreePort();
-    const record = { requestId: 'persisted-request', nodeId: 'node-p', poe: 'cd'.repeat(32), verdict: 'Accepted' } as const;
+    const signer = createIdentity();
+    const record = {
+      requestId: 'persisted-request',
+      nodeId: 'node-p',
+      poe: 'cd'.repeat(32),
+      verdict: 'Accepted',
+      mode: 'none',
+      signPublicKey: publicIdentity(signer).signPublicKey,
+      signature: signPoe('cd'.repeat(32), signer.sign.secretKey),
+    } as const;
 
     const first = await startAnvil({ port, stateFile });
     let address;

@@ -1,7 +1,10 @@
 import { InvalidInputError } from '../../src/shared/errors.js';
-import { digestToBytes32, idToBytes32, toChainRecord, ZERO_BYTES32 } from '../../src/chain/record.js';
+import { digestToBytes32, encodeRecord, fromChainScore, idToBytes32, recordHash, toChainRecord, toChainScore, ZERO_BYTES32, type ExecutionRecordInput } from '../../src/chain/record.js';
+import { createIdentity, publicIdentity, signPoe } from '../../src/crypto/index.js';
 
 const POE = 'ab'.repeat(32);
+const signer = createIdentity();
+const signed = { signPublicKey: publicIdentity(signer).signPublicKey, signature: signPoe(POE, signer.sign.secretKey) };
 
 describe('record conversion', () => {
   test('ids map to SHA-256 of their UTF-8 bytes', () => {
@@ -18,12 +21,53 @@ describe('record conversion', () => {
     expect(() => digestToBytes32('zz'.repeat(32))).toThrow(InvalidInputError);
   });
 
-  test('verdict and sampled node must agree', () => {
-    const base = { requestId: 'r', nodeId: 'node-a', poe: POE } as const;
-    expect(toChainRecord({ ...base, verdict: 'Accepted' }).sampledNodeKey).toBe(ZERO_BYTES32);
-    expect(toChainRecord({ ...base, verdict: 'AcceptedSampledAgree', sampledNodeId: 'node-b' }).verdict).toBe(2);
-    expect(() => toChainRecord({ ...base, verdict: 'Accepted', sampledNodeId: 'node-b' })).toThrow(InvalidInputError);
-    expect(() => toChainRecord({ ...base, verdict: 'MajorityOverruled' })).toThrow(InvalidInputError);
-    expect(() => toChainRecord({ ...base, verdict: 'MajorityOverruled', sampledNodeId: 'node-a' })).toThrow(InvalidInputError);
+  test('verdict, sampled node and mode must agree', () => {
+    const base = { requestId: 'r', nodeId: 'node-a', poe: POE, ...signed } as const;
+    expect(toChainRecord({ ...base, verdict: 'Accepted', mode: 'none' }).sampledNodeId).toBe(ZERO_BYTES32);
+    expect(toChainRecord({ ...base, verdict: 'AcceptedSampledAgree', sampledNodeId: 'node-b', mode: 'tolerant' }).verdict).toBe(2);
+    expect(() => toChainRecord({ ...base, verdict: 'Accepted', sampledNodeId: 'node-b', mode: 'none' })).toThrow(InvalidInputError);
+    expect(() => toChainRecord({ ...base, verdict: 'MajorityOverruled', mode: 'exact' })).toThrow(InvalidInputError);
+    expect(() => toChainRecord({ ...base, verdict: 'MajorityOverruled', sampledNodeId: 'node-a', mode: 'exact' })).toThrow(InvalidInputError);
+    expect(() => toChainRecord({ ...base, verdict: 'Accepted', mode: 'tolerant' })).toThrow('does not fit');
+    expect(() => toChainRecord({ ...base, verdict: 'AcceptedSampledAgree', sampledNodeId: 'node-b', mode: 'none' })).toThrow('does not fit');
+  });
+
+  test('key and signature must be 32 and 64 bytes of base64', () => {
+    const base: ExecutionRecordInput = { requestId: 'r', nodeId: 'node-a', poe: POE, verdict: 'Accepted', mode: 'none', ...signed };
+    expect(toChainRecord(base).signature).toMatch(/^0x[0-9a-f]{128}$/);
+    expect(() => toChainRecord({ ...base, signature: Buffer.alloc(63).toString('base64') })).toThrow('64 bytes');
+    expect(() => toChainRecord({ ...base, signPublicKey: 'not base64!' })).toThrow('base64');
+  });
+
+  test('scores saturate at their integer widths and round-trip in 1e-4 σ', () => {
+    expect(toChainScore(null)).toEqual({ positions: 0, failing: 0, longestFailRun: 0, maxGap: 0 });
+    expect(toChainScore({ positions: 70_000, failing: 3, longestFailRun: 2, maxGap: Number.POSITIVE_INFINITY })).toEqual({
+      positions: 65_535,
+      failing: 3,
+      longestFailRun: 2,
+      maxGap: 2 ** 32 - 1,
+    });
+    expect(fromChainScore(toChainScore({ positions: 32, failing: 1, longestFailRun: 1, maxGap: 0.12345 })).maxGap).toBeCloseTo(0.1235, 10);
+  });
+
+  test('one canonical encoding: every field changes the record hash', () => {
+    const base: ExecutionRecordInput = {
+      requestId: 'r',
+      nodeId: 'node-a',
+      poe: POE,
+      verdict: 'AcceptedSampledAgree',
+      sampledNodeId: 'node-b',
+      mode: 'tolerant',
+      nodeDevice: 'cpu',
+      sampledNodeDevice: 'webgpu',
+      check: { positions: 32, failing: 0, longestFailRun: 0, maxGap: 0.01 },
+      ...signed,
+    };
+    const hash = recordHash(toChainRecord(base));
+    expect(encodeRecord(toChainRecord(base))).toMatch(/^0x/);
+    expect(recordHash(toChainRecord({ ...base }))).toBe(hash);
+    for (const change of [{ mode: 'exact' as const }, { sampledNodeDevice: 'cpu' as const }, { check: { positions: 32, failing: 1, longestFailRun: 1, maxGap: 0.01 } }, { signature: signPoe('cd'.repeat(32), signer.sign.secretKey) }]) {
+      expect(recordHash(toChainRecord({ ...base, ...change }))).not.toBe(hash);
+    }
   });
 });

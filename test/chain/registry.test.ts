@@ -14,19 +14,30 @@ import {
   NotAuthorisedAnchorerError,
   NotRegistryOwnerError,
 } from '../../src/chain/errors.js';
-import { idToBytes32, toChainRecord, ZERO_BYTES32, type ExecutionRecordInput } from '../../src/chain/record.js';
-import { createRegistryClient, type RegistryClient } from '../../src/chain/registry.js';
+import { idToBytes32, toChainRecord, ZERO_BYTES32, type ChainRecordArgs, type ExecutionRecordInput } from '../../src/chain/record.js';
+import { createRegistryClient, createRegistryReader, type RegistryClient } from '../../src/chain/registry.js';
+import { createIdentity, publicIdentity, signPoe, toHex } from '../../src/crypto/index.js';
 
 const [owner, outsider, third] = ANVIL_DEV_ACCOUNTS as [typeof ANVIL_DEV_ACCOUNTS[0], typeof ANVIL_DEV_ACCOUNTS[0], typeof ANVIL_DEV_ACCOUNTS[0]];
 const poe = (n: number): string => n.toString(16).padStart(2, '0').repeat(32);
 let counter = 0;
-const record = (overrides: Partial<ExecutionRecordInput> = {}): ExecutionRecordInput => ({
-  requestId: `req-${++counter}-${Date.now()}`,
-  nodeId: 'node-0123456789abcdef0123456789abcdef01234567',
-  poe: poe(counter),
-  verdict: 'Accepted',
-  ...overrides,
-});
+const signer = createIdentity();
+const record = (overrides: Partial<ExecutionRecordInput> = {}): ExecutionRecordInput => {
+  const value = poe(++counter);
+  const verdict = overrides.verdict ?? 'Accepted';
+  return {
+    requestId: `req-${counter}-${Date.now()}`,
+    nodeId: 'node-0123456789abcdef0123456789abcdef01234567',
+    poe: value,
+    verdict,
+    mode: verdict === 'Accepted' ? 'none' : 'tolerant',
+    nodeDevice: 'cpu',
+    signPublicKey: publicIdentity(signer).signPublicKey,
+    signature: signPoe(value, signer.sign.secretKey),
+    ...overrides,
+  };
+};
+const zeroScore = { positions: 0, failing: 0, longestFailRun: 0, maxGap: 0 };
 
 describe('ExecutionRegistry on anvil', () => {
   let anvil: AnvilHandle;
@@ -41,13 +52,12 @@ describe('ExecutionRegistry on anvil', () => {
   /** Call anchor() directly, bypassing the idempotent client. */
   async function anchorDirect(input: ExecutionRecordInput, privateKey: Hex = owner.privateKey): Promise<Hex> {
     const { publicClient, walletClient, account } = createChainClients({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey });
-    const a = toChainRecord(input);
     const { request } = await publicClient.simulateContract({
       account,
       address,
       abi: executionRegistryAbi,
       functionName: 'anchor',
-      args: [a.requestKey, a.nodeKey, a.poe, a.verdict, a.sampledNodeKey],
+      args: [toChainRecord(input)],
     });
     return walletClient.writeContract(request);
   }
@@ -91,10 +101,18 @@ describe('ExecutionRegistry on anvil', () => {
       verdict: 'Accepted',
       verdictCode: 1,
       sampledNodeKey: ZERO_BYTES32,
+      mode: 'none',
+      nodeDevice: 'cpu',
+      sampledNodeDevice: 'unknown',
+      check: zeroScore,
+      dispute: zeroScore,
       timestamp: Number(block.timestamp),
       blockNumber: Number(result.blockNumber),
       anchorer: owner.address,
     });
+    // The key and the signature travel in the event: a reader without any key finds them.
+    const reader = createRegistryReader({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, address });
+    expect(await reader.readEvidence(stored!)).toEqual({ txHash: result.txHash, signPublicKey: input.signPublicKey, signature: input.signature, mode: 'none' });
     expect(await registry.isAnchored(input.requestId)).toBe(true);
 
     const { publicClient } = createChainClients({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: owner.privateKey });
@@ -107,18 +125,40 @@ describe('ExecutionRegistry on anvil', () => {
       poe: `0x${input.poe}`,
       verdict: 1,
       sampledNodeId: ZERO_BYTES32,
+      mode: 0,
+      nodeSignKey: `0x${toHex(signer.sign.publicKey)}`,
+      signature: toChainRecord(input).signature,
     });
   });
 
-  test('sampled verdicts store the sampled node', async () => {
-    const input = record({ verdict: 'AcceptedSampledAgree', sampledNodeId: 'node-sampled' });
+  test('sampled verdicts store the sampled node, the mode, both devices and the scores', async () => {
+    const check = { positions: 32, failing: 2, longestFailRun: 1, maxGap: 0.8125 };
+    const dispute = { positions: 32, failing: 0, longestFailRun: 0, maxGap: 0.0312 };
+    const input = record({ verdict: 'AcceptedDisputeUpheld', sampledNodeId: 'node-sampled', sampledNodeDevice: 'webgpu', check, dispute });
     const result = await registry.anchorRecord(input);
     gas.anchorSampled = result.gasUsed;
     expect(await registry.readRecord(input.requestId)).toMatchObject({
-      verdict: 'AcceptedSampledAgree',
-      verdictCode: 2,
+      verdict: 'AcceptedDisputeUpheld',
+      verdictCode: 3,
       sampledNodeKey: idToBytes32('node-sampled'),
+      mode: 'tolerant',
+      nodeDevice: 'cpu',
+      sampledNodeDevice: 'webgpu',
+      check: { ...check, maxGap: expect.closeTo(0.8125, 6) as unknown as number },
+      dispute: { ...dispute, maxGap: expect.closeTo(0.0312, 6) as unknown as number },
     });
+    const exact = record({ verdict: 'AcceptedSampledAgree', sampledNodeId: 'node-sampled', mode: 'exact' });
+    await registry.anchorRecord(exact);
+    expect((await registry.readRecord(exact.requestId))?.mode).toBe('exact');
+  });
+
+  test('the same record with another signature or mode is a conflict', async () => {
+    const input = record({ verdict: 'AcceptedSampledAgree', sampledNodeId: 'node-sampled' });
+    await registry.anchorRecord(input);
+    const other = createIdentity();
+    await expect(registry.anchorRecord({ ...input, signature: signPoe(input.poe, other.sign.secretKey) })).rejects.toThrow(AnchorConflictError);
+    await expect(registry.anchorRecord({ ...input, mode: 'exact' })).rejects.toThrow(AnchorConflictError);
+    expect((await registry.anchorRecord(input)).alreadyAnchored).toBe(true);
   });
 
   test('a duplicate write reverts on chain with AlreadyAnchored; the client retry returns the original tx', async () => {
@@ -150,7 +190,7 @@ describe('ExecutionRegistry on anvil', () => {
       address,
       abi: executionRegistryAbi,
       functionName: 'anchor',
-      args: [a.requestKey, a.nodeKey, a.poe, a.verdict, a.sampledNodeKey],
+      args: [a],
       gas: 300_000n,
     });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
@@ -213,20 +253,27 @@ describe('ExecutionRegistry on anvil', () => {
 
   test('the contract itself rejects malformed records', async () => {
     const { publicClient, account } = createChainClients({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: owner.privateKey });
-    const key = idToBytes32(`bad-${Date.now()}`);
     const node = idToBytes32('node-x');
-    const call = (verdict: number, sampled: Hex, poeValue: Hex = `0x${poe(7)}`) =>
-      publicClient.simulateContract({ account, address, abi: executionRegistryAbi, functionName: 'anchor', args: [key, node, poeValue, verdict, sampled] }).then(
+    const valid: ChainRecordArgs = toChainRecord(record({ nodeId: 'node-x' }));
+    const call = (changes: Partial<ChainRecordArgs>) =>
+      publicClient.simulateContract({ account, address, abi: executionRegistryAbi, functionName: 'anchor', args: [{ ...valid, ...changes }] }).then(
         () => 'accepted',
         (err: unknown) => revertOf(err)?.errorName ?? `unexpected: ${String(err)}`,
       );
-    expect(await call(0, ZERO_BYTES32)).toBe('InvalidVerdict');
-    expect(await call(5, node)).toBe('InvalidVerdict');
-    expect(await call(1, idToBytes32('node-y'))).toBe('InvalidRecord');
-    expect(await call(2, ZERO_BYTES32)).toBe('InvalidRecord');
-    expect(await call(3, node)).toBe('InvalidRecord');
-    expect(await call(1, ZERO_BYTES32, ZERO_BYTES32)).toBe('InvalidRecord');
-    expect(await call(1, ZERO_BYTES32)).toBe('accepted');
+    expect(await call({ verdict: 0 as 1 })).toBe('InvalidVerdict');
+    expect(await call({ verdict: 5 as 1, sampledNodeId: idToBytes32('node-y'), mode: 2 })).toBe('InvalidVerdict');
+    expect(await call({ sampledNodeId: idToBytes32('node-y') })).toBe('InvalidRecord');
+    expect(await call({ verdict: 2, mode: 2 })).toBe('InvalidRecord');
+    expect(await call({ verdict: 3, sampledNodeId: node, mode: 2 })).toBe('InvalidRecord');
+    expect(await call({ poe: ZERO_BYTES32 })).toBe('InvalidRecord');
+    expect(await call({ mode: 2 })).toBe('InvalidMode');
+    expect(await call({ verdict: 2, sampledNodeId: idToBytes32('node-y'), mode: 0 })).toBe('InvalidMode');
+    expect(await call({ verdict: 2, sampledNodeId: idToBytes32('node-y'), mode: 3 })).toBe('InvalidMode');
+    expect(await call({ signature: `0x${'11'.repeat(63)}` })).toBe('InvalidRecord');
+    expect(await call({ nodeSignKey: ZERO_BYTES32 })).toBe('InvalidRecord');
+    expect(await call({ nodeDevice: 3 })).toBe('InvalidRecord');
+    expect(await call({})).toBe('accepted');
+    expect(await call({ verdict: 2, sampledNodeId: idToBytes32('node-y'), mode: 1 })).toBe('accepted');
   });
 
   test('anchorBatch writes new records and skips anchored ones', async () => {
@@ -234,10 +281,7 @@ describe('ExecutionRegistry on anvil', () => {
     const already = record();
     await registry.anchorRecord(already);
     const fresh = Array.from({ length: 10 }, () => record());
-    const batch = [already, ...fresh].map((r) => {
-      const a = toChainRecord(r);
-      return { requestId: a.requestKey, nodeId: a.nodeKey, poe: a.poe, verdict: a.verdict, sampledNodeId: a.sampledNodeKey };
-    });
+    const batch = [already, ...fresh].map((r) => toChainRecord(r));
     const { request, result } = await publicClient.simulateContract({ account, address, abi: executionRegistryAbi, functionName: 'anchorBatch', args: [batch] });
     expect(result).toBe(10n);
     const receipt = await publicClient.waitForTransactionReceipt({ hash: await walletClient.writeContract(request) });

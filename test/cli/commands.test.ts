@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { computePoe } from '../../src/crypto/poe.js';
 import { jsonOutput, runCli, spawnCli } from '../helpers/cli-process.js';
 import { ANVIL_DEPLOYER_PRIVATE_KEY } from '../../src/chain/index.js';
@@ -10,7 +13,7 @@ import { startTestNetwork, TEST_MODEL, type TestNetwork } from '../helpers/netwo
 import { FRANCE_32_TEXT } from '../fixtures/reference-prompt.js';
 
 /** The exit codes as the README documents them (not the source's constants: this checks the source against them). */
-const EXIT = { ok: 0, failure: 1, usage: 2, provisioning: 3, auditMismatch: 4, insufficientCredits: 5, noCapableNode: 6, requestFailed: 7, notFound: 8 };
+const EXIT = { ok: 0, failure: 1, usage: 2, provisioning: 3, auditMismatch: 4, insufficientCredits: 5, noCapableNode: 6, requestFailed: 7, notFound: 8, auditIncomplete: 9 };
 
 let network: TestNetwork;
 let env: Record<string, string>;
@@ -79,6 +82,37 @@ test('submit --json, nodes list --json, then audit: consistent, and a tampered d
   expect(report.checks.find((c) => c.name === 'PoE recomputed from the result')?.outcome).toBe('ok');
   expect(report.checks.find((c) => c.name === 'node signature over the PoE')?.outcome).toBe('ok');
 
+  for (const name of ['ledger: hold captured once for the metered cost', 'ledger: the rest of the hold released once', 'ledger: delivering node rewarded once, no penalised node rewarded', 'ledger: settled after the anchor', 'anchored key and signature = node and database']) {
+    expect(report.checks.find((c) => c.name === name)?.outcome).toBe('ok');
+  }
+
+  // Without the codec key the PoE cannot be recomputed from the result: not a clean bill (exit 9), not "consistent".
+  const elsewhere = mkdtempSync(path.join(os.tmpdir(), 'px-no-codec-'));
+  try {
+    const blind = spawnCli(['audit', result.requestId], { ...env, PARALLELIX_STATE_DIR: elsewhere });
+    expect(await blind.exited).toBe(EXIT.auditIncomplete);
+    expect(blind.output()).toMatch(/skipped\s+PoE recomputed from the result/);
+    expect(blind.output()).toContain('INCOMPLETE');
+  } finally {
+    rmSync(elsewhere, { recursive: true, force: true });
+  }
+
+  // Settlement written before the anchor breaks invariant 4: the ledger check catches it.
+  const record = await network.db.executionRecord.findUniqueOrThrow({ where: { requestId: result.requestId } });
+  const early = new Date(record.anchoredAt!.getTime() - 1000);
+  await network.db.creditLedgerEntry.updateMany({ where: { requestId: result.requestId, kind: 'CAPTURE' }, data: { createdAt: early } });
+  const settledEarly = await cli(['audit', result.requestId]);
+  expect(settledEarly.code).toBe(EXIT.auditMismatch);
+  expect(settledEarly.output).toMatch(/MISMATCH\s+ledger: settled after the anchor/);
+  await network.db.creditLedgerEntry.updateMany({ where: { requestId: result.requestId, kind: 'CAPTURE' }, data: { createdAt: record.anchoredAt! } });
+  // A reward paid twice over (a second node rewarded as the executor) is caught too.
+  const other = [...network.operators.values()].map((o) => o.nodeId).find((id) => id !== result.nodeId)!;
+  await network.db.rewardLedgerEntry.create({ data: { requestId: result.requestId, nodeId: other, weight: 1n, uptimeFactor: 1 } });
+  const doubleReward = await cli(['audit', result.requestId]);
+  expect(doubleReward.output).toMatch(/MISMATCH\s+ledger: delivering node rewarded once/);
+  await network.db.rewardLedgerEntry.deleteMany({ where: { requestId: result.requestId, nodeId: other } });
+  expect((await cli(['audit', result.requestId])).code).toBe(EXIT.ok);
+
   const forged = `0x${'ab'.repeat(32)}`;
   await network.db.$executeRaw`UPDATE "ExecutionRecord" SET "poe" = ${forged} WHERE "requestId" = ${result.requestId}`;
   const tampered = await cli(['audit', result.requestId]);
@@ -87,6 +121,49 @@ test('submit --json, nodes list --json, then audit: consistent, and a tampered d
   expect(tampered.output).toContain('INCONSISTENT');
 
   expect((await cli(['audit', randomUUID()])).code).toBe(EXIT.notFound);
+}, 180_000);
+
+test('verify: a submit --json result checks out against the chain alone; any change to it is a mismatch', async () => {
+  const user = `user-${randomUUID()}`;
+  await network.fund(user, 100_000);
+  const submitted = await cli(['submit', '--user', user, '--model', TEST_MODEL, '--prompt', 'Name three rivers.', '--max-new-tokens', '16', '--json']);
+  expect(submitted.code).toBe(EXIT.ok);
+  const held = json<Record<string, unknown> & { result: string; signature: string }>(submitted.output);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'px-verify-'));
+  // Only the chain: no database, no Temporal, no codec key (an empty state folder).
+  const chainOnly = { PARALLELIX_STATE_DIR: dir, PARALLELIX_LOG_LEVEL: 'warn', PARALLELIX_CHAIN_RPC_URL: env.PARALLELIX_CHAIN_RPC_URL!, PARALLELIX_CHAIN_ID: env.PARALLELIX_CHAIN_ID!, PARALLELIX_REGISTRY_ADDRESS: env.PARALLELIX_REGISTRY_ADDRESS!, DATABASE_URL: '', PARALLELIX_TEMPORAL_ADDRESS: '127.0.0.1:1' };
+  const verify = async (value: unknown, extra: string[] = []) => {
+    const file = path.join(dir, `${randomUUID()}.json`);
+    writeFileSync(file, typeof value === 'string' ? value : JSON.stringify(value));
+    const proc = spawnCli(['verify', file, ...extra], chainOnly);
+    return { code: await proc.exited, output: proc.output() };
+  };
+  try {
+    const ok = await verify(held, ['--json']);
+    expect(ok.code).toBe(EXIT.ok);
+    const report = json<{ ok: boolean; checks: { name: string; ok: boolean }[]; record: { mode: string; verdict: string } }>(ok.output);
+    expect(report.ok).toBe(true);
+    expect(report.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['record on chain', 'PoE recomputed from the text', 'signing key belongs to the node', 'node signature over the PoE', 'verdict', 'sample mode']));
+    expect(report.record).toMatchObject({ mode: 'none', verdict: 'Accepted' });
+
+    const edited = await verify({ ...held, result: `${held.result}!` });
+    expect(edited.code).toBe(EXIT.auditMismatch);
+    expect(edited.output).toMatch(/MISMATCH\s+PoE recomputed from the text/);
+    expect((await verify({ ...held, verdict: 'AcceptedSampledAgree' })).code).toBe(EXIT.auditMismatch);
+    expect((await verify({ ...held, mode: 'tolerant' })).code).toBe(EXIT.auditMismatch);
+    const otherNode = [...network.operators.values()].map((o) => o.nodeId).find((id) => id !== held.nodeId)!;
+    const wrongNode = await verify({ ...held, nodeId: otherNode });
+    expect(wrongNode.output).toMatch(/MISMATCH\s+node:/);
+    expect(wrongNode.code).toBe(EXIT.auditMismatch);
+    const flipped = Buffer.from(held.signature, 'base64');
+    flipped[0] = flipped[0]! ^ 1;
+    expect((await verify({ ...held, signature: flipped.toString('base64') })).output).toMatch(/MISMATCH\s+node signature over the PoE/);
+    expect((await verify({ ...held, requestId: randomUUID() })).output).toMatch(/MISMATCH\s+record on chain/);
+    expect((await verify('not json')).code).toBe(EXIT.usage);
+    expect((await verify({ requestId: 'r' })).code).toBe(EXIT.usage);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }, 180_000);
 
 test('submit: typed SDK errors become exit codes', async () => {

@@ -3,7 +3,7 @@ import { rankCandidates, type NodeCandidate, type SelectionRequest } from '../..
 const request: SelectionRequest = { requestId: 'req-1', model: 'm', maxNewTokens: 32, exclude: [], minUptime: 0.5 };
 
 function node(nodeId: string, overrides: Partial<NodeCandidate> = {}): NodeCandidate {
-  return { nodeId, models: ['m'], maxNewTokens: 256, concurrency: 1, uptime: 1, reputation: 1, inFlight: 0, ...overrides };
+  return { nodeId, models: ['m'], dtype: 'fp16', maxNewTokens: 256, concurrency: 1, uptime: 1, reputation: 1, inFlight: 0, ...overrides };
 }
 
 const ids = (candidates: NodeCandidate[]): string[] => candidates.map((c) => c.nodeId);
@@ -40,4 +40,12 @@ test('equal nodes are ordered by a per-request hash, so different requests sprea
   expect(firsts.size).toBeGreaterThan(1);
   // Deterministic for one request (a retried match picks the same node).
   expect(ids(rankCandidates(request, equal))).toEqual(ids(rankCandidates(request, [...equal].reverse())));
+});
+
+test('a sampled check asks for node_i’s dtype: other weights variants are left out, whatever their device', () => {
+  const candidates = [node('a'), node('b', { dtype: 'q4', reputation: 0.9 }), node('c', { reputation: 0.5 }), node('d', { models: ['other'] })];
+  expect(ids(rankCandidates(request, candidates))).toEqual(['a', 'b', 'c']);
+  expect(ids(rankCandidates({ ...request, dtype: 'fp16', exclude: ['a'] }, candidates))).toEqual(['c']);
+  expect(ids(rankCandidates({ ...request, dtype: 'q4' }, candidates))).toEqual(['b']);
+  expect(rankCandidates({ ...request, dtype: 'fp32' }, candidates)).toEqual([]);
 });

@@ -57,6 +57,13 @@ function isLocalActivityMarkerData(value: unknown): boolean {
   return keys.includes('activity_type') && keys.every((key) => LOCAL_ACTIVITY_MARKER_KEYS.has(key));
 }
 
+/** The SDK core's patch marker data: the patch id and whether it is deprecated, nothing else. */
+function isPatchMarkerData(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const { id, deprecated, ...rest } = value as Record<string, unknown>;
+  return typeof id === 'string' && typeof deprecated === 'boolean' && Object.keys(rest).length === 0;
+}
+
 /** The base64 texts that a secret's bytes produce at byte offsets 0, 1 and 2 of a longer buffer. */
 export function base64Forms(secret: string): string[] {
   const bytes = Buffer.from(secret, 'utf8');
@@ -126,9 +133,13 @@ export async function scanHistoryForPlaintext(history: History, options: Plainte
         payloads.operatorWire += 1;
         return;
       }
-      // The SDK core writes its own bookkeeping of a local activity (seq, attempt, type, times) beside the
-      // encrypted result, without the data converter. It holds no user data (its bytes are searched like the rest).
+      // The SDK core writes its own bookkeeping without the data converter: of a local activity (seq, attempt, type,
+      // times) beside its encrypted result, and of a patch (its id). No user data (its bytes are searched like the rest).
       if (/\.markerRecordedEventAttributes\.details\.data\.payloads\[\d+\]$/.test(where) && isLocalActivityMarkerData(value)) {
+        payloads.sdkMetadata += 1;
+        return;
+      }
+      if (/\.markerRecordedEventAttributes\.details\.patch-data\.payloads\[\d+\]$/.test(where) && isPatchMarkerData(value)) {
         payloads.sdkMetadata += 1;
         return;
       }

@@ -69,11 +69,21 @@ export function markerActivityType(event: HistoryEvent): string | undefined {
   }
 }
 
-/** The identity of the worker whose workflow task recorded the marker of local activity `activityType`. */
+/**
+ * The identity of the worker that ran coordinator step `activityType`: for a local activity, the worker whose
+ * workflow task recorded its marker; for a regular activity, the worker that completed it.
+ */
 export function identityThatRecorded(events: HistoryEvent[], activityType: string): string | undefined {
   const marker = events.find((event) => markerActivityType(event) === activityType);
-  const completedId = marker?.markerRecordedEventAttributes?.workflowTaskCompletedEventId;
-  if (completedId === undefined || completedId === null) return undefined;
-  const completed = events.find((event) => String(event.eventId) === String(completedId));
-  return completed?.workflowTaskCompletedEventAttributes?.identity ?? undefined;
+  if (marker) {
+    const completedId = marker.markerRecordedEventAttributes?.workflowTaskCompletedEventId;
+    const completed = events.find((event) => String(event.eventId) === String(completedId));
+    return completed?.workflowTaskCompletedEventAttributes?.identity ?? undefined;
+  }
+  const scheduled = events.find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === activityType);
+  if (!scheduled) return undefined;
+  const done = events.find(
+    (event) => String(event.activityTaskCompletedEventAttributes?.scheduledEventId ?? '') === String(scheduled.eventId),
+  );
+  return done?.activityTaskCompletedEventAttributes?.identity ?? undefined;
 }

@@ -59,4 +59,12 @@ describe('operator configuration', () => {
     expect((error as ConfigError).code).toBe('CONFIG_INVALID');
     expect((error as Error).message).toMatch(message);
   });
+
+  test('the test-only logit noise is refused outside NODE_ENV=test, and parsed inside it', () => {
+    expect(() => parseOperatorConfig({ PARALLELIX_TEST_LOGIT_NOISE: '0.01' })).toThrow(ConfigError);
+    expect(() => parseOperatorConfig({ PARALLELIX_TEST_LOGIT_NOISE: '0.01', NODE_ENV: 'production' })).toThrow(/tests and benchmarks only/);
+    expect(parseOperatorConfig({ PARALLELIX_TEST_LOGIT_NOISE: '0.01', PARALLELIX_TEST_LOGIT_NOISE_SEED: '9', NODE_ENV: 'test' }).testLogitNoise).toEqual({ size: 0.01, seed: 9 });
+    expect(() => parseOperatorConfig({ PARALLELIX_TEST_LOGIT_NOISE: '-1', NODE_ENV: 'test' })).toThrow(ConfigError);
+    expect(parseOperatorConfig({ NODE_ENV: 'test' }).testLogitNoise).toBeUndefined();
+  });
 });

@@ -1,5 +1,5 @@
 /**
- * Steps 10 and 11 against real misbehaving operator processes (test/fixtures/faulty-operator.ts): a forged
+ * Steps 10 and 11 (exact mode) against real misbehaving operator processes (test/fixtures/faulty-operator.ts): a forged
  * signature and a wrong PoE are caught by verification, an altered result only by sampling.
  */
 import { randomUUID } from 'node:crypto';
@@ -29,7 +29,7 @@ let network: TestNetwork;
 let honest: string[];
 
 beforeAll(async () => {
-  network = await startTestNetwork({ policy: { sampleProbability: 0 }, operatorNames: ['alpha', 'beta'] });
+  network = await startTestNetwork({ policy: { sampleProbability: 0, sampleMode: 'exact' }, operatorNames: ['alpha', 'beta'] });
   honest = [...network.operators.values()].map((op) => op.nodeId);
 }, 240_000);
 

@@ -85,13 +85,18 @@ test('insufficient credits: a typed failure, no request id, nothing dispatched',
   expect(await getBalance(network.db, userId)).toEqual({ balance: 10n, held: 0n });
 });
 
-test('p = 1 with honest nodes: node_j re-runs the request and agrees; one record, one reward, nothing in clear', async () => {
+test.each([
+  ['tolerant (the default): node_j scores node_i’s tokens', undefined],
+  ['exact: node_j re-runs the request', 'exact' as const],
+])('p = 1 with honest nodes, %s and agrees; one record, one execution reward, nothing in clear', async (_label, sampleMode) => {
   const userId = `user-${randomUUID()}`;
   await network.fund(userId, 100_000);
-  const handle = await run({ userId, sampleProbability: 1 });
+  const handle = await run({ userId, sampleProbability: 1, ...(sampleMode ? { sampleMode } : {}) });
   const result = (await handle.result()) as InferenceResult;
+  const mode = sampleMode ?? 'tolerant';
   expect(result.text).toBe(EXPECTED_TEXT);
   expect(result.verdict).toBe('AcceptedSampledAgree');
+  expect(result.mode).toBe(mode);
   expect(result.sampled).toBe(true);
   expect(result.sampledNodeIds).toHaveLength(1);
   const [sampledNode] = result.sampledNodeIds;
@@ -99,11 +104,12 @@ test('p = 1 with honest nodes: node_j re-runs the request and agrees; one record
   expect(await network.db.nodePenalty.count({ where: { requestId: result.requestId } })).toBe(0);
 
   const onChain = await network.readOnChain(result.requestId);
-  expect(onChain).toMatchObject({ verdict: 'AcceptedSampledAgree', nodeKey: idToBytes32(result.nodeId), sampledNodeKey: idToBytes32(sampledNode!) });
-  const rewards = await network.db.rewardLedgerEntry.findMany({ where: { requestId: result.requestId } });
-  expect(rewards.map((r) => r.nodeId)).toEqual([result.nodeId]);
+  expect(onChain).toMatchObject({ verdict: 'AcceptedSampledAgree', mode, nodeKey: idToBytes32(result.nodeId), sampledNodeKey: idToBytes32(sampledNode!) });
+  const rewards = await network.db.rewardLedgerEntry.findMany({ where: { requestId: result.requestId }, orderBy: { kind: 'asc' } });
+  // A node that only scored earns a verification weight; a re-generating node_j (exact mode) earns nothing.
+  expect(rewards.map((r) => [r.nodeId, r.kind])).toEqual([[result.nodeId, 'EXECUTION'], ...(mode === 'tolerant' ? [[sampledNode, 'VERIFICATION']] : [])]);
   expect(await network.db.creditLedgerEntry.count({ where: { requestId: result.requestId, kind: 'CAPTURE' } })).toBe(1);
-  // The sampled re-dispatch was sealed to node_j like the first one: still nothing in clear.
+  // node_j's work was sealed to it like the first dispatch (the request, or the prompt and the claim): nothing in clear.
   const report = await expectNoPlaintextInHistory(await handle.fetchHistory(), {
     codec: network.codec,
     secrets: ['capital of France', 'Southern abundjoint', EXPECTED_TEXT],

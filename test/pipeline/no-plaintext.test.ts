@@ -67,6 +67,15 @@ describe('the scanner', () => {
     expect(smuggled.violations).toEqual([expect.stringMatching(/^event 5\.markerRecordedEventAttributes.*: payload stored unencrypted/)]);
   });
 
+  test("a patch marker's id may be plain, anything beside it may not", async () => {
+    const patch = (data: object) =>
+      asHistory([{ eventId: 6, markerRecordedEventAttributes: { details: { 'patch-data': { payloads: [defaultPayloadConverter.toPayload(data)] } } } }]);
+    const ok = await scanHistoryForPlaintext(patch({ id: 'commit-from-anchor', deprecated: false }), { codec, secrets: [SECRET], expectEncrypted: [] });
+    expect(ok).toMatchObject({ violations: [], payloads: { sdkMetadata: 1 } });
+    const smuggled = await scanHistoryForPlaintext(patch({ id: 'x', deprecated: false, prompt: 'y' }), { codec, secrets: [SECRET], expectEncrypted: [] });
+    expect(smuggled.violations).toEqual([expect.stringMatching(/^event 6\.markerRecordedEventAttributes.*: payload stored unencrypted/)]);
+  });
+
   test('failure messages and search attributes are searched too', async () => {
     const history = asHistory([
         {

@@ -1,14 +1,14 @@
 import { Client, Connection } from '@temporalio/client';
 import { createPublicClient, http, type Hex } from 'viem';
-import { generatePrivateKey } from 'viem/accounts';
-import { digestToBytes32, idToBytes32, ZERO_BYTES32, type AnchoredRecord, type VerdictName } from '../../chain/record.js';
-import { createRegistryClient } from '../../chain/registry.js';
+import { digestToBytes32, idToBytes32, toChainScore, ZERO_BYTES32, type AnchoredRecord, type RecordScore, type VerdictName } from '../../chain/record.js';
+import type { PrismaClient } from '../../db/client.js';
+import { createRegistryReader } from '../../chain/registry.js';
 import { coordinatorDataConverter } from '../../coordinator/data-converter.js';
 import { computePoe, verifyPoeSignature } from '../../crypto/poe.js';
 import type { InferenceResult } from '../../protocol/inference.js';
 import { existingCodecKey, openDatabase, resolveChainReader, resolveTemporal } from '../../config/connections.js';
 import { temporalConnectionSecurity } from '../../temporal/connection-security.js';
-import { AuditMismatchError, NotFoundError } from '../errors.js';
+import { AuditIncompleteError, AuditMismatchError, NotFoundError } from '../errors.js';
 import { say } from '../output.js';
 import { printTable } from '../table.js';
 import { withSpinner } from '../spinner.js';
@@ -24,6 +24,8 @@ export interface AuditCheck {
 export interface AuditReport {
   requestId: string;
   workflowId: string | null;
+  /** consistent: every check ran and agreed; inconsistent: something disagreed; incomplete: nothing disagreed but some checks could not run. */
+  status: 'consistent' | 'inconsistent' | 'incomplete';
   ok: boolean;
   checks: AuditCheck[];
 }
@@ -83,16 +85,20 @@ export async function auditRequest(requestId: string): Promise<AuditReport> {
     };
 
     const chain = resolveChainReader();
-    // Reading needs no funded key; the registry client wants one to exist.
-    const registry = createRegistryClient({ ...chain, address: chain.registryAddress, privateKey: generatePrivateKey() });
+    const registry = createRegistryReader({ ...chain, address: chain.registryAddress });
     const onChain: AnchoredRecord | null = await registry.readRecord(requestId);
+    const evidence = onChain ? await registry.readEvidence(onChain) : null;
     const record = request.execution;
     check('anchored on chain', onChain !== null, onChain ? `block ${onChain.blockNumber}, anchorer ${onChain.anchorer}` : `no record for key ${idToBytes32(requestId)}`);
     check('execution record in database', record !== null, record ? `anchor tx ${record.anchorTxHash ?? '(none)'}` : 'missing');
 
     if (onChain && record) {
-      check('node: chain = database', onChain.nodeKey === idToBytes32(record.nodeId) && record.nodeId === request.nodeId,
-        `database ${record.nodeId} (request row ${request.nodeId ?? 'null'}), chain key ${onChain.nodeKey}`);
+      // The request row names node_i (the first dispatch); a MajorityOverruled record names the node whose result
+      // was delivered instead, and pairs it with node_i.
+      const overruled = onChain.verdict === 'MajorityOverruled';
+      const rowFits = overruled ? record.sampledNodeId === request.nodeId && record.nodeId !== request.nodeId : record.nodeId === request.nodeId;
+      check('node: chain = database', onChain.nodeKey === idToBytes32(record.nodeId) && rowFits,
+        `database ${record.nodeId} (request row: node_i ${request.nodeId ?? 'null'}${overruled ? ', overruled' : ''}), chain key ${onChain.nodeKey}`);
       let dbPoe: Hex | null = null;
       try {
         dbPoe = hex(record.poe);
@@ -104,6 +110,15 @@ export async function auditRequest(requestId: string): Promise<AuditReport> {
         `chain ${onChain.verdict}, database ${record.verdict} (request row ${request.verdict ?? 'null'})`);
       const sampledKey = record.sampledNodeId ? idToBytes32(record.sampledNodeId) : ZERO_BYTES32;
       check('sampled node: chain = database', onChain.sampledNodeKey === sampledKey, `database ${record.sampledNodeId ?? 'none'}, chain key ${onChain.sampledNodeKey}`);
+      check('sample mode and scores: chain = database', sameEvidence(onChain, record),
+        `chain ${onChain.mode} (check ${describeScore(onChain.check)}, dispute ${describeScore(onChain.dispute)}), database ${record.mode.toLowerCase()}`);
+      check('devices: chain = database', onChain.nodeDevice === (record.nodeDevice ?? 'unknown') && onChain.sampledNodeDevice === (record.sampledNodeDevice ?? 'unknown'),
+        `chain ${onChain.nodeDevice} / ${onChain.sampledNodeDevice}, database ${record.nodeDevice ?? 'unknown'} / ${record.sampledNodeDevice ?? 'unknown'}`);
+      if (evidence) {
+        const node = await db.node.findUnique({ where: { nodeId: record.nodeId }, select: { signPublicKey: true } });
+        check('anchored key and signature = node and database', node?.signPublicKey === evidence.signPublicKey && record.signature === evidence.signature && verifyPoeSignature(onChain.poe.slice(2), evidence.signature, evidence.signPublicKey),
+          `event of tx ${evidence.txHash}: key ${node?.signPublicKey === evidence.signPublicKey ? "= node's registered key" : '≠ registered key'}, signature ${record.signature === evidence.signature ? '= database' : '≠ database'}`);
+      }
       if (record.anchorTxHash) {
         const receipt = await createPublicClient({ transport: http(chain.rpcUrl) })
           .getTransactionReceipt({ hash: record.anchorTxHash as Hex })
@@ -112,6 +127,9 @@ export async function auditRequest(requestId: string): Promise<AuditReport> {
           receipt ? `tx ${record.anchorTxHash} in block ${receipt.blockNumber} (${receipt.status}), record block ${onChain.blockNumber}` : `tx ${record.anchorTxHash} not found`);
       }
     }
+
+    if (record?.anchoredAt) await checkLedger(db, request, record.anchoredAt, record.nodeId, check);
+    else skip('ledger', 'no anchored record: nothing may have been captured or rewarded');
 
     const opened = await fetchResult(request.workflowId);
     if ('skipped' in opened) {
@@ -127,7 +145,8 @@ export async function auditRequest(requestId: string): Promise<AuditReport> {
       else check('node signature over the PoE', verifyPoeSignature(recomputed, result.signature, node.signPublicKey), `Ed25519 with ${nodeId}'s registered key`);
       if (record?.anchorTxHash) check('anchor tx: result = database', result.anchorTx === record.anchorTxHash, `result ${result.anchorTx}`);
     }
-    return { requestId, workflowId: request.workflowId, ok: checks.every((c) => c.outcome !== 'mismatch'), checks };
+    const status = checks.some((c) => c.outcome === 'mismatch') ? 'inconsistent' : checks.some((c) => c.outcome === 'skipped') ? 'incomplete' : 'consistent';
+    return { requestId, workflowId: request.workflowId, status, ok: status === 'consistent', checks };
   } finally {
     await db.$disconnect();
   }
@@ -141,7 +160,65 @@ function safeHex(poe: string): Hex | null {
   }
 }
 
-/** `parallelix audit <requestId>`: exit 0 when everything agrees, 4 on any mismatch, 8 for an unknown request. */
+function describeScore(score: RecordScore): string {
+  return score.positions === 0 ? 'none' : `${score.failing}/${score.positions} failing, run ${score.longestFailRun}, max gap ${score.maxGap.toFixed(4)}`;
+}
+
+function sameScore(chain: RecordScore, stored: unknown): boolean {
+  const s = (stored ?? null) as RecordScore | null;
+  const c = toChainScore(chain);
+  const d = toChainScore(s);
+  return c.positions === d.positions && c.failing === d.failing && c.longestFailRun === d.longestFailRun && c.maxGap === d.maxGap;
+}
+
+function sameEvidence(onChain: AnchoredRecord, record: { mode: string; checkScore: unknown; disputeScore: unknown }): boolean {
+  return onChain.mode === record.mode.toLowerCase() && sameScore(onChain.check, record.checkScore) && sameScore(onChain.dispute, record.disputeScore);
+}
+
+type Check = (name: string, ok: boolean, detail: string) => void;
+
+/**
+ * The money side of a settled request: the hold captured once for the metered cost and the rest released, the
+ * delivering node rewarded once, scoring nodes only with verification weight, no penalised node rewarded, and
+ * every settlement entry written after the record was anchored (invariant 4).
+ */
+async function checkLedger(
+  db: PrismaClient,
+  request: { requestId: string; actualCost: bigint | null; settledAt: Date | null; status: string },
+  anchoredAt: Date,
+  deliveringNodeId: string,
+  check: Check,
+): Promise<void> {
+  const { requestId } = request;
+  const [hold, entries, rewards, penalties] = await Promise.all([
+    db.creditHold.findUnique({ where: { requestId } }),
+    db.creditLedgerEntry.findMany({ where: { requestId } }),
+    db.rewardLedgerEntry.findMany({ where: { requestId } }),
+    db.nodePenalty.findMany({ where: { requestId } }),
+  ]);
+  const of = (kind: string) => entries.filter((e) => e.kind === kind);
+  const [capture] = of('CAPTURE');
+  const release = of('RELEASE');
+  check('ledger: hold captured once for the metered cost',
+    hold !== null && hold.status === 'CAPTURED' && of('CAPTURE').length === 1 && capture !== undefined && capture.amount === hold.capturedAmount && request.actualCost === hold.capturedAmount,
+    hold ? `hold ${hold.amount} ${hold.status}, captured ${hold.capturedAmount}, request cost ${request.actualCost ?? 'null'}, capture entries ${of('CAPTURE').length}` : 'no hold');
+  const released = hold ? hold.amount - hold.capturedAmount : 0n;
+  check('ledger: the rest of the hold released once',
+    hold !== null && hold.releasedAmount === released && (released === 0n ? release.length === 0 : release.length === 1 && release[0]!.amount === released),
+    `released ${hold?.releasedAmount ?? 'n/a'} of ${released} expected, release entries ${release.length}`);
+  const execution = rewards.filter((r) => r.kind === 'EXECUTION');
+  const penalised = new Set(penalties.map((p) => p.nodeId));
+  check('ledger: delivering node rewarded once, no penalised node rewarded',
+    execution.length === 1 && execution[0]!.nodeId === deliveringNodeId && rewards.every((r) => !penalised.has(r.nodeId)),
+    `rewards: ${rewards.map((r) => `${r.nodeId} ${r.kind.toLowerCase()} ${r.weight}`).join(', ') || 'none'}; penalised: ${[...penalised].join(', ') || 'none'}`);
+  const late = [capture?.createdAt, ...release.map((r) => r.createdAt), ...rewards.map((r) => r.createdAt), request.settledAt].filter(
+    (t): t is Date => t !== undefined && t !== null,
+  );
+  check('ledger: settled after the anchor', late.length > 0 && late.every((t) => t.getTime() >= anchoredAt.getTime()),
+    `anchored ${anchoredAt.toISOString()}; earliest settlement entry ${late.length ? new Date(Math.min(...late.map((t) => t.getTime()))).toISOString() : 'none'}`);
+}
+
+/** `parallelix audit <requestId>`: exit 0 when everything agrees, 4 on any mismatch, 9 when checks could not run, 8 for an unknown request. */
 export async function auditCommand(requestId: string, flags: { json?: boolean }): Promise<void> {
   const report = await withSpinner(`auditing ${requestId}`, () => auditRequest(requestId), flags);
   if (flags.json) {
@@ -149,10 +226,14 @@ export async function auditCommand(requestId: string, flags: { json?: boolean })
   } else {
     say(`audit of request ${requestId} (workflow ${report.workflowId ?? 'unknown'})`);
     printTable(['RESULT', 'CHECK', 'DETAIL'], report.checks.map((c) => [c.outcome === 'mismatch' ? 'MISMATCH' : c.outcome, c.name, c.detail]));
-    say(report.ok ? 'consistent' : 'INCONSISTENT');
+    say(report.status === 'consistent' ? 'consistent' : report.status === 'inconsistent' ? 'INCONSISTENT' : 'INCOMPLETE (some checks could not run)');
   }
-  if (!report.ok) {
+  if (report.status === 'inconsistent') {
     const failed = report.checks.filter((c) => c.outcome === 'mismatch').map((c) => c.name);
     throw new AuditMismatchError(`audit of ${requestId} found ${failed.length} mismatch(es): ${failed.join('; ')}`);
+  }
+  if (report.status === 'incomplete') {
+    const skipped = report.checks.filter((c) => c.outcome === 'skipped').map((c) => c.name);
+    throw new AuditIncompleteError(`audit of ${requestId} could not run ${skipped.length} check(s): ${skipped.join('; ')}`);
   }
 }

@@ -66,6 +66,9 @@ export async function submitCommand(flags: SubmitFlags): Promise<void> {
         sampled: result.sampled,
         sampledNodeIds: result.sampledNodeIds,
         verdict: result.verdict,
+        mode: result.mode,
+        ...(result.check ? { check: result.check } : {}),
+        ...(result.dispute ? { dispute: result.dispute } : {}),
         creditsCharged: result.creditsCharged,
       }));
       return;
@@ -80,7 +83,7 @@ export async function submitCommand(flags: SubmitFlags): Promise<void> {
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) process.stdout.write(next.value);
     process.stdout.write('\n');
     result = await handle.result();
-    process.stderr.write(`node ${result.nodeId}, verdict ${result.verdict}${result.sampled ? ` (sampled on ${result.sampledNodeIds.join(', ')})` : ''}\n`);
+    process.stderr.write(`node ${result.nodeId}, verdict ${result.verdict}${result.sampled ? ` (${result.mode} check on ${result.sampledNodeIds.join(', ')})` : ''}\n`);
     process.stderr.write(`PoE ${result.poe}, anchor tx ${result.anchorTx}, ${result.usage.outputTokens} tokens, ${result.creditsCharged} credits charged\n`);
   } finally {
     await client.close();
