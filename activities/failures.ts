@@ -6,6 +6,8 @@ export const FailureType = {
   noCapableNode: 'NO_CAPABLE_NODE',
   invalidRequest: 'INVALID_INPUT',
   allNodesFailed: 'ALL_NODES_FAILED',
+  /** This coordinator process holds another box key than the one the result was sealed to (a misconfigured fleet). */
+  coordinatorKeyMismatch: 'COORDINATOR_KEY_MISMATCH',
 } as const;
 
 export function nonRetryable(type: string, message: string, details?: Record<string, unknown>): ApplicationFailure {

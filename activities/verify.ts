@@ -1,7 +1,9 @@
+import { toBase64 } from '../src/crypto/encoding.js';
 import { openJsonEnvelope } from '../src/crypto/envelope.js';
 import { computePoe, verifyPoeSignature } from '../src/crypto/poe.js';
 import type { DispatchResult, ResultPayload } from '../src/protocol/operator-wire.js';
 import type { CoordinatorDeps } from './deps.js';
+import { FailureType, nonRetryable } from './failures.js';
 
 export type VerifyOutcome =
   | { ok: true; text: string; tokenIds: number[]; poe: string; signature: string }
@@ -19,14 +21,31 @@ function openResult(result: DispatchResult, deps: CoordinatorDeps): ResultPayloa
   }
 }
 
+export interface VerifyInput {
+  requestId: string;
+  nodeId: string;
+  maxNewTokens: number;
+  result: DispatchResult;
+  /** The coordinator key step 04 asked the node to seal the result to (absent in runs started before it was passed). */
+  sealedTo?: string;
+}
+
 /**
  * Step 10: check the node's Ed25519 signature over the PoE with the key the node registered (never a key the
  * result carries), open the sealed result, recompute the PoE over it, and check its bounds (no more tokens than
  * asked for, as many ids as the usage it reports). Pure check: penalties are the caller's.
+ * A result sealed to another coordinator key is the fleet's misconfiguration, not the node's fault (every coordinator
+ * process must share one key file): COORDINATOR_KEY_MISMATCH, which the workflow turns into a workflow-task failure
+ * so that a process holding the key runs the step; the node is never penalised for it.
  */
 export function createVerifyResult(deps: CoordinatorDeps) {
-  return async function verifyResult(input: { requestId: string; nodeId: string; maxNewTokens: number; result: DispatchResult }): Promise<VerifyOutcome> {
+  const ownKey = toBase64(deps.identity.box.publicKey);
+  return async function verifyResult(input: VerifyInput): Promise<VerifyOutcome> {
     const { result } = input;
+    if (input.sealedTo !== undefined && input.sealedTo !== ownKey) {
+      deps.logger.error({ requestId: input.requestId }, 'result sealed to another coordinator key: all coordinator processes must share the coordinator key file');
+      throw nonRetryable(FailureType.coordinatorKeyMismatch, 'the result was sealed to another coordinator key than this process holds (coordinators must share one key file)');
+    }
     if (result.requestId !== input.requestId || result.nodeId !== input.nodeId) return { ok: false, reason: 'WRONG_REQUEST' };
     const node = await deps.db.node.findUniqueOrThrow({ where: { nodeId: input.nodeId }, select: { signPublicKey: true } });
     if (!verifyPoeSignature(result.poe, result.signature, node.signPublicKey)) return { ok: false, reason: 'BAD_SIGNATURE' };

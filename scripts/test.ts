@@ -1,13 +1,14 @@
 /**
- * `npm test`: provisions what the suite needs (Temporal CLI, generated artifacts; PostgreSQL is jest's global
- * setup: PARALLELIX_TEST_PG_URL, else an embedded server for the run), type-checks, then runs jest as native ES
- * modules and prints one closing "N passed, N failed" line.
+ * `npm test`: provisions what the suite needs (Temporal CLI, Temporal server + SQL tool, generated artifacts;
+ * PostgreSQL is jest's global setup: PARALLELIX_TEST_PG_URL, else an embedded server for the run), type-checks,
+ * then runs jest as native ES modules and prints one closing "N passed, N failed" line.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { ensureServerBinaries } from '../src/devstack/cluster/server-binaries.js';
 import { ensureTemporalCli } from '../src/devstack/temporal-cli.js';
 import { projectRoot } from '../src/shared/paths.js';
 
@@ -39,6 +40,14 @@ const started = Date.now();
 const cli = await ensureTemporalCli(say);
 if (!cli) {
   console.error('[test] no Temporal CLI and no Go to build one: install Go, or put `temporal` on PATH / in PARALLELIX_TEMPORAL_CLI');
+  process.exit(2);
+}
+// The cluster tests run the Temporal server itself: build it (and its SQL schema tool) now, with progress, rather
+// than inside a test's time limit. The per-user cache makes this instant after the first build.
+try {
+  await ensureServerBinaries(say);
+} catch (error) {
+  console.error(`[test] ${String(error instanceof Error ? error.message : error)}`);
   process.exit(2);
 }
 const externalPostgres = process.env.PARALLELIX_TEST_PG_URL;

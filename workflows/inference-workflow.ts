@@ -5,7 +5,7 @@
  * Nothing here sees plaintext in history: the coordinator's payload codec encrypts inputs and results, and the
  * dispatch carries only an envelope sealed to the node.
  */
-import { ActivityFailure, ApplicationFailure, defineSearchAttributeKey, SearchAttributeType, type RetryPolicy } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, defineSearchAttributeKey, SearchAttributeType, TemporalFailure, type RetryPolicy } from '@temporalio/common';
 import {
   CancellationScope,
   defineQuery,
@@ -17,6 +17,7 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
+import { FailureType } from '../activities/failures.js';
 import type { CoordinatorActivities } from '../activities/index.js';
 import type { MatchedNode } from '../activities/match.js';
 import type { JudgeScoreOutcome } from '../activities/sample-check.js';
@@ -179,7 +180,15 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
       }
 
       if (purpose === 'primary') enter('10 Verify sig');
-      const verdict: VerifyOutcome = await verifyResult({ requestId, nodeId: node.nodeId, maxNewTokens: input.maxNewTokens, result });
+      const verdict: VerifyOutcome = await verifyResult({ requestId, nodeId: node.nodeId, maxNewTokens: input.maxNewTokens, result, sealedTo: dispatch.replyToBoxPublicKey }).catch(
+        (error: unknown) => {
+          // This process cannot open a result sealed to another coordinator's key (a misconfigured fleet): a plain
+          // error fails the workflow task, which Temporal retries, reaching a process that holds the key. The
+          // request is neither failed nor blamed on the node.
+          if (failureType(error) === FailureType.coordinatorKeyMismatch) throw new Error('coordinator key mismatch: retrying the workflow task elsewhere');
+          throw error;
+        },
+      );
       if (!verdict.ok) {
         await penaliseNode({ nodeId: node.nodeId, requestId, reason: verdict.reason });
         continue;
@@ -249,6 +258,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
   try {
     primary = await executeOnSomeNode('primary', [], settings.maxNodesTried);
   } catch (error) {
+    failWorkflowTaskOn(error);
     await compensate(failureType(error) ?? 'dispatch failed');
     throw unwrap(error);
   }
@@ -274,6 +284,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
   /** Sample-phase failures: no node to check with means the check is skipped; anything else fails the request. */
   const orSkip = async <T>(work: Promise<T>): Promise<T | null> =>
     work.catch((error: unknown) => {
+      failWorkflowTaskOn(error);
       const type = failureType(error);
       if (type === 'NO_CAPABLE_NODE' || type === 'ALL_NODES_FAILED') return null;
       return compensate(type ?? 'sampling failed').then(() => {
@@ -281,6 +292,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
       });
     });
   const unresolved = async (error: unknown, message: string): Promise<never> => {
+    failWorkflowTaskOn(error);
     await compensate('dispute unresolved: no third node');
     throw ApplicationFailure.nonRetryable(message, 'DISPUTE_UNRESOLVED', failureType(error) ?? 'failed');
   };
@@ -387,6 +399,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
       signature: delivered.result.signature,
     });
   } catch (error) {
+    failWorkflowTaskOn(error);
     await compensate('anchor failed');
     throw unwrap(error);
   }
@@ -447,6 +460,15 @@ function dispatchTo(nodeId: string, settings: PipelineSettings, purpose: 'primar
     // A failed node is not retried: the workflow re-matches another one.
     retry: { maximumAttempts: 1 },
   });
+}
+
+/**
+ * A plain Error (not a TemporalFailure) is a bug or a misconfigured coordinator process, not an outcome of the
+ * request: rethrown, it fails the workflow task, which Temporal retries (possibly on another process) from the last
+ * recorded step. No compensation runs for it: nothing may be released for a request that is still going.
+ */
+function failWorkflowTaskOn(error: unknown): void {
+  if (!(error instanceof TemporalFailure)) throw error;
 }
 
 function failureType(error: unknown): string | undefined {

@@ -3,7 +3,8 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import type { Hex } from 'viem';
+import { toHex, type Hex } from 'viem';
+import { mnemonicToAccount } from 'viem/accounts';
 import { ProvisioningError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
 import { ORPHAN_GUARD_SCRIPT } from '../devstack/service-process.js';
@@ -31,6 +32,21 @@ export const ANVIL_DEV_ACCOUNTS: readonly { address: Hex; privateKey: Hex }[] = 
   },
 ];
 export const ANVIL_DEPLOYER_PRIVATE_KEY: Hex = ANVIL_DEV_ACCOUNTS[0]!.privateKey;
+
+/** anvil funds the first ten accounts of its mnemonic. */
+export const ANVIL_FUNDED_ACCOUNTS = 10;
+
+/** Dev keys further coordinator processes anchor from on the local chain (account 0 deploys and anchors first). */
+export function localAnchorerPool(): Hex[] {
+  return Array.from({ length: ANVIL_FUNDED_ACCOUNTS - 1 }, (_, i) => anvilDevPrivateKey(i + 1));
+}
+
+/** Private key of dev account `index` (m/44'/60'/0'/0/index) of ANVIL_DEV_MNEMONIC. */
+export function anvilDevPrivateKey(index: number): Hex {
+  const key = mnemonicToAccount(ANVIL_DEV_MNEMONIC, { addressIndex: index }).getHdKey().privateKey;
+  if (!key) throw new Error(`no private key for anvil dev account ${index}`);
+  return toHex(key);
+}
 
 export interface StartAnvilOptions {
   port: number;

@@ -13,7 +13,9 @@ program
   .description('run the whole network on embedded defaults (Temporal + Web UI, database, anvil + registry, coordinator, operators) and a few demo requests, until Ctrl-C')
   .option('--operators <count>', 'operator nodes to start', (v) => parseCount(v, '--operators'), 3)
   .option('--no-demo', 'do not send the demo requests')
-  .action(async (flags: { operators: number; demo: boolean }) => {
+  .option('--temporal <kind>', 'local Temporal: dev (the CLI dev server with Web UI) or cluster (the Temporal server on PostgreSQL); default PARALLELIX_TEMPORAL or dev', parseTemporalKind)
+  .option('--coordinators <count>', 'coordinator processes sharing the task queue', (v) => parseCount(v, '--coordinators', 1), 1)
+  .action(async (flags: { operators: number; demo: boolean; temporal?: 'dev' | 'cluster'; coordinators: number }) => {
     // The stack prints its own progress lines; component logs stay at warn unless asked for.
     process.env.PARALLELIX_LOG_LEVEL ??= 'warn';
     const { startCommand } = await import('./commands/start.js');
@@ -57,6 +59,32 @@ program
       maxNewTokens: flags.maxNewTokens,
       concurrency: flags.concurrency,
     });
+  });
+
+const cluster = program.command('cluster').description('a Temporal cluster (self-hosted or Temporal Cloud) for ParalleliX');
+cluster
+  .command('setup')
+  .description('register the namespace and its search attributes on PARALLELIX_TEMPORAL_ADDRESS through the operator API (idempotent; TLS/API key from PARALLELIX_TEMPORAL_TLS*, PARALLELIX_TEMPORAL_API_KEY)')
+  .option('--retention <hours>', 'how long closed requests stay in Temporal, e.g. 72h (only when the namespace is created)')
+  .action(async (flags: { retention?: string }) => {
+    const { clusterSetupCommand } = await import('./commands/cluster.js');
+    await clusterSetupCommand(flags);
+  });
+
+const registry = program.command('registry').description('the ExecutionRegistry contract on the configured chain');
+registry
+  .command('add-anchorer <address>')
+  .description('authorise an account to anchor records (one per coordinator process); sent with PARALLELIX_CHAIN_PRIVATE_KEY, which must be the registry owner')
+  .action(async (address: string) => {
+    const { registryAnchorerCommand } = await import('./commands/registry.js');
+    await registryAnchorerCommand('add', address);
+  });
+registry
+  .command('remove-anchorer <address>')
+  .description('withdraw an account\'s right to anchor (e.g. a retired coordinator host)')
+  .action(async (address: string) => {
+    const { registryAnchorerCommand } = await import('./commands/registry.js');
+    await registryAnchorerCommand('remove', address);
   });
 
 const credits = program.command('credits').description('off-chain user credits (integer micro-credits)');
@@ -147,10 +175,15 @@ function parsePositive(value: string, flag: string): number {
   return n;
 }
 
-function parseCount(value: string, flag: string): number {
+function parseCount(value: string, flag: string, min = 0): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 32) throw new ConfigError(`${flag} must be an integer from 0 to 32`);
+  if (!Number.isInteger(n) || n < min || n > 32) throw new ConfigError(`${flag} must be an integer from ${min} to 32`);
   return n;
+}
+
+function parseTemporalKind(value: string): 'dev' | 'cluster' {
+  if (value !== 'dev' && value !== 'cluster') throw new ConfigError('--temporal must be dev or cluster');
+  return value;
 }
 
 /** Typed errors by their stable code (SDK, database and CLI errors share the ParallelixError family). */

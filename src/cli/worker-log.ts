@@ -1,13 +1,14 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
+import { DefaultLogger, type LogEntry } from '@temporalio/worker';
 
 /**
- * Sends the Temporal workers' own log (state changes, the workflow bundler's webpack report, core warnings) of this
- * process to `logFile`, one JSON line per entry, so that a terminal shows progress lines only; warnings and errors
- * are also written to stderr. Must run before this process creates its first worker or native connection.
+ * A logger for the Temporal workers' own log (state changes, the workflow bundler's webpack report, core warnings)
+ * that writes to `logFile`, one JSON line per entry, so that a terminal shows progress lines only; warnings and
+ * errors are also written to stderr. The process's Temporal runtime must be installed with it (Runtime.install,
+ * here through startProcessMetrics) before its first worker or native connection.
  */
-export function sendWorkerLogTo(logFile: string): void {
+export function workerLogTo(logFile: string): DefaultLogger {
   mkdirSync(path.dirname(logFile), { recursive: true });
   const write = (entry: LogEntry): void => {
     const time = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
@@ -20,5 +21,5 @@ export function sendWorkerLogTo(logFile: string): void {
     appendFileSync(logFile, `${line}\n`);
     if (entry.level === 'WARN' || entry.level === 'ERROR') process.stderr.write(`[temporal worker] ${entry.level} ${entry.message.split('\n')[0]} (details in ${logFile})\n`);
   };
-  Runtime.install({ logger: new DefaultLogger('INFO', write) });
+  return new DefaultLogger('INFO', write);
 }

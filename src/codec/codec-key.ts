@@ -1,7 +1,6 @@
 import { randomBytes, createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { ConfigError } from '../shared/errors.js';
+import { readOrCreateSecretFile } from '../shared/secret-file.js';
 
 export interface CodecKey {
   /** Short public id written into payload metadata so keys can rotate. */
@@ -17,15 +16,12 @@ function keyFromBytes(bytes: Buffer): CodecKey {
 
 /**
  * The coordinator's payload encryption key: PARALLELIX_CODEC_KEY (base64, 32 bytes) when set, else a key
- * file created once (mode 0600). Operators never hold it.
+ * file created once (mode 0600; concurrent first starts agree on one key). Every coordinator process, the platform's
+ * clients and the codec server must hold the same key. Operators never hold it.
  */
 export function loadOrCreateCodecKey(keyFile: string, env: NodeJS.ProcessEnv = process.env): CodecKey {
   const fromEnv = env.PARALLELIX_CODEC_KEY;
   if (fromEnv) return keyFromBytes(Buffer.from(fromEnv, 'base64'));
-  if (!existsSync(keyFile)) {
-    mkdirSync(path.dirname(keyFile), { recursive: true, mode: 0o700 });
-    writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
-  }
-  chmodSync(keyFile, 0o600);
-  return keyFromBytes(Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'base64'));
+  const text = readOrCreateSecretFile(keyFile, () => randomBytes(32).toString('base64'));
+  return keyFromBytes(Buffer.from(text.trim(), 'base64'));
 }

@@ -1,7 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { ConfigError } from '../shared/errors.js';
+import { readOrCreateSecretFile } from '../shared/secret-file.js';
 
 const MIN_TOKEN_LENGTH = 16;
 
@@ -15,12 +14,7 @@ export function loadOrCreateCodecToken(tokenFile: string, env: NodeJS.ProcessEnv
     if (fromEnv.length < MIN_TOKEN_LENGTH) throw new ConfigError(`PARALLELIX_CODEC_TOKEN must be at least ${MIN_TOKEN_LENGTH} characters`);
     return fromEnv;
   }
-  if (!existsSync(tokenFile)) {
-    mkdirSync(path.dirname(tokenFile), { recursive: true, mode: 0o700 });
-    writeFileSync(tokenFile, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
-  }
-  chmodSync(tokenFile, 0o600);
-  const token = readFileSync(tokenFile, 'utf8').trim();
+  const token = readOrCreateSecretFile(tokenFile, () => `${randomBytes(32).toString('base64url')}\n`).trim();
   if (token.length < MIN_TOKEN_LENGTH) throw new ConfigError(`the codec token in ${tokenFile} is shorter than ${MIN_TOKEN_LENGTH} characters`);
   return token;
 }

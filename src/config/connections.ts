@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Address, Hex } from 'viem';
-import { ANVIL_DEPLOYER_PRIVATE_KEY } from '../chain/anvil.js';
+import { ANVIL_DEPLOYER_PRIVATE_KEY, localAnchorerPool } from '../chain/anvil.js';
 import { z } from 'zod';
 import type { CodecKey } from '../codec/codec-key.js';
 import { loadOrCreateCodecKey } from '../codec/codec-key.js';
@@ -72,6 +72,15 @@ export function resolveChainReader(env: NodeJS.ProcessEnv = process.env): { rpcU
   };
 }
 
+/**
+ * The coordinator's box key pair (operators seal results to it): PARALLELIX_COORDINATOR_KEY_FILE, else
+ * `<state>/coordinator/coordinator-key.json`. Every coordinator process must use the same file: a result sealed
+ * while one process ran the request may be verified by another.
+ */
+export function coordinatorKeyFile(env: NodeJS.ProcessEnv = process.env): string {
+  return env.PARALLELIX_COORDINATOR_KEY_FILE || path.join(stateDir(), 'coordinator', 'coordinator-key.json');
+}
+
 export function codecKeyFile(): string {
   return path.join(stateDir(), 'coordinator', 'codec-key');
 }
@@ -84,11 +93,12 @@ export function existingCodecKey(env: NodeJS.ProcessEnv = process.env): CodecKey
 
 /**
  * The key the coordinator anchors with: PARALLELIX_CHAIN_PRIVATE_KEY, or the anvil dev key when the chain is the
- * local stack's anvil (never printed).
+ * local stack's anvil (never printed). On that dev chain a `pool` of further dev keys (authorised by the stack)
+ * lets several coordinator processes each take an account of their own.
  */
-export function resolveAnchorerKey(env: NodeJS.ProcessEnv = process.env): Hex {
+export function resolveAnchorerKey(env: NodeJS.ProcessEnv = process.env): { key: Hex; pool?: Hex[] } {
   const { e, stack } = read(env);
-  if (e.PARALLELIX_CHAIN_PRIVATE_KEY) return e.PARALLELIX_CHAIN_PRIVATE_KEY as Hex;
-  if (!e.PARALLELIX_CHAIN_RPC_URL && stack?.chain.local) return ANVIL_DEPLOYER_PRIVATE_KEY;
+  if (e.PARALLELIX_CHAIN_PRIVATE_KEY) return { key: e.PARALLELIX_CHAIN_PRIVATE_KEY as Hex };
+  if (!e.PARALLELIX_CHAIN_RPC_URL && stack?.chain.local) return { key: ANVIL_DEPLOYER_PRIVATE_KEY, pool: localAnchorerPool() };
   return missing('PARALLELIX_CHAIN_PRIVATE_KEY');
 }

@@ -4,14 +4,21 @@ import path from 'node:path';
 import type { Hex, Address } from 'viem';
 import { createCoordinatorActivities } from '../../activities/index.js';
 import { createRegistrationActivities } from '../../activities/register-node.js';
-import { createRegistryClient } from '../chain/registry.js';
+import { NotAuthorisedAnchorerError } from '../chain/errors.js';
+import { createRegistryClient, type RegistryClient } from '../chain/registry.js';
 import { loadOrCreateCodecKey } from '../codec/codec-key.js';
+import { coordinatorKeyFile } from '../config/connections.js';
 import { toBase64 } from '../crypto/encoding.js';
 import { loadOrCreateIdentity } from '../crypto/identity.js';
 import { createPrismaClient, disconnect, type PrismaClient } from '../db/client.js';
+import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
+import { claimAnchorer } from './anchorer-lock.js';
+import { instrumentActivities } from './instrument-activities.js';
 import type { NodeHealthSettings } from './node-health-settings.js';
 import { COORDINATOR_TASK_QUEUE } from '../protocol/task-queues.js';
+import { ProvisioningError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
+import { temporalConnectionSecurity } from '../temporal/connection-security.js';
 import { projectRoot, stateDir } from '../shared/paths.js';
 import { loadCoordinatorPolicy, type CoordinatorPolicy } from './config.js';
 import { coordinatorDataConverter } from './data-converter.js';
@@ -21,11 +28,25 @@ export interface CoordinatorOptions {
   databaseUrl: string;
   /** A client to share (e.g. with the demo in `parallelix start`); the coordinator then leaves it open. */
   db?: PrismaClient;
-  chain: { rpcUrl: string; chainId: number; registryAddress: Address; anchorerPrivateKey: Hex; confirmations?: number };
+  chain: {
+    rpcUrl: string;
+    chainId: number;
+    registryAddress: Address;
+    /** The account this coordinator anchors from; no other coordinator process may use it at the same time. */
+    anchorerPrivateKey: Hex;
+    /**
+     * Local dev chain only: when anchorerPrivateKey is held by another coordinator process, take the first free key
+     * of this pool instead (the local stack authorises them all on its registry).
+     */
+    localAnchorerPool?: readonly Hex[];
+    confirmations?: number;
+  };
   policy?: CoordinatorPolicy;
   health?: Partial<NodeHealthSettings>;
-  /** Folder of the coordinator's key files (box key pair, codec key). Default `<state>/coordinator`. */
+  /** Folder of the coordinator's key files (box key pair, codec key). Default `<state>/coordinator`, the box key pair at PARALLELIX_COORDINATOR_KEY_FILE when set. */
   keyDir?: string;
+  /** Step timings, outcomes, verdicts, penalties and anchoring transactions go here (createCoordinatorMetrics). */
+  metrics?: CoordinatorMetrics;
   /** Workflow tasks and local activities in flight. */
   maxConcurrentWorkflowTasks?: number;
   /**
@@ -38,9 +59,29 @@ export interface CoordinatorOptions {
 export interface RunningCoordinator {
   worker: Worker;
   coordinatorBoxPublicKey: string;
+  /** The account this process anchors from. */
+  anchorer: Address;
   /** Resolves when the worker has stopped; rejects if it failed. */
   done: Promise<void>;
   stop(): Promise<void>;
+}
+
+/** The registry client this process anchors with, after checking the chain and that its account may anchor. */
+async function anchoringRegistry(chain: CoordinatorOptions['chain'], privateKey: Hex): Promise<RegistryClient> {
+  const registry = createRegistryClient({
+    rpcUrl: chain.rpcUrl,
+    chainId: chain.chainId,
+    privateKey,
+    address: chain.registryAddress,
+    ...(chain.confirmations ? { confirmations: chain.confirmations } : {}),
+  });
+  await registry.verify();
+  if (!(await registry.isAnchorer(registry.account))) {
+    throw new NotAuthorisedAnchorerError(`account ${registry.account} may not anchor on registry ${chain.registryAddress}`, {
+      details: 'The registry owner authorises it with `parallelix registry add-anchorer <address>`.',
+    });
+  }
+  return registry;
 }
 
 export const WORKFLOWS_PATH = path.join(projectRoot, 'workflows', 'index.ts');
@@ -52,42 +93,65 @@ export const WORKFLOWS_PATH = path.join(projectRoot, 'workflows', 'index.ts');
 export async function startCoordinator(options: CoordinatorOptions): Promise<RunningCoordinator> {
   const logger = createLogger('coordinator');
   const keyDir = options.keyDir ?? path.join(stateDir(), 'coordinator');
-  const identity = await loadOrCreateIdentity(path.join(keyDir, 'coordinator-key.json'));
+  const identity = await loadOrCreateIdentity(options.keyDir ? path.join(keyDir, 'coordinator-key.json') : coordinatorKeyFile());
   const codecKey = loadOrCreateCodecKey(path.join(keyDir, 'codec-key'));
   const policy = options.policy ?? loadCoordinatorPolicy();
   const db = options.db ?? createPrismaClient(options.databaseUrl);
-  const registry = createRegistryClient({
-    rpcUrl: options.chain.rpcUrl,
+  // One account per process, held for its lifetime (anchorer-lock.ts): no two processes share a nonce sequence.
+  const claim = await claimAnchorer({
+    databaseUrl: options.databaseUrl,
     chainId: options.chain.chainId,
-    privateKey: options.chain.anchorerPrivateKey,
-    address: options.chain.registryAddress,
-    ...(options.chain.confirmations ? { confirmations: options.chain.confirmations } : {}),
+    preferred: options.chain.anchorerPrivateKey,
+    ...(options.chain.localAnchorerPool ? { pool: options.chain.localAnchorerPool } : {}),
   });
-  await registry.verify();
+  let registry: RegistryClient;
+  let connection: NativeConnection | undefined;
+  let worker: Worker;
   const coordinatorBoxPublicKey = toBase64(identity.box.publicKey);
-  const activities = {
-    ...createCoordinatorActivities({ db, registry, identity, policy, logger }),
-    ...createRegistrationActivities({ db, logger, coordinatorBoxPublicKey, ...(options.health ? { health: options.health } : {}) }),
-  };
-  const connection = await NativeConnection.connect({ address: options.temporal.address });
-  const worker = await Worker.create({
-    connection,
-    namespace: options.temporal.namespace,
-    taskQueue: COORDINATOR_TASK_QUEUE,
-    workflowsPath: WORKFLOWS_PATH,
-    activities,
-    dataConverter: options.dataConverter ?? coordinatorDataConverter(codecKey),
-    maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks ?? 40,
-    maxConcurrentLocalActivityExecutions: 64,
+  try {
+    registry = await anchoringRegistry(options.chain, claim.privateKey);
+    const plain = {
+      ...createCoordinatorActivities({ db, registry, identity, policy, logger }),
+      ...createRegistrationActivities({ db, logger, coordinatorBoxPublicKey, ...(options.health ? { health: options.health } : {}) }),
+    };
+    const activities = options.metrics ? instrumentActivities(plain, options.metrics) : plain;
+    connection = await NativeConnection.connect({ address: options.temporal.address, ...temporalConnectionSecurity() });
+    worker = await Worker.create({
+      connection,
+      namespace: options.temporal.namespace,
+      taskQueue: COORDINATOR_TASK_QUEUE,
+      workflowsPath: WORKFLOWS_PATH,
+      activities,
+      dataConverter: options.dataConverter ?? coordinatorDataConverter(codecKey),
+      maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks ?? 40,
+      maxConcurrentLocalActivityExecutions: 64,
+    });
+  } catch (error) {
+    await connection?.close().catch(() => undefined);
+    await claim.release();
+    if (!options.db) await disconnect(db).catch(() => undefined);
+    throw error;
+  }
+  const workerConnection = connection;
+  let lostClaim: Error | undefined;
+  void claim.lost.then((error) => {
+    // Without the claim another process may take this account: stop anchoring rather than race its nonces.
+    lostClaim = error;
+    logger.error({ err: error.message, anchorer: registry.account }, 'anchoring account claim lost; stopping the coordinator');
+    if (worker.getState() === 'RUNNING') worker.shutdown();
   });
   const done = worker.run().finally(async () => {
-    await connection.close().catch(() => undefined);
+    await claim.release();
+    await workerConnection.close().catch(() => undefined);
     if (!options.db) await disconnect(db).catch(() => undefined);
+  }).then(() => {
+    if (lostClaim) throw new ProvisioningError('the coordinator lost its anchoring account claim', { details: lostClaim.message, cause: lostClaim });
   });
-  logger.info({ taskQueue: COORDINATOR_TASK_QUEUE, namespace: options.temporal.namespace }, 'coordinator worker running');
+  logger.info({ taskQueue: COORDINATOR_TASK_QUEUE, namespace: options.temporal.namespace, anchorer: registry.account }, 'coordinator worker running');
   return {
     worker,
     coordinatorBoxPublicKey,
+    anchorer: registry.account,
     done,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();

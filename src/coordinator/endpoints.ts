@@ -6,9 +6,10 @@ import type { CoordinatorOptions } from './coordinator.js';
  * running local stack (`<state>/stack.json`, written by `parallelix start`). Missing values are a ConfigError.
  */
 export function resolveCoordinatorEndpoints(env: NodeJS.ProcessEnv = process.env): Omit<CoordinatorOptions, 'policy'> {
+  const anchorer = resolveAnchorerKey(env);
   return {
     temporal: resolveTemporal(env),
     databaseUrl: resolveDatabaseUrl(env),
-    chain: { ...resolveChainReader(env), anchorerPrivateKey: resolveAnchorerKey(env) },
+    chain: { ...resolveChainReader(env), anchorerPrivateKey: anchorer.key, ...(anchorer.pool ? { localAnchorerPool: anchorer.pool } : {}) },
   };
 }

@@ -1,9 +1,10 @@
 import { chmodSync } from 'node:fs';
+import { getFreeClusterFrontendPort } from './cluster/temporal-cluster.js';
 import { getFreePort } from './ports.js';
 
 /**
  * Environment for a `parallelix start` that shares nothing with a stack a developer may be running: its own state
- * folder, free ports for every service, and the embedded PostgreSQL.
+ * folder, free ports for every service (metrics included), and the embedded PostgreSQL.
  */
 export async function isolatedStackEnv(stateDir: string): Promise<Record<string, string>> {
   // As root the embedded PostgreSQL runs as the `postgres` user, which must be able to enter the folder (mkdtemp
@@ -11,11 +12,14 @@ export async function isolatedStackEnv(stateDir: string): Promise<Record<string,
   if (process.getuid?.() === 0) chmodSync(stateDir, 0o711);
   return {
     PARALLELIX_STATE_DIR: stateDir,
-    PARALLELIX_TEMPORAL_PORT: String(await getFreePort()),
+    // The Temporal server (`--temporal cluster`) takes ports at fixed offsets from this one: all free as well.
+    PARALLELIX_TEMPORAL_PORT: String(await getFreeClusterFrontendPort()),
     PARALLELIX_TEMPORAL_UI_PORT: String(await getFreePort()),
     PARALLELIX_POSTGRES_PORT: String(await getFreePort()),
     PARALLELIX_ANVIL_PORT: String(await getFreePort()),
     PARALLELIX_CODEC_PORT: String(await getFreePort()),
+    // Every process picks a free metrics port (start prints them).
+    PARALLELIX_METRICS_PORT: '0',
     DATABASE_URL: '',
   };
 }

@@ -14,6 +14,31 @@ export async function getFreePort(): Promise<number> {
   }
 }
 
+/**
+ * A free port in [low, high], picked at random and probed, never one returned before here. For a peer that
+ * cannot take the OS's ephemeral ports (e.g. the Temporal server stores membership ports as SQL smallint).
+ */
+export async function getFreePortInRange(low: number, high: number): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (handedOut.has(port)) continue;
+    if (await probePort(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port found in ${low}-${high}`);
+}
+
+function probePort(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
 function probeFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();

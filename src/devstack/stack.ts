@@ -1,18 +1,28 @@
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Address, Hex } from 'viem';
-import { ANVIL_DEPLOYER_PRIVATE_KEY, ensureRegistry, loadChainConfig, startAnvil, type ChainConfig } from '../chain/index.js';
+import { privateKeyToAccount } from 'viem/accounts';
+import {
+  ANVIL_DEPLOYER_PRIVATE_KEY,
+  createRegistryClient,
+  ensureRegistry,
+  loadChainConfig,
+  localAnchorerPool,
+  startAnvil,
+  type ChainConfig,
+} from '../chain/index.js';
 import { loadStackConfig, type StackConfig } from '../config/stack-config.js';
 import { applyMigrations, ensureDatabase } from '../db/migrate.js';
-import { redactUrl } from '../db/pg-url.js';
+import { redactUrl, withDatabase } from '../db/pg-url.js';
 import { stateDir } from '../shared/paths.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import type { ProgressReporter } from './temporal-cli.js';
+import { startTemporalCluster } from './cluster/temporal-cluster.js';
 import { startDevServer } from './temporal-server.js';
 
 /** Where everything of a running stack is; written to `<state>/stack.json` for the CLI and tests. */
 export interface StackEndpoints {
-  temporal: { address: string; namespace: string; uiUrl: string | null };
+  temporal: { address: string; namespace: string; uiUrl: string | null; kind: 'dev-server' | 'cluster' | 'external' };
   /** `url` carries the embedded server's password: the file is written with mode 0600. */
   database: { url: string; embedded: boolean };
   chain: { rpcUrl: string; chainId: number; registryAddress: Address; local: boolean };
@@ -24,6 +34,8 @@ export interface Stack {
   endpoints: StackEndpoints;
   /** Private key the coordinator anchors with (the anvil dev deployer locally). Never printed. */
   anchorerPrivateKey: Hex;
+  /** Local chain: further dev keys, authorised on the registry, for further coordinator processes. */
+  localAnchorerPool?: Hex[];
   stop(): Promise<void>;
 }
 
@@ -38,6 +50,20 @@ async function migrate(url: string, report: ProgressReporter): Promise<void> {
   report('applying database migrations');
   const { applied } = await applyMigrations(url);
   report(applied.length > 0 ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'database schema up to date');
+}
+
+/**
+ * Every coordinator process anchors from an account of its own; on the local chain those are anvil's funded dev
+ * accounts, authorised here once by the owner so no coordinator sends from the owner's account at run time.
+ */
+async function authoriseLocalAnchorers(chain: StackEndpoints['chain'], ownerKey: Hex): Promise<Hex[]> {
+  const pool = localAnchorerPool();
+  const owner = createRegistryClient({ rpcUrl: chain.rpcUrl, chainId: chain.chainId, privateKey: ownerKey, address: chain.registryAddress });
+  for (const key of pool) {
+    const account = privateKeyToAccount(key).address;
+    if (!(await owner.isAnchorer(account))) await owner.addAnchorer(account);
+  }
+  return pool;
 }
 
 /** The coordinator's database on the embedded server (other services may add their own beside it). */
@@ -55,24 +81,48 @@ interface PartContext {
   pids: Record<string, number>;
 }
 
-async function startTemporalPart(config: StackConfig['temporal'], codecEndpoint: string | undefined, ctx: PartContext): Promise<StackEndpoints['temporal']> {
+/** The stack's database server, up (not yet migrated): the coordinator's database and the server's admin URL. */
+interface DatabaseServer {
+  url: string;
+  embedded: boolean;
+  /** The server's `postgres` database, for services that keep databases of their own beside the coordinator's. */
+  adminUrl: string;
+}
+
+/**
+ * Temporal: an existing one, the dev server, or the Temporal server on PostgreSQL. The latter keeps its databases
+ * on PARALLELIX_TEMPORAL_DATABASE_URL's server, else on the stack's own (awaited: the embedded one starts beside).
+ */
+async function startTemporalPart(
+  config: StackConfig['temporal'],
+  codecEndpoint: string | undefined,
+  databaseServer: Promise<DatabaseServer>,
+  ctx: PartContext,
+): Promise<StackEndpoints['temporal']> {
   if (config.mode === 'external') {
     ctx.report(`using Temporal at ${config.address} (namespace ${config.namespace})`);
-    return { address: config.address, namespace: config.namespace, uiUrl: null };
+    return { address: config.address, namespace: config.namespace, uiUrl: null, kind: 'external' };
+  }
+  if (config.mode === 'cluster') {
+    const databaseUrl = config.databaseUrl ?? (await databaseServer).adminUrl;
+    const server = await startTemporalCluster({ databaseUrl, grpcPort: config.grpcPort, report: ctx.report });
+    ctx.stops.push(() => server.stop());
+    ctx.pids.temporal = server.process.pid;
+    ctx.report(`Temporal cluster ready: ${server.address} (server metrics ${server.metricsUrl}; no Web UI in cluster mode)`);
+    return { address: server.address, namespace: server.namespace, uiUrl: null, kind: 'cluster' };
   }
   const server = await startDevServer({ grpcPort: config.grpcPort, uiPort: config.uiPort, report: ctx.report, ...(codecEndpoint ? { codecEndpoint } : {}) });
   ctx.stops.push(() => server.stop());
   if (server.process) ctx.pids.temporal = server.process.pid;
   ctx.report(`Temporal ready: ${server.address}, Web UI ${server.uiUrl}`);
-  return { address: server.address, namespace: server.namespace, uiUrl: server.uiUrl };
+  return { address: server.address, namespace: server.namespace, uiUrl: server.uiUrl, kind: 'dev-server' };
 }
 
-async function startDatabasePart(config: StackConfig['database'], ctx: PartContext): Promise<StackEndpoints['database']> {
+async function startDatabaseServer(config: StackConfig['database'], ctx: PartContext): Promise<DatabaseServer> {
   if (config.mode === 'postgres') {
     ctx.report(`using PostgreSQL at ${redactUrl(config.url)}`);
     if (await ensureDatabase(config.url)) ctx.report('created the database');
-    await migrate(config.url, ctx.report);
-    return { url: config.url, embedded: false };
+    return { url: config.url, embedded: false, adminUrl: withDatabase(config.url, 'postgres') };
   }
   const dir = path.join(stateDir(), 'postgres');
   ctx.report(`starting embedded PostgreSQL on 127.0.0.1:${config.port} (data in ${dir})`);
@@ -80,12 +130,22 @@ async function startDatabasePart(config: StackConfig['database'], ctx: PartConte
   ctx.stops.push(() => server.stop());
   ctx.pids.postgres = server.process.pid;
   ctx.report(`PostgreSQL ${server.version} ready${server.created ? ' (new cluster created)' : ''}`);
-  const url = await server.database(EMBEDDED_DATABASE_NAME);
-  await migrate(url, ctx.report);
-  return { url, embedded: true };
+  return { url: await server.database(EMBEDDED_DATABASE_NAME), embedded: true, adminUrl: server.url() };
 }
 
-async function startChainPart(chainConfig: ChainConfig, ctx: PartContext): Promise<{ chain: StackEndpoints['chain']; anchorerPrivateKey: Hex }> {
+async function startDatabasePart(server: Promise<DatabaseServer>, ctx: PartContext): Promise<StackEndpoints['database']> {
+  const { url, embedded } = await server;
+  await migrate(url, ctx.report);
+  return { url, embedded };
+}
+
+interface ChainPart {
+  chain: StackEndpoints['chain'];
+  anchorerPrivateKey: Hex;
+  localAnchorerPool?: Hex[];
+}
+
+async function startChainPart(chainConfig: ChainConfig, ctx: PartContext): Promise<ChainPart> {
   if (chainConfig.mode === 'remote') {
     ctx.report(`using chain ${chainConfig.chainId} at ${chainConfig.rpcUrl}, registry ${chainConfig.registryAddress}`);
     return {
@@ -99,13 +159,15 @@ async function startChainPart(chainConfig: ChainConfig, ctx: PartContext): Promi
   ctx.pids.anvil = anvil.pid;
   const registry = await ensureRegistry({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: ANVIL_DEPLOYER_PRIVATE_KEY });
   ctx.report(registry.deployed ? `deployed ExecutionRegistry at ${registry.address}` : `reusing ExecutionRegistry at ${registry.address}`);
-  return { chain: { rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, registryAddress: registry.address, local: true }, anchorerPrivateKey: ANVIL_DEPLOYER_PRIVATE_KEY };
+  const chain = { rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, registryAddress: registry.address, local: true };
+  return { chain, anchorerPrivateKey: ANVIL_DEPLOYER_PRIVATE_KEY, localAnchorerPool: await authoriseLocalAnchorers(chain, ANVIL_DEPLOYER_PRIVATE_KEY) };
 }
 
 /**
  * Brings up the stack the coordinator needs, each part on its embedded default unless configured:
- * Temporal dev server + Web UI, the database (migrated), the chain (anvil + registry contract). The parts are
- * independent and start side by side; on a failure of any, what was started is stopped again.
+ * Temporal (dev server + Web UI, or the Temporal server on PostgreSQL), the database (migrated), the chain (anvil +
+ * registry contract). The parts start side by side (a local Temporal server on PostgreSQL waits for the database
+ * server it keeps its own databases on); on a failure of any, what was started is stopped again.
  */
 export async function startStack(options: StartStackOptions = {}): Promise<Stack> {
   const config = options.config ?? loadStackConfig();
@@ -117,9 +179,10 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
     while (ctx.stops.length > 0) await ctx.stops.pop()?.().catch(() => undefined);
     rmSync(stackFile(), { force: true });
   };
+  const databaseServer = startDatabaseServer(config.database, ctx);
   const [temporal, database, chain] = await Promise.allSettled([
-    startTemporalPart(config.temporal, options.codecEndpoint, ctx),
-    startDatabasePart(config.database, ctx),
+    startTemporalPart(config.temporal, options.codecEndpoint, databaseServer, ctx),
+    startDatabasePart(databaseServer, ctx),
     startChainPart(chainConfig, ctx),
   ]);
   if (temporal.status === 'rejected' || database.status === 'rejected' || chain.status === 'rejected') {
@@ -134,5 +197,6 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
     await stopAll();
     throw error;
   }
-  return { endpoints, anchorerPrivateKey: chain.value.anchorerPrivateKey, stop: stopAll };
+  const { anchorerPrivateKey, localAnchorerPool: anchorerPool } = chain.value;
+  return { endpoints, anchorerPrivateKey, ...(anchorerPool ? { localAnchorerPool: anchorerPool } : {}), stop: stopAll };
 }

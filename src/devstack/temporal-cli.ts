@@ -1,8 +1,8 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ProvisioningError } from '../shared/errors.js';
 import { userCacheDir } from '../shared/paths.js';
+import { findGo, goInstall, isExecutable, onPath, type ProgressReporter } from './go-install.js';
 import { loadDevServerConfig } from './temporal-config.js';
 
 export type TemporalCliSource = 'env' | 'path' | 'cache' | 'built';
@@ -12,28 +12,11 @@ export interface TemporalCli {
   source: TemporalCliSource;
 }
 
-export type ProgressReporter = (message: string) => void;
+export type { ProgressReporter } from './go-install.js';
 
 /** Where a `go install` of the pinned CLI version is cached, per user and outside any clone. */
 export function cachedTemporalCliPath(version = loadDevServerConfig().cliVersion): string {
   return path.join(userCacheDir(), 'temporal-cli', version.replace(/^v/, ''), 'temporal');
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function onPath(command: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const candidate = path.join(dir, command);
-    if (dir && isExecutable(candidate)) return candidate;
-  }
-  return undefined;
 }
 
 /** The CLI without building anything: PARALLELIX_TEMPORAL_CLI, then `temporal` on PATH, then the per-user cache. */
@@ -54,59 +37,25 @@ export function findTemporalCli(): TemporalCli | undefined {
 
 /**
  * Builds the pinned Temporal CLI with `go install` into the per-user cache. The first build downloads the
- * module graph (~1.8 GB) and compiles for several minutes, so progress is reported every 15 s.
+ * module graph (~1.8 GB) and compiles for several minutes; progress is reported every 15 s.
  */
 export async function buildTemporalCli(report: ProgressReporter): Promise<TemporalCli> {
   const config = loadDevServerConfig();
-  const go = onPath('go') ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
-  if (!go) {
-    throw new ProvisioningError('No Temporal CLI found and Go is not installed to build one.', {
-      details: 'Install the Temporal CLI and put it on PATH, set PARALLELIX_TEMPORAL_CLI, or install Go.',
-    });
-  }
   const target = cachedTemporalCliPath(config.cliVersion);
-  mkdirSync(path.dirname(target), { recursive: true });
-  // Build into a private folder and rename: two processes building at once never see a half-written binary.
-  const gobin = mkdtempSync(path.join(path.dirname(target), 'build-'));
-  const moduleRef = `${config.cliModule}@${config.cliVersion}`;
-  report(`building Temporal CLI ${config.cliVersion} with \`go install ${moduleRef}\` into ${path.dirname(target)}`);
-  report('first build only: downloads the Go module graph and compiles (several minutes on 2 cores)');
-  const started = Date.now();
-  let downloads = 0;
-  let lastLine = '';
-  const child = spawn(go, ['install', moduleRef], {
-    env: { ...process.env, GOBIN: gobin, GOFLAGS: '-mod=mod', CGO_ENABLED: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  await goInstall({
+    label: `Temporal CLI ${config.cliVersion}`,
+    version: config.cliVersion,
+    targets: [{ packagePath: config.cliModule, target }],
+    report,
+    withoutGo: 'Install the Temporal CLI and put it on PATH, set PARALLELIX_TEMPORAL_CLI, or install Go.',
   });
-  const onOutput = (chunk: Buffer): void => {
-    for (const line of chunk.toString().split('\n')) {
-      if (line.startsWith('go: downloading')) downloads += 1;
-      if (line.trim()) lastLine = line.trim();
-    }
-  };
-  child.stdout.on('data', onOutput);
-  child.stderr.on('data', onOutput);
-  const ticker = setInterval(() => {
-    const seconds = Math.round((Date.now() - started) / 1000);
-    report(`still building Temporal CLI: ${seconds}s, ${downloads} modules downloaded`);
-  }, 15_000);
-  const exitCode = await new Promise<number>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve(code ?? 1));
-  }).finally(() => clearInterval(ticker));
-  if (exitCode !== 0 || !existsSync(path.join(gobin, 'temporal'))) {
-    rmSync(gobin, { recursive: true, force: true });
-    throw new ProvisioningError(`go install ${moduleRef} failed (exit ${exitCode}).`, { details: lastLine });
-  }
-  renameSync(path.join(gobin, 'temporal'), target);
-  rmSync(gobin, { recursive: true, force: true });
-  report(`built Temporal CLI in ${Math.round((Date.now() - started) / 1000)}s: ${target}`);
+  report(`Temporal CLI: ${target}`);
   return { path: target, source: 'built' };
 }
 
 /** True when a Go toolchain is available to build the CLI. */
 export function goAvailable(): boolean {
-  return Boolean(onPath('go') ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined));
+  return findGo() !== undefined;
 }
 
 /**

@@ -1,4 +1,3 @@
-import { Connection } from '@temporalio/client';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ProvisioningError } from '../shared/errors.js';
@@ -7,6 +6,7 @@ import { getFreePort, isPortOpen } from './ports.js';
 import { spawnService, type ServiceProcess } from './service-process.js';
 import { ensureTemporalCli, type ProgressReporter } from './temporal-cli.js';
 import { loadDevServerConfig } from './temporal-config.js';
+import { waitForTemporal } from './wait-for-temporal.js';
 
 export interface DevServerOptions {
   /** gRPC port; 0 picks a free one. Default from temporal/dev-server.json (7233). */
@@ -56,35 +56,17 @@ function devServerArgs(config: ReturnType<typeof loadDevServerConfig>, options: 
   return args;
 }
 
-async function waitUntilReady(address: string, namespace: string, uiUrl: string, service: ServiceProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exitedWith: number | NodeJS.Signals | undefined;
-  void service.exited.then((code) => (exitedWith = code));
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    if (exitedWith !== undefined) {
-      throw new ProvisioningError(`Temporal dev server exited during start-up (${exitedWith}).`, { details: `see ${service.logFile}` });
-    }
-    const port = Number(address.split(':').pop());
-    if (await isPortOpen(port)) {
-      try {
-        const connection = await Connection.connect({ address, connectTimeout: 2_000 });
-        try {
-          await connection.workflowService.describeNamespace({ namespace });
-          const ui = await fetch(uiUrl).catch(() => undefined);
-          if (ui?.ok) return;
-        } finally {
-          await connection.close();
-        }
-      } catch (error) {
-        lastError = error;
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new ProvisioningError(`Temporal dev server not ready after ${timeoutMs} ms.`, {
-    details: `${String(lastError ?? 'no answer')}; see ${service.logFile}`,
-    cause: lastError,
+function waitUntilReady(address: string, namespace: string, uiUrl: string, service: ServiceProcess, timeoutMs: number): Promise<void> {
+  return waitForTemporal({
+    label: 'Temporal dev server',
+    address,
+    service,
+    timeoutMs,
+    async ready(connection) {
+      await connection.workflowService.describeNamespace({ namespace });
+      const ui = await fetch(uiUrl).catch(() => undefined);
+      return ui?.ok === true;
+    },
   });
 }
 

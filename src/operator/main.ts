@@ -5,13 +5,13 @@
  */
 import { ParallelixError } from '../shared/errors.js';
 import { parseOperatorConfig } from './config.js';
-import { runOperator } from './operator.js';
+import { runOperatorWithMetrics } from './run-with-metrics.js';
 
 const controller = new AbortController();
 for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, () => controller.abort());
 
 try {
-  await runOperator(parseOperatorConfig(process.env), { signal: controller.signal });
+  await runOperatorWithMetrics(parseOperatorConfig(process.env), { signal: controller.signal });
   process.exit(0);
 } catch (error) {
   const code = error instanceof ParallelixError ? ` [${error.code}]` : '';

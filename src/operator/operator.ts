@@ -5,6 +5,8 @@ import { loadOrCreateIdentity, signAnnouncement, type NodeIdentity, type Operato
 import { createInferenceEngine, type InferenceEngine } from '../inference/engine.js';
 import { OPERATOR_WIRE, type RegistrationInput, type RegistrationResult } from '../protocol/operator-wire.js';
 import { COORDINATOR_TASK_QUEUE, nodeHealthTaskQueue, nodeTaskQueue } from '../protocol/task-queues.js';
+import type { Registry } from 'prom-client';
+import { instrumentOperatorActivities } from '../metrics/operator-metrics.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createOperatorActivities, type OperatorActivities } from './activities.js';
 import type { OperatorConfig } from './config.js';
@@ -14,6 +16,8 @@ export interface RunOperatorOptions {
   /** Aborting stops polling, lets in-flight inferences finish (up to shutdownGraceMs) and returns. */
   signal?: AbortSignal;
   logger?: Logger;
+  /** Where the operator's inference metrics go (the process's metrics endpoint). */
+  metrics?: Registry;
   /** Called once both workers poll and the coordinator accepted the announcement. */
   onReady?: (info: OperatorReadyInfo) => void;
   /**
@@ -141,7 +145,8 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
       ...(config.temporal.apiKey ? { apiKey: config.temporal.apiKey } : {}),
     });
     const honest = createOperatorActivities({ identity, engine, logger });
-    const activities = options.wrapActivities ? options.wrapActivities(honest, identity) : honest;
+    const served = options.wrapActivities ? options.wrapActivities(honest, identity) : honest;
+    const activities = options.metrics ? instrumentOperatorActivities(served, options.metrics) : served;
     const taskQueue = nodeTaskQueue(identity.nodeId);
     const healthTaskQueue = nodeHealthTaskQueue(identity.nodeId);
     const common = { connection, namespace: config.temporal.namespace, shutdownGraceTime: config.shutdownGraceMs };

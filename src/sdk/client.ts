@@ -11,6 +11,7 @@ import { describeIssues, inferenceRequestSchema } from '../protocol/inference-in
 import { COORDINATOR_TASK_QUEUE } from '../protocol/task-queues.js';
 import { InvalidInputError } from '../shared/errors.js';
 import { stateDir } from '../shared/paths.js';
+import { temporalConnectionSecurity, type TemporalConnectionSecurity } from '../temporal/connection-security.js';
 import {
   ContextLengthExceededError,
   IdempotencyKeyReusedError,
@@ -31,6 +32,8 @@ export interface ParallelixClientOptions {
   codecKeyFile?: string;
   /** Reuse an existing connection (not closed by `close()`). */
   connection?: Connection;
+  /** TLS and API key for the connection; default from PARALLELIX_TEMPORAL_TLS*, PARALLELIX_TEMPORAL_API_KEY. */
+  security?: TemporalConnectionSecurity;
   /** How often `requestId()` and `stream()` poll the run. Default 100 ms. */
   pollIntervalMs?: number;
 }
@@ -196,7 +199,7 @@ export async function createParallelixClient(options: ParallelixClientOptions = 
   const address = options.address ?? process.env.PARALLELIX_TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const namespace = options.namespace ?? process.env.PARALLELIX_TEMPORAL_NAMESPACE ?? 'parallelix';
   const key = options.codecKey ?? loadOrCreateCodecKey(options.codecKeyFile ?? path.join(stateDir(), 'coordinator', 'codec-key'));
-  const connection = options.connection ?? (await Connection.connect({ address }));
+  const connection = options.connection ?? (await Connection.connect({ address, ...(options.security ?? temporalConnectionSecurity()) }));
   const client = new Client({ connection, namespace, dataConverter: coordinatorDataConverter(key) });
   const pollMs = options.pollIntervalMs ?? 100;
 

@@ -2,9 +2,13 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
+import pg from 'pg';
 import { createPublicClient, http } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
 import { Connection } from '@temporalio/client';
+import { ANVIL_DEPLOYER_PRIVATE_KEY } from '../../src/chain/index.js';
 import { ExitCode } from '../../src/cli/exit-codes.js';
+import { withDatabase } from '../../src/db/pg-url.js';
 import { isolatedStackEnv } from '../../src/devstack/isolated-stack-env.js';
 import { getFreePort } from '../../src/devstack/ports.js';
 import type { StackEndpoints } from '../../src/devstack/stack.js';
@@ -64,6 +68,14 @@ test('`parallelix start` on embedded defaults: every command works beside it fro
     expect(cli.output().match(/\[demo\] request [0-9a-f-]{36} in \d+ ms/g)).toHaveLength(3);
     // Progress lines only: the coordinator's workflow bundle report goes to the logs folder.
     expect(cli.output()).not.toMatch(/webpack|modules by path|workflow-bundle/i);
+
+    // Every process of the stack serves Prometheus metrics; the coordinator counted the three demo requests.
+    const metricsUrls = /Metrics\s+(.+)/.exec(cli.output())![1]!.trim().split(/\s+/);
+    expect(metricsUrls).toHaveLength(4); // the coordinator and three operators
+    const scraped = await Promise.all(metricsUrls.map((url) => fetch(url).then((r) => r.text())));
+    expect(scraped[0]).toMatch(/^parallelix_requests_total\{outcome="settled",failure_type="",component="coordinator"\} 3$/m);
+    expect(scraped[0]).toMatch(/^temporal_workflow_task_schedule_to_start_latency_bucket\{/m);
+    for (const text of scraped.slice(1)) expect(text).toMatch(/^parallelix_operator_inferences_in_flight\{component="operator",operator="node-\d"\} 0$/m);
 
     const chain = createPublicClient({ transport: http(endpoints.chain.rpcUrl) });
     const code = await chain.getCode({ address: endpoints.chain.registryAddress });
@@ -167,3 +179,51 @@ test('two stacks in different folders do not collide; a taken PostgreSQL port is
     await killAndRemove([a, b, c], [stateA!, stateB!, stateC!]);
   }
 }, 420_000);
+
+test('`parallelix start --temporal cluster --coordinators 2` on embedded defaults: the Temporal server keeps its databases on the embedded PostgreSQL, the second coordinator process anchors from its own account', async () => {
+  const state = mkdtempSync(path.join(tmpdir(), 'parallelix-start-'));
+  const cli = spawnCli(['start', '--temporal', 'cluster', '--coordinators', '2', '--operators', '1'], await isolatedStackEnv(state));
+  try {
+    await cli.waitFor('Press Ctrl-C to stop.', 300_000);
+    const endpoints = readEndpoints(state);
+    expect(endpoints.temporal).toMatchObject({ kind: 'cluster', uiUrl: null });
+    expect(endpoints.database.embedded).toBe(true);
+    expect(cli.output()).toMatch(/Temporal cluster ready: 127\.0\.0\.1:\d+/);
+    expect(cli.output().match(/\[demo\] request [0-9a-f-]{36} in \d+ ms/g)).toHaveLength(3);
+
+    // The server's history and visibility are databases of the stack's own embedded server: the demo runs are there.
+    const visibility = new pg.Client({ connectionString: withDatabase(endpoints.database.url, 'parallelix_temporal_visibility') });
+    await visibility.connect();
+    try {
+      const { rows } = await visibility.query<{ n: string }>(
+        "SELECT count(*) AS n FROM executions_visibility WHERE workflow_type_name = 'inferenceWorkflow' AND status = 2",
+      );
+      expect(Number(rows[0]!.n)).toBe(3);
+    } finally {
+      await visibility.end();
+    }
+
+    // A second `parallelix coordinator` process, connected through stack.json to the same embedded database, claimed
+    // an anchoring account other than the first process's.
+    const second = /coordinator-2: process \d+, anchoring from (0x[0-9a-fA-F]{40})/.exec(cli.output());
+    expect(second).not.toBeNull();
+    expect(second![1]).not.toBe(privateKeyToAccount(ANVIL_DEPLOYER_PRIVATE_KEY).address);
+    expect(/Metrics\s+(.+)/.exec(cli.output())![1]!.trim().split(/\s+/)).toHaveLength(3); // two coordinators, one operator
+
+    // From another terminal: a request through the cluster, and its audit.
+    const env = otherTerminal(state);
+    const submitted = await runCli(['submit', '--max-new-tokens', '8', '--json'], env, { input: 'Hello\n' });
+    expect(submitted.code).toBe(ExitCode.ok);
+    const audit = await runCli(['audit', jsonOutput<{ requestId: string }>(submitted.output).requestId], env);
+    expect(audit.code).toBe(ExitCode.ok);
+    expect(audit.output).toContain('consistent');
+
+    const pids = Object.values(endpoints.pids);
+    cli.child.kill('SIGINT');
+    expect(await cli.exited).toBe(0);
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
+    expect(processesUsingStateDir(state)).toEqual([]);
+  } finally {
+    await killAndRemove([cli], [state]);
+  }
+}, 480_000);

@@ -29,15 +29,25 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** A database name no other test uses (`px_test_…`). */
+export function uniqueDatabaseName(): string {
+  return `px_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+}
+
+/** Terminates remaining connections and drops the databases. */
+export async function dropTestDatabases(names: string[]): Promise<void> {
+  for (const name of names) await admin(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+}
+
 /**
  * A fresh, uniquely named database on the test server. Migrated with src/db/migrate.ts unless
  * `migrate: false` (to test migrating an empty database).
  */
 export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
-  const name = `px_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  const name = uniqueDatabaseName();
   await admin(`CREATE DATABASE ${quoteIdent(name)}`);
   const url = withDatabase(testAdminUrl(), name);
-  const drop = () => admin(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+  const drop = () => dropTestDatabases([name]);
   if (options.migrate !== false) {
     try {
       await applyMigrations(url);

@@ -3,8 +3,11 @@ import type { PayloadCodec } from '@temporalio/common';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Address, Hex } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
 import {
   ANVIL_DEPLOYER_PRIVATE_KEY,
+  anvilDevPrivateKey,
   createRegistryClient,
   deployRegistry,
   startAnvil,
@@ -21,19 +24,33 @@ import { createPrismaClient, type PrismaClient } from '../../src/db/client.js';
 import { getFreePort } from '../../src/devstack/ports.js';
 import { projectRoot } from '../../src/shared/paths.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
-import { startTestTemporal, type TestTemporal } from './temporal.js';
+import { spawnCli, type CliProcess } from './cli-process.js';
+import { startTestCluster, startTestTemporal, type TestTemporal, type TestTemporalServer } from './temporal.js';
 import { spawnOperator, type OperatorProcess } from '../operator/operator-process.js';
 
 export const TEST_MODEL = 'tiny-random-LlamaForCausalLM-fp16';
 
+/** A `parallelix coordinator` process of the network, anchoring from an account of its own. */
+export interface CoordinatorProcess {
+  /** Which anvil dev account it anchors from. */
+  index: number;
+  cli: CliProcess;
+  pid: number;
+  anchorer: Address;
+  privateKey: Hex;
+  metricsUrl: string;
+}
+
 /** A whole local network for end-to-end tests: real Temporal, PostgreSQL, anvil, coordinator and operator processes. */
 export interface TestNetwork {
-  temporal: TestTemporal;
+  temporal: TestTemporal<TestTemporalServer>;
   database: TestDatabase;
   db: PrismaClient;
   anvil: AnvilHandle;
   registryAddress: `0x${string}`;
-  coordinator: RunningCoordinator;
+  /** The in-process coordinator; null when the network runs coordinator processes instead. */
+  coordinator: RunningCoordinator | null;
+  coordinatorProcesses: CoordinatorProcess[];
   /** A client with the coordinator's codec, as the platform has. */
   client: Client;
   /** The coordinator's payload codec (for the no-plaintext history check). */
@@ -47,6 +64,10 @@ export interface TestNetwork {
   cliEnv(): Record<string, string>;
   /** Stops the in-process coordinator and starts it again, optionally with other options (e.g. a data converter). */
   restartCoordinator(overrides?: Partial<CoordinatorOptions>): Promise<void>;
+  /** Starts `parallelix coordinator` number `index` (1-based; its own anvil dev account, authorised here). */
+  startCoordinatorProcess(index: number, extraEnv?: Record<string, string>): Promise<CoordinatorProcess>;
+  /** Stops every coordinator, in-process or not (SIGINT: a clean stop). */
+  stopCoordinators(): Promise<void>;
   fund(userId: string, amount: number): Promise<void>;
   /** The request's ExecutionRecord as the registry contract holds it (null when none). */
   readOnChain(requestId: string): Promise<AnchoredRecord | null>;
@@ -56,15 +77,35 @@ export interface TestNetwork {
 export interface TestNetworkOptions {
   policy?: Partial<CoordinatorPolicy['pipeline']>;
   operatorNames?: string[];
+  /** The dev server (default) or the Temporal server on PostgreSQL. */
+  temporal?: 'dev' | 'cluster';
+  /** Run this many `parallelix coordinator` processes instead of the in-process coordinator. */
+  coordinatorProcesses?: number;
   /** false: coordinator and client store payloads unencrypted (only to prove the no-plaintext check bites). */
   codec?: boolean;
 }
 
+/** The pipeline policy as the environment a coordinator process reads it from. */
+function policyEnv(pipeline: CoordinatorPolicy['pipeline']): Record<string, string> {
+  return {
+    PARALLELIX_SAMPLE_PROBABILITY: String(pipeline.sampleProbability),
+    PARALLELIX_MAX_NODES_TRIED: String(pipeline.maxNodesTried),
+    PARALLELIX_DISPATCH_SCHEDULE_TO_START_SECONDS: String(pipeline.dispatchScheduleToStartSeconds),
+    PARALLELIX_DISPATCH_TIMEOUT_SECONDS: String(pipeline.dispatchTimeoutSeconds),
+    PARALLELIX_DISPATCH_HEARTBEAT_SECONDS: String(pipeline.dispatchHeartbeatSeconds),
+  };
+}
+
 export async function startTestNetwork(options: TestNetworkOptions = {}): Promise<TestNetwork> {
   const stateRoot = mkdtempSync(path.join(os.tmpdir(), 'px-network-'));
-  const [temporal, database] = await Promise.all([startTestTemporal(), createTestDatabase()]);
+  const [temporal, database] = await Promise.all([
+    options.temporal === 'cluster' ? startTestCluster() : startTestTemporal(),
+    createTestDatabase(),
+  ]);
   const anvil = await startAnvil({ port: await getFreePort() });
   const registry = await deployRegistry({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: ANVIL_DEPLOYER_PRIVATE_KEY });
+  // One owner client: its nonce manager orders the authorisations of coordinators started at once.
+  const owner = createRegistryClient({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: ANVIL_DEPLOYER_PRIVATE_KEY, address: registry.address });
   const db = createPrismaClient(database.url, { maxConnections: 4 });
   const base = loadCoordinatorPolicy({});
   const policy: CoordinatorPolicy = { ...base, pipeline: { ...base.pipeline, dispatchHeartbeatSeconds: 10, ...options.policy } };
@@ -85,7 +126,8 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
     db,
     anvil,
     registryAddress: registry.address,
-    coordinator: await startCoordinator(coordinatorOptions),
+    coordinator: options.coordinatorProcesses ? null : await startCoordinator(coordinatorOptions),
+    coordinatorProcesses: [],
     client: new Client({
       connection: temporal.connection,
       namespace: temporal.server.namespace,
@@ -124,19 +166,44 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
       };
     },
     async restartCoordinator(overrides = {}) {
-      await network.coordinator.stop();
+      await network.coordinator?.stop();
       network.coordinator = await startCoordinator({ ...coordinatorOptions, ...overrides });
     },
     readOnChain(requestId) {
       const reader = createRegistryClient({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: ANVIL_DEPLOYER_PRIVATE_KEY, address: registry.address });
       return reader.readRecord(requestId);
     },
+    async startCoordinatorProcess(index, extraEnv = {}) {
+      const privateKey = anvilDevPrivateKey(index);
+      const anchorer = privateKeyToAccount(privateKey).address;
+      if (!(await owner.isAnchorer(anchorer))) await owner.addAnchorer(anchorer);
+      const cli = spawnCli(['coordinator'], {
+        ...network.cliEnv(),
+        ...policyEnv(policy.pipeline),
+        PARALLELIX_CHAIN_PRIVATE_KEY: privateKey,
+        PARALLELIX_METRICS_PORT: '0',
+        ...extraEnv,
+      });
+      await cli.waitFor('coordinator ready');
+      const metricsUrl = /coordinator metrics on (\S+)/.exec(cli.output())?.[1];
+      if (!metricsUrl || cli.child.pid === undefined) throw new Error(`coordinator ${index} printed no metrics endpoint:\n${cli.output()}`);
+      const started: CoordinatorProcess = { index, cli, pid: cli.child.pid, anchorer, privateKey, metricsUrl };
+      network.coordinatorProcesses.push(started);
+      return started;
+    },
+    async stopCoordinators() {
+      await network.coordinator?.stop();
+      network.coordinator = null;
+      const running = network.coordinatorProcesses.splice(0);
+      for (const { cli } of running) if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGINT');
+      await Promise.all(running.map(({ cli }) => cli.exited));
+    },
     async fund(userId, amount) {
       await topUp(db, userId, BigInt(amount), `test-topup-${userId}-${amount}-${Date.now()}`);
     },
     async stop() {
       await Promise.all([...network.operators.values()].map(({ process }) => process.stop('SIGKILL')));
-      await network.coordinator.stop().catch(() => undefined);
+      await network.stopCoordinators().catch(() => undefined);
       await db.$disconnect();
       await temporal.stop();
       await anvil.stop();
@@ -144,6 +211,8 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
       rmSync(stateRoot, { recursive: true, force: true });
     },
   };
+  // Concurrent first starts: they must agree on one coordinator key and one codec key.
+  await Promise.all(Array.from({ length: options.coordinatorProcesses ?? 0 }, (_, i) => network.startCoordinatorProcess(i + 1)));
   for (const name of options.operatorNames ?? []) await network.startOperator(name);
   return network;
 }

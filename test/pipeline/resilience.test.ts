@@ -4,18 +4,14 @@
  * asserts afterwards that the fault hit the run where it meant to. Every test restores what it changed.
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import { getBalance } from '../../src/db/credits.js';
-import { COORDINATOR_TASK_QUEUE } from '../../src/protocol/task-queues.js';
-import type { InferenceResult, InferenceWorkflowInput, RequestStatus } from '../../src/protocol/inference.js';
+import type { InferenceResult, RequestStatus } from '../../src/protocol/inference.js';
 import { ANVIL_DEPLOYER_PRIVATE_KEY } from '../../src/chain/index.js';
 import { spawnCli } from '../helpers/cli-process.js';
-import { startTestNetwork, TEST_MODEL, type TestNetwork } from '../helpers/network.js';
-import { eventTime, identityThatRecorded, waitFor, waitForStartedDispatch, workerIdentity } from '../helpers/observe.js';
+import { startTestNetwork, type TestNetwork } from '../helpers/network.js';
+import { eventTime, identityThatRecorded, waitForStartedDispatch, workerIdentity } from '../helpers/observe.js';
+import { expectConcurrentAdmission, LONG_GENERATIONS as LONG, startRequest } from '../helpers/scenarios.js';
 
-const messages: InferenceWorkflowInput['messages'] = [{ role: 'user', content: 'Tell me a long story about the sea.' }];
-const LONG = { PARALLELIX_MAX_CONTEXT_TOKENS: '2048', PARALLELIX_MAX_NEW_TOKENS: '2000' };
 const NAMES = ['alpha', 'beta', 'gamma'];
 
 let network: TestNetwork;
@@ -29,13 +25,7 @@ afterAll(async () => {
   await network?.stop();
 });
 
-function start(userId: string, maxNewTokens: number) {
-  return network.client.workflow.start('inferenceWorkflow', {
-    taskQueue: COORDINATOR_TASK_QUEUE,
-    workflowId: `request-${randomUUID()}`,
-    args: [{ userId, model: TEST_MODEL, messages, maxNewTokens } satisfies InferenceWorkflowInput],
-  });
-}
+const start = (userId: string, maxNewTokens: number) => startRequest(network, userId, maxNewTokens);
 
 /** The operator (name and entry) whose worker holds the given identity. */
 function operatorWithIdentity(identity: string) {
@@ -49,39 +39,9 @@ async function ensureOperators(): Promise<void> {
   for (const name of NAMES) if (!network.operators.has(name)) await network.startOperator(name, LONG);
 }
 
-async function admitted(handle: WorkflowHandle): Promise<boolean> {
-  const description = await handle.describe();
-  if (description.status.name !== 'RUNNING') return true; // refused (or done): past step 02 either way
-  return ((await handle.query('status')) as RequestStatus).requestId !== null;
-}
-
 test('20 concurrent requests on a balance covering 10: exactly 10 run, the balance never goes negative', async () => {
   await ensureOperators();
-  const userId = `user-${randomUUID()}`;
-  const maxNewTokens = 400;
-  const maxCost = 16 + Buffer.byteLength(messages[0]!.content) + 16 + maxNewTokens * 2;
-  await network.fund(userId, maxCost * 10);
-  // The chain frozen (SIGSTOP) while the 20 are admitted: nothing can anchor, so no settle can release unused
-  // credits before every admission is decided. Anchoring retries until the chain answers again.
-  const chain = -network.anvil.pid; // anvil's process group (its orphan guard and anvil)
-  process.kill(chain, 'SIGSTOP');
-  let handles: WorkflowHandle[] = [];
-  try {
-    handles = await Promise.all(Array.from({ length: 20 }, () => start(userId, maxNewTokens)));
-    await waitFor('every admission decided', async () => ((await Promise.all(handles.map(admitted))).every(Boolean) ? true : undefined), 60_000, 200);
-    expect(await getBalance(network.db, userId)).toEqual({ balance: 0n, held: BigInt(maxCost * 10) });
-  } finally {
-    process.kill(chain, 'SIGCONT');
-  }
-  const outcomes = await Promise.all(handles.map((h) => h.result().then((r: InferenceResult) => r, (e: unknown) => e)));
-  const completed = outcomes.filter((o): o is InferenceResult => !(o instanceof Error));
-  const refused = outcomes.filter((o) => o instanceof WorkflowFailedError);
-  expect(completed).toHaveLength(10);
-  expect(refused).toHaveLength(10);
-  for (const error of refused) expect(((error as WorkflowFailedError).cause as ApplicationFailure).type).toBe('INSUFFICIENT_CREDITS');
-  const charged = completed.reduce((sum, r) => sum + r.creditsCharged, 0);
-  expect(await getBalance(network.db, userId)).toEqual({ balance: BigInt(maxCost * 10 - charged), held: 0n });
-  expect(await network.db.creditLedgerEntry.count({ where: { user: { externalId: userId }, kind: 'CAPTURE' } })).toBe(10);
+  await expectConcurrentAdmission(network);
 }, 240_000);
 
 test('a node killed mid-inference: its dispatch times out, the request is re-matched to another node and completes', async () => {
@@ -117,7 +77,7 @@ test('a node killed mid-inference: its dispatch times out, the request is re-mat
 test('the coordinator process killed (SIGKILL) mid-run: a restarted process does the remaining steps, exactly once', async () => {
   await ensureOperators();
   // The in-process coordinator steps aside; a real `parallelix coordinator` process takes over and is killed.
-  await network.coordinator.stop();
+  await network.stopCoordinators();
   const env = {
     ...network.cliEnv(),
     PARALLELIX_CHAIN_PRIVATE_KEY: ANVIL_DEPLOYER_PRIVATE_KEY,

@@ -7,6 +7,7 @@ import { coordinatorDataConverter } from '../../coordinator/data-converter.js';
 import { computePoe, verifyPoeSignature } from '../../crypto/poe.js';
 import type { InferenceResult } from '../../protocol/inference.js';
 import { existingCodecKey, openDatabase, resolveChainReader, resolveTemporal } from '../../config/connections.js';
+import { temporalConnectionSecurity } from '../../temporal/connection-security.js';
 import { AuditIncompleteError, AuditMismatchError, NotFoundError } from '../errors.js';
 import { say } from '../output.js';
 import { printTable } from '../table.js';
@@ -43,7 +44,7 @@ async function fetchResult(workflowId: string): Promise<{ result: InferenceResul
   const temporal = resolveTemporal();
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: temporal.address, connectTimeout: 5_000 });
+    connection = await Connection.connect({ address: temporal.address, connectTimeout: 5_000, ...temporalConnectionSecurity() });
   } catch (error) {
     return { skipped: `Temporal at ${temporal.address} unreachable: ${error instanceof Error ? error.message : String(error)}` };
   }

@@ -1,6 +1,8 @@
 import { createPrismaClient } from '../../db/client.js';
 import { loadGatewaySettings } from '../../gateway/gateway-settings.js';
 import { createGateway } from '../../gateway/server.js';
+import { registerHttpMetrics } from '../../metrics/http-metrics.js';
+import { startProcessMetrics } from '../../metrics/process-metrics.js';
 import { createParallelixClient } from '../../sdk/index.js';
 import { createLogger } from '../../shared/logger.js';
 import { ProvisioningError } from '../../shared/errors.js';
@@ -25,6 +27,11 @@ export async function gatewayCommand(flags: GatewayFlags = {}): Promise<void> {
   const temporal = resolveTemporal();
   const db = createPrismaClient(databaseUrl);
   const sdk = await createParallelixClient(temporal);
+  const metrics = await startProcessMetrics({ component: 'gateway', logger: createLogger('metrics') }).catch(async (error: unknown) => {
+    await sdk.close();
+    await db.$disconnect();
+    throw error;
+  });
   const app = createGateway({
     sdk,
     db,
@@ -33,9 +40,11 @@ export async function gatewayCommand(flags: GatewayFlags = {}): Promise<void> {
     requestsPerMinute: settings.requestsPerMinute,
     ...(settings.corsOrigins ? { corsOrigins: settings.corsOrigins } : {}),
   });
+  registerHttpMetrics(app, metrics.registry);
   try {
     await app.listen({ host: settings.host, port: settings.port });
   } catch (error) {
+    await metrics.close();
     await sdk.close();
     await db.$disconnect();
     const code = (error as { code?: unknown }).code;
@@ -47,9 +56,11 @@ export async function gatewayCommand(flags: GatewayFlags = {}): Promise<void> {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;
   say(`gateway listening on http://${settings.host}:${port}/v1 (OpenAI-compatible; Temporal ${temporal.address})`);
+  if (metrics.server) say(`metrics on ${metrics.server.url}`);
   await waitForShutdownSignal();
   // Requests in flight keep running in Temporal and are charged; close() only waits for open responses.
   await app.close();
+  await metrics.close();
   await sdk.close();
   await db.$disconnect();
   say('gateway stopped');

@@ -1,5 +1,5 @@
 import { parseOperatorConfig, type OperatorConfigOverrides } from '../../operator/config.js';
-import { runOperator } from '../../operator/operator.js';
+import { runOperatorWithMetrics } from '../../operator/run-with-metrics.js';
 import { say } from '../output.js';
 import { waitForShutdownSignal } from '../shutdown.js';
 
@@ -8,6 +8,6 @@ export async function operatorCommand(flags: OperatorConfigOverrides): Promise<v
   const config = parseOperatorConfig(process.env, flags);
   const controller = new AbortController();
   void waitForShutdownSignal().then(() => controller.abort());
-  await runOperator(config, { signal: controller.signal });
+  await runOperatorWithMetrics(config, { signal: controller.signal });
   say(`operator ${config.name} stopped`);
 }

@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ProvisioningError } from '../shared/errors.js';
+import { projectRoot, stateDir } from '../shared/paths.js';
+import { spawnService, type ServiceProcess } from './service-process.js';
+
+/** A `parallelix <args>` process the stack owns (logs in `<state>/logs/<name>.log`), under the orphan guard. */
+export function spawnCliService(name: string, args: string[], env: NodeJS.ProcessEnv): ServiceProcess {
+  const { NODE_OPTIONS: _ignored, ...baseEnv } = process.env;
+  return spawnService({
+    name,
+    command: process.execPath,
+    args: ['--import', 'tsx', path.join(projectRoot, 'src', 'cli', 'main.ts'), ...args],
+    logFile: path.join(stateDir(), 'logs', `${name}.log`),
+    cwd: projectRoot,
+    env: { ...baseEnv, ...env, PARALLELIX_STATE_DIR: stateDir() },
+  });
+}
+
+/** Waits until the service's log matches `ready` (returns the match); a ProvisioningError if it exits or times out. */
+export async function waitForLogLine(service: ServiceProcess, ready: RegExp, deadline: number): Promise<RegExpExecArray> {
+  let exited = false;
+  void service.exited.then(() => (exited = true));
+  for (;;) {
+    const text = readFileSync(service.logFile, 'utf8');
+    const match = ready.exec(text);
+    if (match) return match;
+    if (exited || Date.now() > deadline) {
+      throw new ProvisioningError(`${service.name} did not start`, { details: text.split('\n').slice(-5).join('\n') });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
