@@ -14,3 +14,8 @@ export class ModelNotServedError extends ParallelixError {
 export class RegistrationRefusedError extends ParallelixError {
   override readonly code = 'REGISTRATION_REFUSED';
 }
+
+/** The operator endpoint did not let this node log in (unreachable, refused challenge or signature). */
+export class EndpointLoginError extends ParallelixError {
+  override readonly code = 'ENDPOINT_LOGIN_FAILED';
+}

@@ -4,12 +4,14 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadOrCreateIdentity, signAnnouncement, type NodeIdentity, type OperatorCapabilities } from '../crypto/index.js';
 import { createInferenceEngine, type InferenceEngine } from '../inference/engine.js';
 import { OPERATOR_WIRE, type RegistrationInput, type RegistrationResult } from '../protocol/operator-wire.js';
+import { REGISTRATION_WORKFLOW_TYPE, registrationWorkflowId } from '../protocol/operator-endpoint-wire.js';
 import { COORDINATOR_TASK_QUEUE, nodeHealthTaskQueue, nodeTaskQueue } from '../protocol/task-queues.js';
 import type { Registry } from 'prom-client';
 import { instrumentOperatorActivities } from '../metrics/operator-metrics.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createOperatorActivities, type OperatorActivities } from './activities.js';
 import type { OperatorConfig } from './config.js';
+import { endpointTls, keepSessionFresh, loginToEndpoint, type EndpointSession } from './endpoint-login.js';
 import { RegistrationRefusedError } from './errors.js';
 
 export interface RunOperatorOptions {
@@ -74,23 +76,21 @@ function refusal(error: unknown): RegistrationRefusedError | undefined {
   });
 }
 
+/** Starts its registration workflow through the operator endpoint (the one workflow it may start) and waits. */
 async function register(
   config: OperatorConfig,
+  session: EndpointSession,
   identity: NodeIdentity,
   capabilities: OperatorCapabilities,
 ): Promise<RegistrationResult> {
-  const connection = await Connection.connect({
-    address: config.temporal.address,
-    tls: config.temporal.tls,
-    ...(config.temporal.apiKey ? { apiKey: config.temporal.apiKey } : {}),
-  });
+  const connection = await Connection.connect({ address: config.endpoint.address, tls: endpointTls(config.endpoint), apiKey: session.token });
   try {
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const client = new Client({ connection, namespace: session.namespace });
     const input: RegistrationInput = { wire: OPERATOR_WIRE, announcement: signAnnouncement(identity, capabilities) };
     try {
-      return await client.workflow.execute('registerNodeWorkflow', {
+      return await client.workflow.execute(REGISTRATION_WORKFLOW_TYPE, {
         taskQueue: COORDINATOR_TASK_QUEUE,
-        workflowId: `register-${identity.nodeId}-${Date.now()}`,
+        workflowId: registrationWorkflowId(identity.nodeId, Date.now()),
         workflowExecutionTimeout: REGISTRATION_TIMEOUT,
         args: [input],
       });
@@ -135,21 +135,22 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
   });
   const engine = options.wrapEngine ? options.wrapEngine(baseEngine) : baseEngine;
   let connection: NativeConnection | undefined;
+  let stopRefresh: (() => void) | undefined;
   try {
     const loadMs = await engine.load(); // the engine logs one line with the device and why
     if (signal?.aborted) return;
 
-    connection = await NativeConnection.connect({
-      address: config.temporal.address,
-      tls: config.temporal.tls,
-      ...(config.temporal.apiKey ? { apiKey: config.temporal.apiKey } : {}),
-    });
+    // The operator endpoint, never Temporal itself: the session token is the connection's API key.
+    const session = await loginToEndpoint(config.endpoint, identity);
+    connection = await NativeConnection.connect({ address: config.endpoint.address, tls: endpointTls(config.endpoint), apiKey: session.token });
+    const live = connection;
+    stopRefresh = keepSessionFresh(config.endpoint, identity, session, (token) => live.setApiKey(token), logger);
     const honest = createOperatorActivities({ identity, engine, logger });
     const served = options.wrapActivities ? options.wrapActivities(honest, identity) : honest;
     const activities = options.metrics ? instrumentOperatorActivities(served, options.metrics) : served;
     const taskQueue = nodeTaskQueue(identity.nodeId);
     const healthTaskQueue = nodeHealthTaskQueue(identity.nodeId);
-    const common = { connection, namespace: config.temporal.namespace, shutdownGraceTime: config.shutdownGraceMs };
+    const common = { connection, namespace: session.namespace, shutdownGraceTime: config.shutdownGraceMs };
     // Two queues: a probe must never wait behind inferences holding every inference slot.
     const inferenceWorker = await Worker.create({
       ...common,
@@ -177,7 +178,7 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
     try {
       if (signal?.aborted) throw abortedError();
       const registration = await Promise.race([
-        register(config, identity, capabilitiesOf(config, engine)),
+        register(config, session, identity, capabilitiesOf(config, engine)),
         running.then(() => Promise.reject(abortedError())),
       ]);
       const device = engine.info().device;
@@ -198,6 +199,7 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
     }
     logger.info({ nodeId: identity.nodeId }, 'operator stopped');
   } finally {
+    stopRefresh?.();
     await connection?.close().catch(() => undefined);
     await engine.dispose().catch(() => undefined);
   }
