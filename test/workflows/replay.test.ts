@@ -15,7 +15,9 @@ import { projectRoot } from '../../src/shared/paths.js';
 const dir = path.join(projectRoot, 'test', 'fixtures', 'histories');
 const key = loadOrCreateCodecKey('/nonexistent', { PARALLELIX_CODEC_KEY: readFileSync(path.join(dir, 'codec-key'), 'utf8').trim() });
 
-test.each(['pre-tolerant-unsampled', 'pre-tolerant-sampled-exact'])('history %s replays on the current workflow code', async (name) => {
+// pre-signed-health: a node health run from before signed probes (unsigned probe(), no patch marker);
+// signed-health: one with the signed-health-probe patch (challenge per probe, signature checked by the coordinator).
+test.each(['pre-tolerant-unsampled', 'pre-tolerant-sampled-exact', 'pre-signed-health', 'signed-health'])('history %s replays on the current workflow code', async (name) => {
   // Written with JSON.stringify(await handle.fetchHistory()): protobufjs's object form (camelCase, enums by name).
   const history = temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(path.join(dir, `${name}.json`), 'utf8')) as object);
   const types = (history.events ?? []).map((e) => e.eventType);
