@@ -23,9 +23,8 @@ import { topUp } from '../../src/db/credits.js';
 import { createPrismaClient, type PrismaClient } from '../../src/db/client.js';
 import { getFreePort } from '../../src/devstack/ports.js';
 import { projectRoot } from '../../src/shared/paths.js';
-import { createLogger } from '../../src/shared/logger.js';
-import { loadOperatorEndpointConfig } from '../../src/operator-endpoint/config.js';
-import { startOperatorEndpoint, type OperatorEndpoint } from '../../src/operator-endpoint/server.js';
+import type { OperatorEndpoint } from '../../src/operator-endpoint/server.js';
+import { startTestOperatorEndpoint } from './operator-endpoint.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { spawnCli, type CliProcess } from './cli-process.js';
 import { startTestCluster, startTestTemporal, type TestTemporal, type TestTemporalServer } from './temporal.js';
@@ -112,10 +111,7 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
   // One owner client: its nonce manager orders the authorisations of coordinators started at once.
   const owner = createRegistryClient({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: ANVIL_DEPLOYER_PRIVATE_KEY, address: registry.address });
   const db = createPrismaClient(database.url, { maxConnections: 4 });
-  const operatorEndpoint = await startOperatorEndpoint({
-    config: loadOperatorEndpointConfig({ PARALLELIX_OPERATOR_ENDPOINT_PORT: '0' }, { temporal: { address: temporal.server.address, namespace: temporal.server.namespace } }),
-    logger: createLogger('operator-endpoint'),
-  });
+  const operatorEndpoint = await startTestOperatorEndpoint(temporal.server);
   const base = loadCoordinatorPolicy({});
   const policy: CoordinatorPolicy = { ...base, pipeline: { ...base.pipeline, dispatchHeartbeatSeconds: 10, ...options.policy } };
   const keyDir = path.join(stateRoot, 'coordinator');

@@ -9,18 +9,16 @@ import { randomUUID } from 'node:crypto';
 import { Connection } from '@temporalio/client';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { createIdentity } from '../../src/crypto/index.js';
-import { loadOperatorEndpointConfig } from '../../src/operator-endpoint/config.js';
-import { startOperatorEndpoint } from '../../src/operator-endpoint/server.js';
 import { loginToEndpoint } from '../../src/operator/endpoint-login.js';
 import { EndpointLoginError } from '../../src/operator/errors.js';
 import type { InferenceResult } from '../../src/protocol/inference.js';
 import { projectRoot } from '../../src/shared/paths.js';
 import { startTestNetwork, type TestNetwork } from '../helpers/network.js';
+import { startTestOperatorEndpoint } from '../helpers/operator-endpoint.js';
 import { waitFor } from '../helpers/observe.js';
 import { startRequest } from '../helpers/scenarios.js';
 
 let network: TestNetwork;
-const quiet = { info: () => undefined, warn: () => undefined };
 
 beforeAll(async () => {
   network = await startTestNetwork({ policy: { sampleProbability: 0 }, operatorNames: ['victim'] });
@@ -118,13 +116,7 @@ test('a rogue operator with a valid node identity is refused everything but its 
 
 test('a login needs the node key: a wrong signature, a challenge for another node and an expired session are refused', async () => {
   // A second endpoint in front of the same Temporal, with one-second sessions.
-  const endpoint = await startOperatorEndpoint({
-    config: loadOperatorEndpointConfig(
-      { PARALLELIX_OPERATOR_ENDPOINT_PORT: '0', PARALLELIX_OPERATOR_SESSION_TTL_SECONDS: '1' },
-      { temporal: { address: network.temporal.server.address, namespace: network.temporal.server.namespace } },
-    ),
-    logger: quiet,
-  });
+  const endpoint = await startTestOperatorEndpoint(network.temporal.server, { PARALLELIX_OPERATOR_SESSION_TTL_SECONDS: '1' });
   try {
     const node = createIdentity();
     const session = await loginToEndpoint({ address: endpoint.address, tls: false }, node);
