@@ -62,7 +62,7 @@ program
 program
   .command('operator-endpoint')
   .description('run the operator endpoint: operators log in with their node key and reach only their own task queues through it')
-  .option('--port <port>', 'port to listen on (default PARALLELIX_OPERATOR_ENDPOINT_PORT or 7243; 0 = a free port)')
+  .option('--port <port>', 'port to listen on (default PARALLELIX_OPERATOR_ENDPOINT_PORT or 7280; 0 = a free port)')
   .action(async (flags: { port?: string }) => {
     const { operatorEndpointCommand } = await import('./commands/operator-endpoint.js');
     await operatorEndpointCommand(flags);

@@ -37,7 +37,7 @@ function readPem(file: string, variable: string): Buffer {
 
 /**
  * The operator endpoint's configuration: PARALLELIX_OPERATOR_ENDPOINT_HOST (default 127.0.0.1; 0.0.0.0 to serve
- * remote operators), PARALLELIX_OPERATOR_ENDPOINT_PORT (default 7243, 0 a free port),
+ * remote operators), PARALLELIX_OPERATOR_ENDPOINT_PORT (default 7280, 0 a free port),
  * PARALLELIX_OPERATOR_SESSION_TTL_SECONDS (default 3600), PARALLELIX_OPERATOR_ENDPOINT_TLS_CERT + _KEY (PEM files),
  * and the Temporal it proxies to as every platform process finds it (PARALLELIX_TEMPORAL_ADDRESS / _NAMESPACE or
  * the local stack; PARALLELIX_TEMPORAL_TLS*, PARALLELIX_TEMPORAL_API_KEY). Throws ConfigError.

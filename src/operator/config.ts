@@ -36,6 +36,11 @@ export interface OperatorConfig {
    * honest stand-in for another device. Refused unless NODE_ENV=test.
    */
   testLogitNoise?: LogitNoise;
+  /**
+   * BENCHMARK ONLY (PARALLELIX_TEST_DIRECT_TEMPORAL_ADDRESS, _NAMESPACE): connect straight to Temporal, bypassing the
+   * operator endpoint, to measure what the endpoint adds. Refused unless NODE_ENV=test.
+   */
+  testDirectTemporal?: { address: string; namespace: string };
 }
 
 /** Values from CLI flags; each one set wins over its environment variable. */
@@ -74,6 +79,8 @@ const envSchema = z.object({
   PARALLELIX_OPERATOR_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   PARALLELIX_TEST_LOGIT_NOISE: z.coerce.number().min(0).max(10).optional(),
   PARALLELIX_TEST_LOGIT_NOISE_SEED: z.coerce.number().int().min(0).max(0xffffffff).default(1),
+  PARALLELIX_TEST_DIRECT_TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').optional(),
+  PARALLELIX_TEST_DIRECT_TEMPORAL_NAMESPACE: z.string().min(1).default('parallelix'),
 });
 
 const overrideToEnv: Record<keyof OperatorConfigOverrides, keyof z.input<typeof envSchema>> = {
@@ -106,7 +113,7 @@ function localStackOperatorEndpoint(): string | undefined {
 
 /**
  * Operator configuration from environment variables (PARALLELIX_OPERATOR_ENDPOINT: host:port of the operator
- * endpoint, default the local stack's or 127.0.0.1:7243; PARALLELIX_OPERATOR_ENDPOINT_TLS,
+ * endpoint, default the local stack's or 127.0.0.1:7280; PARALLELIX_OPERATOR_ENDPOINT_TLS,
  * PARALLELIX_OPERATOR_ENDPOINT_TLS_CA (PEM file, implies TLS); PARALLELIX_OPERATOR_NAME, PARALLELIX_OPERATOR_KEY_FILE, PARALLELIX_MODEL, PARALLELIX_MODEL_PATH,
  * PARALLELIX_MODEL_DTYPE, PARALLELIX_DEVICE, PARALLELIX_MAX_CONTEXT_TOKENS, PARALLELIX_MAX_NEW_TOKENS,
  * PARALLELIX_OPERATOR_CONCURRENCY, PARALLELIX_OPERATOR_SHUTDOWN_GRACE_MS); `overrides` (CLI flags) win. Empty strings count as unset. Throws ConfigError.
@@ -123,6 +130,11 @@ export function parseOperatorConfig(
   if (e.PARALLELIX_TEST_LOGIT_NOISE !== undefined && merged.NODE_ENV !== 'test') {
     throw new ConfigError('invalid operator configuration', {
       details: 'PARALLELIX_TEST_LOGIT_NOISE perturbs the model on purpose: it is for tests and benchmarks only (NODE_ENV=test)',
+    });
+  }
+  if (e.PARALLELIX_TEST_DIRECT_TEMPORAL_ADDRESS !== undefined && merged.NODE_ENV !== 'test') {
+    throw new ConfigError('invalid operator configuration', {
+      details: 'PARALLELIX_TEST_DIRECT_TEMPORAL_ADDRESS bypasses the operator endpoint: it is for benchmarks only (NODE_ENV=test)',
     });
   }
   return {
@@ -145,6 +157,9 @@ export function parseOperatorConfig(
     shutdownGraceMs: e.PARALLELIX_OPERATOR_SHUTDOWN_GRACE_MS,
     ...(e.PARALLELIX_TEST_LOGIT_NOISE !== undefined
       ? { testLogitNoise: { size: e.PARALLELIX_TEST_LOGIT_NOISE, seed: e.PARALLELIX_TEST_LOGIT_NOISE_SEED } }
+      : {}),
+    ...(e.PARALLELIX_TEST_DIRECT_TEMPORAL_ADDRESS
+      ? { testDirectTemporal: { address: e.PARALLELIX_TEST_DIRECT_TEMPORAL_ADDRESS, namespace: e.PARALLELIX_TEST_DIRECT_TEMPORAL_NAMESPACE } }
       : {}),
   };
 }

@@ -11,7 +11,7 @@ import { instrumentOperatorActivities } from '../metrics/operator-metrics.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createOperatorActivities, type OperatorActivities } from './activities.js';
 import type { OperatorConfig } from './config.js';
-import { endpointTls, keepSessionFresh, loginToEndpoint, type EndpointSession } from './endpoint-login.js';
+import { endpointTls, keepSessionFresh, loginToEndpoint } from './endpoint-login.js';
 import { RegistrationRefusedError } from './errors.js';
 
 export interface RunOperatorOptions {
@@ -76,16 +76,23 @@ function refusal(error: unknown): RegistrationRefusedError | undefined {
   });
 }
 
+/** How this node reaches Temporal: the operator endpoint with its session token (a benchmark may go direct). */
+interface TemporalAccess {
+  address: string;
+  tls: ReturnType<typeof endpointTls>;
+  apiKey?: string;
+  namespace: string;
+}
+
+function connectionOptions(access: TemporalAccess): { address: string; tls: TemporalAccess['tls']; apiKey?: string } {
+  return { address: access.address, tls: access.tls, ...(access.apiKey ? { apiKey: access.apiKey } : {}) };
+}
+
 /** Starts its registration workflow through the operator endpoint (the one workflow it may start) and waits. */
-async function register(
-  config: OperatorConfig,
-  session: EndpointSession,
-  identity: NodeIdentity,
-  capabilities: OperatorCapabilities,
-): Promise<RegistrationResult> {
-  const connection = await Connection.connect({ address: config.endpoint.address, tls: endpointTls(config.endpoint), apiKey: session.token });
+async function register(access: TemporalAccess, identity: NodeIdentity, capabilities: OperatorCapabilities): Promise<RegistrationResult> {
+  const connection = await Connection.connect(connectionOptions(access));
   try {
-    const client = new Client({ connection, namespace: session.namespace });
+    const client = new Client({ connection, namespace: access.namespace });
     const input: RegistrationInput = { wire: OPERATOR_WIRE, announcement: signAnnouncement(identity, capabilities) };
     try {
       return await client.workflow.execute(REGISTRATION_WORKFLOW_TYPE, {
@@ -141,16 +148,22 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
     if (signal?.aborted) return;
 
     // The operator endpoint, never Temporal itself: the session token is the connection's API key.
-    const session = await loginToEndpoint(config.endpoint, identity);
-    connection = await NativeConnection.connect({ address: config.endpoint.address, tls: endpointTls(config.endpoint), apiKey: session.token });
-    const live = connection;
-    stopRefresh = keepSessionFresh(config.endpoint, identity, session, (token) => live.setApiKey(token), logger);
+    let access: TemporalAccess;
+    if (config.testDirectTemporal) {
+      access = { ...config.testDirectTemporal, tls: false };
+    } else {
+      const session = await loginToEndpoint(config.endpoint, identity);
+      access = { address: config.endpoint.address, tls: endpointTls(config.endpoint), apiKey: session.token, namespace: session.namespace };
+      const live = (connection = await NativeConnection.connect(connectionOptions(access)));
+      stopRefresh = keepSessionFresh(config.endpoint, identity, session, (token) => live.setApiKey(token), logger);
+    }
+    connection ??= await NativeConnection.connect(connectionOptions(access));
     const honest = createOperatorActivities({ identity, engine, logger });
     const served = options.wrapActivities ? options.wrapActivities(honest, identity) : honest;
     const activities = options.metrics ? instrumentOperatorActivities(served, options.metrics) : served;
     const taskQueue = nodeTaskQueue(identity.nodeId);
     const healthTaskQueue = nodeHealthTaskQueue(identity.nodeId);
-    const common = { connection, namespace: session.namespace, shutdownGraceTime: config.shutdownGraceMs };
+    const common = { connection, namespace: access.namespace, shutdownGraceTime: config.shutdownGraceMs };
     // Two queues: a probe must never wait behind inferences holding every inference slot.
     const inferenceWorker = await Worker.create({
       ...common,
@@ -178,7 +191,7 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
     try {
       if (signal?.aborted) throw abortedError();
       const registration = await Promise.race([
-        register(config, session, identity, capabilitiesOf(config, engine)),
+        register(access, identity, capabilitiesOf(config, engine)),
         running.then(() => Promise.reject(abortedError())),
       ]);
       const device = engine.info().device;

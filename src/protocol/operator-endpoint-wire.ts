@@ -3,8 +3,8 @@
  * challenge, signs it with its Ed25519 key and receives a short-lived session token, which its Temporal
  * connections then send as their API key (`authorization: Bearer <token>`). Messages are JSON.
  */
-/** Conventional port of the operator endpoint (the Temporal frontend's 7233 + 10). */
-export const OPERATOR_ENDPOINT_PORT = 7243;
+/** Conventional port of the operator endpoint (clear of the Temporal server's own ports, 7233 to 7243 and 8000). */
+export const OPERATOR_ENDPOINT_PORT = 7280;
 
 export const OPERATOR_ENDPOINT_SERVICE = 'parallelix.operator.v1.OperatorEndpoint';
 

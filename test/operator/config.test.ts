@@ -6,7 +6,7 @@ describe('operator configuration', () => {
   test('defaults: the local operator endpoint, tiny model, key file under the state folder', () => {
     const config = parseOperatorConfig({ PARALLELIX_STATE_DIR: '/tmp/px-state-none', PARALLELIX_MODEL_PATH: '/models' });
     expect(config).toEqual({
-      endpoint: { address: '127.0.0.1:7243', tls: false },
+      endpoint: { address: '127.0.0.1:7280', tls: false },
       name: 'default',
       keyFile: expect.stringMatching(/[/\\]operators[/\\]default[/\\]node-key\.json$/) as unknown as string,
       model: 'tiny-random-LlamaForCausalLM-fp16',
@@ -23,7 +23,7 @@ describe('operator configuration', () => {
   test('environment values are parsed, empty ones ignored, CLI overrides win', () => {
     const config = parseOperatorConfig(
       {
-        PARALLELIX_OPERATOR_ENDPOINT: 'endpoint.example:7243',
+        PARALLELIX_OPERATOR_ENDPOINT: 'endpoint.example:7280',
         PARALLELIX_OPERATOR_ENDPOINT_TLS_CA: '/ca.pem',
         PARALLELIX_TEMPORAL_ADDRESS: 'temporal.example:7233',
         PARALLELIX_OPERATOR_NAME: 'gpu-1',
@@ -35,7 +35,7 @@ describe('operator configuration', () => {
       { concurrency: '4', device: 'cpu', model: undefined },
     );
     // Operators read no Temporal settings at all: the endpoint is their only door.
-    expect(config.endpoint).toEqual({ address: 'endpoint.example:7243', tls: true, caFile: path.resolve('/ca.pem') });
+    expect(config.endpoint).toEqual({ address: 'endpoint.example:7280', tls: true, caFile: path.resolve('/ca.pem') });
     expect(JSON.stringify(config)).not.toContain('temporal.example');
     expect(config.name).toBe('gpu-1');
     expect(config.keyFile).toBe(path.resolve('/keys/n.json'));
