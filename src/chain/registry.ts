@@ -193,6 +193,9 @@ export function createRegistryClient(params: RegistryClientParams): RegistryClie
       try {
         receipt = await publicClient.waitForTransactionReceipt({ hash: txHash, confirmations, timeout });
       } catch (err) {
+        // The transaction may be gone with a crashed node's mempool: the next send asks the node for the pending
+        // nonce instead of skipping past the lost one (which would queue every later transaction behind a gap).
+        resetNonce();
         throw toChainError(err, `wait for anchor tx ${txHash}`);
       }
       if (receipt.status === 'success') {
