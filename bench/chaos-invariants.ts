@@ -12,7 +12,8 @@ import { createReadClient } from '../src/chain/clients.js';
 import { idToBytes32 } from '../src/chain/record.js';
 import { loadOrCreateCodecKey } from '../src/codec/codec-key.js';
 import { EncryptionCodec } from '../src/codec/encryption-codec.js';
-import type { InferenceResult } from '../src/protocol/inference.js';
+import { FailureType } from '../activities/failures.js';
+import { REQUEST_INPUT_FAILURES, type InferenceResult } from '../src/protocol/inference.js';
 import { scanHistoryForPlaintext } from '../test/helpers/history.js';
 import type { TestNetwork } from '../test/helpers/network.js';
 
@@ -51,6 +52,18 @@ export interface InvariantReport {
   };
   violations: string[];
 }
+
+/** The typed outcomes a request may fail with; anything else (an internal error's class) is a fault that leaked. */
+const DOMAIN_FAILURES = new Set<string>([
+  ...Object.values(FailureType),
+  ...REQUEST_INPUT_FAILURES,
+  'NO_MAJORITY',
+  'DISPUTE_UNRESOLVED',
+  'CHAIN_NOT_ANCHORER',
+  'CHAIN_ANCHOR_CONFLICT',
+  'CHAIN_INVALID_RECORD',
+  'CHAIN_REGISTRY_MISSING',
+]);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -99,7 +112,7 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
   const runs: Run[] = [];
   await retrying('list runs', async () => {
     runs.length = 0;
-    for await (const execution of temporal.workflow.list({ query: 'WorkflowType = "inferenceWorkflow"' })) runs.push({ workflowId: execution.workflowId, status: execution.status.name });
+    for await (const execution of decoding.workflow.list({ query: 'WorkflowType = "inferenceWorkflow"' })) runs.push({ workflowId: execution.workflowId, status: execution.status.name });
   });
   for (const run of runs) {
     if (run.status === 'COMPLETED') run.result = (await retrying('result', () => decoding.workflow.getHandle(run.workflowId).result())) as InferenceResult;
@@ -114,9 +127,9 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
   const failedByType: Record<string, number> = {};
   for (const r of failed) failedByType[r.failureType ?? 'untyped'] = (failedByType[r.failureType ?? 'untyped'] ?? 0) + 1;
   const known = new Set(runs.map((r) => r.workflowId));
-  check('every submitted request ended: completed, or failed with a typed error', [
+  check('every submitted request ended: completed, or failed with a typed request outcome', [
     ...runs.filter((r) => r.status !== 'COMPLETED' && r.status !== 'FAILED').map((r) => `${r.workflowId} ended ${r.status}`),
-    ...failed.filter((r) => !r.failureType).map((r) => `${r.workflowId} failed without a typed error`),
+    ...failed.filter((r) => !r.failureType || !DOMAIN_FAILURES.has(r.failureType)).map((r) => `${r.workflowId} failed with ${r.failureType ?? 'no type'}, not a request outcome`),
     ...input.outcomes.filter((o) => o.workflowId && !known.has(o.workflowId)).map((o) => `${o.workflowId} was submitted but has no run`),
   ], `${completed.length} completed, ${failed.length} failed typed`);
 
@@ -171,9 +184,15 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
   }
   check('exactly one capture and one reward per completed request, none for failed ones', moneyProblems, `${completed.length} completed × 1 capture, 1 reward; ${failedIds.length} failed admitted: none`);
 
+  // It forges the signature of every result it returns: any execution reward would pay a falsified result. Its score
+  // reports (tolerant checks of others' answers) are honest work, paid as verification.
   const dishonestRewards = rewards.filter((r) => r.nodeId === input.dishonestNodeId);
   const dishonestPenalties = await db.nodePenalty.count({ where: { nodeId: input.dishonestNodeId } });
-  check('the dishonest operator was never paid for a result it falsified', dishonestRewards.map((r) => `rewarded for ${r.requestId} (${r.kind})`), `0 rewards, ${dishonestPenalties} penalties`);
+  check(
+    'the dishonest operator was never paid for a result it falsified',
+    dishonestRewards.filter((r) => r.kind === 'EXECUTION').map((r) => `execution reward for ${r.requestId}`),
+    `0 execution rewards, ${dishonestPenalties} penalties, ${dishonestRewards.filter((r) => r.kind === 'VERIFICATION').length} verification rewards for honest scoring`,
+  );
 
   // 3. The chain.
   const chain = createReadClient(network.anvil.rpcUrl, network.anvil.chainId);

@@ -11,7 +11,7 @@
  */
 import './quiet-logs.js';
 import { Client, Connection } from '@temporalio/client';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stopMiningForCrash } from '../src/chain/anvil.js';
@@ -71,11 +71,11 @@ const killGroup = (pid: number): void => {
 
 // ---------------------------------------------------------------- the stack, with restartable services
 const dir = mkdtempSync(path.join(os.tmpdir(), 'parallelix-chaos-'));
-if (process.getuid?.() === 0) (await import('node:fs')).chmodSync(dir, 0o711);
+if (process.getuid?.() === 0) chmodSync(dir, 0o711);
 const pgPort = await getFreePort();
 const pgOptions = { dir: path.join(dir, 'pg'), port: pgPort, logFile: path.join(dir, 'pg', 'postgres.log'), durable: true };
 mkdirSync(pgOptions.dir, { recursive: true });
-if (process.getuid?.() === 0) (await import('node:fs')).chmodSync(pgOptions.dir, 0o711);
+if (process.getuid?.() === 0) chmodSync(pgOptions.dir, 0o711);
 let pg: EmbeddedPostgres = await startEmbeddedPostgres(pgOptions);
 process.env.PARALLELIX_TEST_PG_URL = pg.url();
 const temporalPort = await getFreePort();
@@ -180,14 +180,23 @@ async function viaGateway(i: number, phase: string): Promise<Outcome> {
   }
 }
 
-async function runPhase(phase: string, count: number, concurrency: number): Promise<{ wallMs: number; completed: number }> {
+/** How far the current phase got: the fault schedule keeps going while its N requests are being sent. */
+const sending = { sent: 0, count: 0 };
+
+/**
+ * `count` requests at `concurrency`; with `until`, the clients keep sending past `count` until it resolves, so that
+ * every fault of the schedule hits a loaded system.
+ */
+async function runPhase(phase: string, count: number, concurrency: number, until?: { done: boolean }): Promise<{ wallMs: number; completed: number; sent: number }> {
   const t0 = Date.now();
   let next = 0;
+  sending.count = count;
   let completed = 0;
   const worker = async (): Promise<void> => {
     for (;;) {
+      if (next >= count && !(until && !until.done)) return;
       const i = next++;
-      if (i >= count) return;
+      sending.sent = next;
       const outcome = random() < GATEWAY_SHARE ? await viaGateway(i, phase) : await viaSdk(i, phase);
       outcomes.push(outcome);
       if (outcome.status === 'completed') completed += 1;
@@ -195,7 +204,7 @@ async function runPhase(phase: string, count: number, concurrency: number): Prom
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  return { wallMs: Date.now() - t0, completed };
+  return { wallMs: Date.now() - t0, completed, sent: next };
 }
 
 // ---------------------------------------------------------------- faults
@@ -203,6 +212,16 @@ type FaultKind = 'coordinator' | 'operator' | 'temporal' | 'postgres' | 'anvil' 
 const faults: Array<{ kind: FaultKind; at: number; target: string; downMs: number }> = [];
 
 async function restartMissing(): Promise<void> {
+  if (restarting) return;
+  restarting = true;
+  try {
+    await restartMissingNow();
+  } finally {
+    restarting = false;
+  }
+}
+
+async function restartMissingNow(): Promise<void> {
   for (const index of [1, 2]) {
     const alive = network.coordinatorProcesses.find((c) => c.index === index && c.cli.child.exitCode === null && c.cli.child.signalCode === null);
     if (!alive) {
@@ -217,6 +236,28 @@ async function restartMissing(): Promise<void> {
     }
   }
 }
+
+/** PostgreSQL again on its port and data folder; a crashed server's lock file may need a moment to be stale. */
+async function restartPostgres(): Promise<EmbeddedPostgres> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startEmbeddedPostgres(pgOptions);
+    } catch (error) {
+      if (attempt >= 20) throw error;
+      await sleep(1_000);
+    }
+  }
+}
+
+/** Keeps 2 coordinators and 4 operators running: restarts whatever a fault (or a lost database) ended. */
+async function supervise(stop: { done: boolean }): Promise<void> {
+  while (!stop.done) {
+    await restartMissing().catch(() => undefined);
+    await sleep(3_000);
+  }
+}
+
+let restarting = false;
 
 async function inject(kind: FaultKind): Promise<void> {
   const at = Date.now() - started;
@@ -245,9 +286,12 @@ async function inject(kind: FaultKind): Promise<void> {
     dev = await startDevServer({ grpcPort: temporalPort, uiPort: 0, dbFile: temporalDb });
   } else if (kind === 'postgres') {
     target = 'PostgreSQL';
-    killGroup(pg.process.pid);
+    // The postmaster itself (its pid is the first line of postmaster.pid): its guard reaps it, as an init would.
+    const postmaster = Number(readFileSync(path.join(pgOptions.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    process.kill(postmaster, 'SIGKILL');
+    await pg.process.exited;
     await sleep(downMs);
-    pg = await startEmbeddedPostgres(pgOptions);
+    pg = await restartPostgres();
   } else {
     target = kind === 'anvil' ? 'anvil' : 'anvil (outage past the anchor retries)';
     await stopMiningForCrash(network.anvil.rpcUrl).catch(() => undefined);
@@ -260,15 +304,15 @@ async function inject(kind: FaultKind): Promise<void> {
   await restartMissing();
 }
 
-async function faultSchedule(stop: { done: boolean }, spacingMs: number): Promise<void> {
-  // Every kind once, in a seeded order, then more coordinator / operator kills while requests keep coming.
+/** Every kind once, in a seeded order, then more coordinator / operator kills while the clients' N requests last. */
+async function faultSchedule(spacingMs: number): Promise<void> {
   const kinds: FaultKind[] = ['coordinator', 'operator', 'temporal', 'postgres', 'anvil', 'chain-outage'];
   for (let i = kinds.length - 1; i > 0; i -= 1) {
     const j = Math.floor(random() * (i + 1));
     [kinds[i], kinds[j]] = [kinds[j]!, kinds[i]!];
   }
   await sleep(spacingMs / 2);
-  for (let n = 0; !stop.done; n += 1) {
+  for (let n = 0; n < kinds.length || sending.sent < sending.count; n += 1) {
     const kind = kinds[n] ?? (random() < 0.5 ? 'coordinator' : 'operator');
     await inject(kind).catch((error: Error) => progress(`fault ${kind} failed to inject: ${error.message.split('\n')[0]}`));
     await sleep(spacingMs * (0.5 + random()));
@@ -278,24 +322,32 @@ async function faultSchedule(stop: { done: boolean }, spacingMs: number): Promis
 // ---------------------------------------------------------------- run
 let exitCode = 0;
 try {
+  await runPhase('warm-up', 4, 4);
   const calm = await runPhase('calm', Math.max(10, Math.round(REQUESTS / 5)), CONCURRENCY);
   progress(`fault-free phase: ${calm.completed} completed in ${(calm.wallMs / 1000).toFixed(1)} s`);
-  const stop = { done: false };
-  const spacingMs = quick ? 12_000 : 20_000;
-  const schedule = faultSchedule(stop, spacingMs);
-  const chaos = await runPhase('chaos', REQUESTS, CONCURRENCY);
-  stop.done = true;
+  // Faults spaced so that the N requests at the calm rate would see about eight of them.
+  const calmRate = calm.completed / (calm.wallMs / 1000);
+  const spacingMs = Math.min(30_000, Math.max(4_000, (REQUESTS / Math.max(calmRate, 0.1) / 8) * 1000));
+  const supervision = { done: false };
+  const supervisor = supervise(supervision);
+  const scheduleDone = { done: false };
+  const schedule = faultSchedule(spacingMs).finally(() => {
+    scheduleDone.done = true;
+  });
+  const chaos = await runPhase('chaos', REQUESTS, CONCURRENCY, scheduleDone);
   await schedule;
-  progress(`chaos phase: ${chaos.completed} completed in ${(chaos.wallMs / 1000).toFixed(1)} s; ${faults.length} faults; waiting for every run to close`);
+  progress(`chaos phase: ${chaos.sent} requests, ${chaos.completed} completed in ${(chaos.wallMs / 1000).toFixed(1)} s; ${faults.length} faults; waiting for every run to close`);
   await restartMissing();
 
   const report = await checkInvariants({ network, temporal: temporal.client, codecKeyFile: path.join(network.stateRoot, 'coordinator', 'codec-key'), outcomes, dishonestNodeId, topUpsPerUser: TOPUP, users: [...USERS, gatewayUser], closeTimeoutMs: quick ? 240_000 : 900_000, progress });
+  supervision.done = true;
+  await supervisor;
   const faultCounts = Object.fromEntries(['coordinator', 'operator', 'temporal', 'postgres', 'anvil', 'chain-outage'].map((k) => [k, faults.filter((f) => f.kind === k).length]));
   const rps = (phase: { wallMs: number; completed: number }): number => Math.round((phase.completed / (phase.wallMs / 1000)) * 100) / 100;
   const summary = {
     kind: 'chaos',
     when: new Date().toISOString(),
-    options: { requests: REQUESTS, concurrency: CONCURRENCY, seed: SEED, quick, sampleProbability: 0.1, anchorAttempts: ANCHOR_ATTEMPTS, gatewayShare: GATEWAY_SHARE, disconnectShare: DISCONNECT_SHARE },
+    options: { requests: REQUESTS, chaosRequestsSent: chaos.sent, calmRequests: calm.sent, faultSpacingMs: Math.round(spacingMs), concurrency: CONCURRENCY, seed: SEED, quick, sampleProbability: 0.1, anchorAttempts: ANCHOR_ATTEMPTS, gatewayShare: GATEWAY_SHARE, disconnectShare: DISCONNECT_SHARE },
     machine: machineFacts(),
     requestsPerSecond: { withoutFaults: rps(calm), underChaos: rps(chaos) },
     faults: faultCounts,
@@ -307,7 +359,7 @@ try {
     formatTable(
       ['measure', 'value'],
       [
-        ['requests (calm + chaos)', String(outcomes.length)],
+        ['requests (4 warm-up + calm + chaos)', String(outcomes.length)],
         ['via SDK / via gateway (disconnected mid-stream)', `${outcomes.filter((o) => o.via === 'sdk').length} / ${outcomes.filter((o) => o.via === 'gateway').length} (${outcomes.filter((o) => o.status === 'disconnected').length})`],
         ['runs (Temporal): completed / failed', `${report.summary.runs.completed} / ${report.summary.runs.failed}`],
         ['failed by type', Object.entries(report.summary.runs.failedByType).map(([k, v]) => `${k} ${v}`).join(', ') || '–'],

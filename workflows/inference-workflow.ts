@@ -53,7 +53,8 @@ export const resultChunkQuery = defineQuery<string | null, [number]>(RESULT_CHUN
 
 type Acts = CoordinatorActivities;
 
-const quick: RetryPolicy = { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 5 };
+/** Coordinator steps: 10 attempts ride out a restart of the database or the coordinator's own dependencies (~26 s). */
+const quick: RetryPolicy = { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 10 };
 /** Past the anchor there is no compensation: these steps retry until they succeed. */
 const untilDone: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' };
 
