@@ -13,7 +13,7 @@ import { idToBytes32 } from '../src/chain/record.js';
 import { loadOrCreateCodecKey } from '../src/codec/codec-key.js';
 import { EncryptionCodec } from '../src/codec/encryption-codec.js';
 import { FailureType } from '../activities/failures.js';
-import { REQUEST_INPUT_FAILURES, type InferenceResult } from '../src/protocol/inference.js';
+import { ANCHOR_WAITING_STEP, REQUEST_INPUT_FAILURES, type InferenceResult } from '../src/protocol/inference.js';
 import { scanHistoryForPlaintext } from '../test/helpers/history.js';
 import type { TestNetwork } from '../test/helpers/network.js';
 
@@ -41,12 +41,14 @@ export interface InvariantInput {
   users: string[];
   topUpsPerUser: number;
   closeTimeoutMs: number;
+  /** Chain outages injected: each must have made at least one run wait for the chain. */
+  chainOutages: number;
   progress: (message: string) => void;
 }
 
 export interface InvariantReport {
   summary: {
-    runs: { total: number; completed: number; failed: number; failedByType: Record<string, number>; other: number };
+    runs: { total: number; completed: number; failed: number; failedByType: Record<string, number>; other: number; waitedForChain: number };
     clients: Record<string, number>;
     checks: Record<string, { ok: boolean; detail: string }>;
   };
@@ -66,6 +68,14 @@ const DOMAIN_FAILURES = new Set<string>([
 ]);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Whether the run's PipelineStep ever read the anchor's waiting step. */
+function waitedInHistory(history: Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>): boolean {
+  return (history.events ?? []).some((e) => {
+    const data = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.PipelineStep?.data;
+    return data ? Buffer.from(data).toString('utf8') === JSON.stringify(ANCHOR_WAITING_STEP) : false;
+  });
+}
 
 async function retrying<T>(what: string, fn: () => Promise<T>, attempts = 30): Promise<T> {
   for (let i = 1; ; i += 1) {
@@ -224,6 +234,7 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
   const secretsOf = new Map(input.outcomes.filter((o) => o.workflowId).map((o) => [o.workflowId!, o]));
   const plaintextProblems: string[] = [];
   let scanned = 0;
+  let waitedForChain = 0;
   const gatewayUserId = (await db.user.findUnique({ where: { externalId: gatewayUser }, select: { id: true } }))?.id;
   const gatewayWorkflows = new Set((await db.inferenceRequest.findMany({ where: { userId: gatewayUserId ?? '00000000-0000-0000-0000-000000000000' }, select: { workflowId: true } })).map((r) => r.workflowId));
   for (const run of runs) {
@@ -232,16 +243,20 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
     const secrets = own ? [own.secret, ...text] : gatewayWorkflows.has(run.workflowId) ? [...gatewaySecrets, ...text] : text;
     if (secrets.length === 0) continue;
     const history = await retrying('fetch history', () => temporal.workflow.getHandle(run.workflowId).fetchHistory());
+    if (waitedInHistory(history)) waitedForChain += 1;
     const report = await scanHistoryForPlaintext(history, { secrets, codec, expectEncrypted: own ? [own.secret] : [] });
     scanned += 1;
     for (const v of report.violations) plaintextProblems.push(`${run.workflowId}: ${v}`);
   }
   check('no plaintext prompt or result in any history', plaintextProblems, `${scanned} histories scanned`);
+  if (input.chainOutages > 0) {
+    check('the chain outage outlasted the anchor retries of at least one run, which waited and completed', waitedForChain > 0 ? [] : ['no run waited for the chain'], `${waitedForChain} run(s) waited for the chain`);
+  }
 
   const clients: Record<string, number> = {};
   for (const o of input.outcomes) clients[`${o.via} ${o.status}`] = (clients[`${o.via} ${o.status}`] ?? 0) + 1;
   return {
-    summary: { runs: { total: runs.length, completed: completed.length, failed: failed.length, failedByType, other: runs.length - completed.length - failed.length }, clients, checks },
+    summary: { runs: { total: runs.length, completed: completed.length, failed: failed.length, failedByType, other: runs.length - completed.length - failed.length, waitedForChain }, clients, checks },
     violations,
   };
 }

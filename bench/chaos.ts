@@ -339,7 +339,7 @@ try {
   progress(`chaos phase: ${chaos.sent} requests, ${chaos.completed} completed in ${(chaos.wallMs / 1000).toFixed(1)} s; ${faults.length} faults; waiting for every run to close`);
   await restartMissing();
 
-  const report = await checkInvariants({ network, temporal: temporal.client, codecKeyFile: path.join(network.stateRoot, 'coordinator', 'codec-key'), outcomes, dishonestNodeId, topUpsPerUser: TOPUP, users: [...USERS, gatewayUser], closeTimeoutMs: quick ? 240_000 : 900_000, progress });
+  const report = await checkInvariants({ network, temporal: temporal.client, codecKeyFile: path.join(network.stateRoot, 'coordinator', 'codec-key'), outcomes, dishonestNodeId, topUpsPerUser: TOPUP, users: [...USERS, gatewayUser], closeTimeoutMs: quick ? 240_000 : 900_000, chainOutages: faults.filter((f) => f.kind === 'chain-outage').length, progress });
   supervision.done = true;
   await supervisor;
   const faultCounts = Object.fromEntries(['coordinator', 'operator', 'temporal', 'postgres', 'anvil', 'chain-outage'].map((k) => [k, faults.filter((f) => f.kind === k).length]));
@@ -362,6 +362,7 @@ try {
         ['requests (4 warm-up + calm + chaos)', String(outcomes.length)],
         ['via SDK / via gateway (disconnected mid-stream)', `${outcomes.filter((o) => o.via === 'sdk').length} / ${outcomes.filter((o) => o.via === 'gateway').length} (${outcomes.filter((o) => o.status === 'disconnected').length})`],
         ['runs (Temporal): completed / failed', `${report.summary.runs.completed} / ${report.summary.runs.failed}`],
+        ['runs that waited for the chain (outage past the anchor retries)', String(report.summary.runs.waitedForChain)],
         ['failed by type', Object.entries(report.summary.runs.failedByType).map(([k, v]) => `${k} ${v}`).join(', ') || '–'],
         ['faults injected', Object.entries(faultCounts).map(([k, v]) => `${k} ${v}`).join(', ')],
         ['requests/s without faults / under chaos', `${summary.requestsPerSecond.withoutFaults} / ${summary.requestsPerSecond.underChaos}`],
