@@ -59,7 +59,9 @@ function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+/** Separate streams, so the fault schedule does not depend on how the requests interleave. */
 const random = prng(SEED);
+const faultRandom = prng(SEED ^ 0x5eed);
 
 const killGroup = (pid: number): void => {
   try {
@@ -262,16 +264,16 @@ let restarting = false;
 async function inject(kind: FaultKind): Promise<void> {
   const at = Date.now() - started;
   let target = '';
-  const downMs = kind === 'chain-outage' ? 25_000 : 1_500 + Math.floor(random() * 2_000);
+  const downMs = kind === 'chain-outage' ? 25_000 : 1_500 + Math.floor(faultRandom() * 2_000);
   if (kind === 'coordinator') {
-    const victim = network.coordinatorProcesses[Math.floor(random() * network.coordinatorProcesses.length)];
+    const victim = network.coordinatorProcesses[Math.floor(faultRandom() * network.coordinatorProcesses.length)];
     if (!victim) return;
     target = `coordinator ${victim.index}`;
     victim.cli.child.kill('SIGKILL');
     await victim.cli.exited;
     await sleep(downMs);
   } else if (kind === 'operator') {
-    const name = [...HONEST, DISHONEST][Math.floor(random() * 4)]!;
+    const name = [...HONEST, DISHONEST][Math.floor(faultRandom() * 4)]!;
     const op = network.operators.get(name);
     if (!op) return;
     target = `operator ${name}`;
@@ -308,14 +310,14 @@ async function inject(kind: FaultKind): Promise<void> {
 async function faultSchedule(spacingMs: number): Promise<void> {
   const kinds: FaultKind[] = ['coordinator', 'operator', 'temporal', 'postgres', 'anvil', 'chain-outage'];
   for (let i = kinds.length - 1; i > 0; i -= 1) {
-    const j = Math.floor(random() * (i + 1));
+    const j = Math.floor(faultRandom() * (i + 1));
     [kinds[i], kinds[j]] = [kinds[j]!, kinds[i]!];
   }
   await sleep(spacingMs / 2);
   for (let n = 0; n < kinds.length || sending.sent < sending.count; n += 1) {
-    const kind = kinds[n] ?? (random() < 0.5 ? 'coordinator' : 'operator');
+    const kind = kinds[n] ?? (faultRandom() < 0.5 ? 'coordinator' : 'operator');
     await inject(kind).catch((error: Error) => progress(`fault ${kind} failed to inject: ${error.message.split('\n')[0]}`));
-    await sleep(spacingMs * (0.5 + random()));
+    await sleep(spacingMs * (0.5 + faultRandom()));
   }
 }
 
