@@ -1,6 +1,8 @@
 import type { RecordDevice, RecordMode, RecordScore, VerdictName } from '../src/chain/record.js';
 import type { Prisma } from '../src/db/client.js';
+import { ChainError } from '../src/chain/errors.js';
 import type { CoordinatorDeps } from './deps.js';
+import { nonRetryable } from './failures.js';
 
 export interface AnchorInput {
   requestId: string;
@@ -55,6 +57,11 @@ export function createAnchor({ db, registry }: CoordinatorDeps) {
       dispute: input.dispute,
       signPublicKey: node.signPublicKey,
       signature: input.signature,
+    }).catch((error: unknown) => {
+      // A refusal (not authorised, conflicting or invalid record, no registry) is final: the workflow releases the
+      // hold at once. Anything else (RPC down, timeouts) is retried, then waited out by the workflow.
+      if (error instanceof ChainError && !error.retryable) throw nonRetryable(error.code, error.message);
+      throw error;
     });
     const record = {
       nodeId: input.nodeId,

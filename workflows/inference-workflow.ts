@@ -10,10 +10,12 @@ import {
   CancellationScope,
   defineQuery,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
+  sleep,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -21,11 +23,13 @@ import { FailureType } from '../activities/failures.js';
 import type { CoordinatorActivities } from '../activities/index.js';
 import type { MatchedNode } from '../activities/match.js';
 import type { JudgeScoreOutcome } from '../activities/sample-check.js';
+import type { AnchorInput, AnchorOutput } from '../activities/anchor.js';
 import type { VerifyOutcome } from '../activities/verify.js';
 import type { RecordMode, RecordScore, VerdictName } from '../src/chain/record.js';
 import type { PipelineSettings } from '../src/coordinator/config.js';
 import type { OperatorActivities } from '../src/operator/activities.js';
 import {
+  ANCHOR_WAITING_STEP,
   REQUEST_INPUT_FAILURES,
   RESULT_CHUNK_QUERY,
   STATUS_QUERY,
@@ -49,7 +53,8 @@ export const resultChunkQuery = defineQuery<string | null, [number]>(RESULT_CHUN
 
 type Acts = CoordinatorActivities;
 
-const quick: RetryPolicy = { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 5 };
+/** Coordinator steps: 10 attempts ride out a restart of the database or the coordinator's own dependencies (~26 s). */
+const quick: RetryPolicy = { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 10 };
 /** Past the anchor there is no compensation: these steps retry until they succeed. */
 const untilDone: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' };
 
@@ -60,7 +65,19 @@ function local<K extends keyof Acts>(step: K, startToCloseTimeout: string, retry
 
 const acceptRequest = local('01 Request', '10 seconds', quick);
 const admit = local('02 Admit', '30 seconds', quick);
-const anchorRecord = local('12 Anchor', '2 minutes', { ...quick, maximumAttempts: 20, maximumInterval: '30 seconds' });
+/** Step 12's retries (settings.anchorAttempts, default 20: about 7 minutes), then the wait for the chain. */
+const anchorWithRetries = (attempts: number) => local('12 Anchor', '2 minutes', { ...quick, maximumAttempts: attempts, maximumInterval: '30 seconds' });
+/** While the run waits for the chain: one short try per wake-up. */
+const anchorWhileWaiting = local('12 Anchor', '2 minutes', { ...quick, maximumAttempts: 3 });
+/**
+ * Past its retries, a failed anchor no longer releases the hold of verified work: the run waits for the chain
+ * (runs in flight before this change, replaying a release there, keep it).
+ */
+const ANCHOR_WAITS_FOR_CHAIN = 'anchor-waits-for-chain';
+/** How long a run waits for the chain before it releases the hold after all (settings.anchorWaitSeconds). */
+export const DEFAULT_ANCHOR_WAIT_SECONDS = 24 * 3600;
+const ANCHOR_WAKE_FIRST_MS = 15_000;
+const ANCHOR_WAKE_MAX_MS = 10 * 60_000;
 const recordReturn = local('13 Return result', '15 seconds', untilDone);
 const settle = local('14 Settle', '30 seconds', untilDone);
 const releaseCredits = local('Compensate · release credits', '30 seconds', untilDone);
@@ -383,23 +400,57 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
 
   // 12 Anchor: the record goes on chain before anyone is paid; the receipt is awaited inside the activity.
   enter('12 Anchor');
-  let anchor;
-  try {
-    anchor = await anchorRecord({
+  const anchorInput: AnchorInput = {
+    requestId,
+    nodeId: delivered.node.nodeId,
+    poe: delivered.result.poe,
+    verdict,
+    sampledNodeId: pairedNodeId,
+    mode,
+    nodeDevice: delivered.node.device ?? delivered.result.device,
+    sampledNodeDevice: pairedDevice,
+    check,
+    dispute,
+    signature: delivered.result.signature,
+  };
+  /**
+   * The chain (or the coordinator's database) stayed unreachable through every retry. The work is verified: the
+   * run keeps the hold and tries again, waking up less and less often (15 s doubling to 10 min), for up to
+   * settings.anchorWaitSeconds (default 24 h). PipelineStep reads ANCHOR_WAITING_STEP meanwhile and an error is
+   * logged, so the outage alerts. The anchor activity is idempotent (it reads the chain before sending), so a
+   * record that did reach the chain is found, not written twice. Only past the bound is the hold released.
+   */
+  const waitForChain = async (first: unknown): Promise<AnchorOutput> => {
+    const boundMs = (settings.anchorWaitSeconds ?? DEFAULT_ANCHOR_WAIT_SECONDS) * 1000;
+    const since = Date.now();
+    enter(ANCHOR_WAITING_STEP);
+    log.error('anchor retries exhausted: the run waits for the chain and keeps the hold of its verified work', {
       requestId,
-      nodeId: delivered.node.nodeId,
-      poe: delivered.result.poe,
-      verdict,
-      sampledNodeId: pairedNodeId,
-      mode,
-      nodeDevice: delivered.node.device ?? delivered.result.device,
-      sampledNodeDevice: pairedDevice,
-      check,
-      dispute,
-      signature: delivered.result.signature,
+      failure: failureType(first) ?? 'timeout',
+      waitSeconds: boundMs / 1000,
     });
+    for (let wakeMs = ANCHOR_WAKE_FIRST_MS; ; wakeMs = Math.min(wakeMs * 2, ANCHOR_WAKE_MAX_MS)) {
+      await sleep(Math.max(1, Math.min(wakeMs, boundMs - (Date.now() - since))));
+      try {
+        const anchored = await anchorWhileWaiting(anchorInput);
+        log.info('chain reachable again: record anchored after waiting', { requestId, waitedSeconds: Math.round((Date.now() - since) / 1000) });
+        return anchored;
+      } catch (error) {
+        failWorkflowTaskOn(error);
+        if (isRefusal(error) || Date.now() - since >= boundMs) throw error;
+      }
+    }
+  };
+  let anchor: AnchorOutput;
+  try {
+    try {
+      anchor = await anchorWithRetries(settings.anchorAttempts ?? 20)(anchorInput);
+    } catch (error) {
+      failWorkflowTaskOn(error);
+      if (isRefusal(error) || !patched(ANCHOR_WAITS_FOR_CHAIN)) throw error;
+      anchor = await waitForChain(error);
+    }
   } catch (error) {
-    failWorkflowTaskOn(error);
     await compensate('anchor failed');
     throw unwrap(error);
   }
@@ -469,6 +520,12 @@ function dispatchTo(nodeId: string, settings: PipelineSettings, purpose: 'primar
  */
 function failWorkflowTaskOn(error: unknown): void {
   if (!(error instanceof TemporalFailure)) throw error;
+}
+
+/** A failure that waiting cannot cure: the activity marked it non-retryable (e.g. the chain refused the record). */
+function isRefusal(error: unknown): boolean {
+  const failure = error instanceof ActivityFailure ? error.cause : error;
+  return failure instanceof ApplicationFailure && failure.nonRetryable === true;
 }
 
 function failureType(error: unknown): string | undefined {

@@ -122,6 +122,28 @@ async function rpcChainId(rpcUrl: string): Promise<number | undefined> {
   }
 }
 
+/** Whether an RPC endpoint answers eth_chainId (within a second). */
+export async function rpcAnswers(rpcUrl: string): Promise<boolean> {
+  return (await rpcChainId(rpcUrl)) !== undefined;
+}
+
+/**
+ * Before a deliberate crash of an anvil started with a stateFile: stop mining (transactions sent from now on stay
+ * unmined, as in a crashed node's mempool) and wait past the state interval, so the file holds every mined block
+ * and a restart loses no confirmed record.
+ */
+export async function stopMiningForCrash(rpcUrl: string, stateIntervalSeconds = 1): Promise<void> {
+  const res = await fetch(rpcUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'evm_setAutomine', params: [false] }),
+    signal: AbortSignal.timeout(5_000),
+  });
+  const body = (await res.json()) as { error?: { message?: string } };
+  if (body.error) throw new ProvisioningError(`anvil refused evm_setAutomine: ${body.error.message ?? 'unknown error'}`);
+  await new Promise((resolve) => setTimeout(resolve, stateIntervalSeconds * 1000 + 700));
+}
+
 function tail(file: string, bytes = 4000): string {
   try {
     const text = readFileSync(file, 'utf8');

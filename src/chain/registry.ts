@@ -28,7 +28,7 @@ export interface RegistryClientParams {
   address: Address;
   /** Blocks to wait for after inclusion (1 = the including block). Default 1. */
   confirmations?: number;
-  /** How long to wait for a receipt before giving up (retryable). Default 120 s. */
+  /** How long to wait for a receipt before giving up (retryable). Default 60 s. */
   receiptTimeoutMs?: number;
 }
 
@@ -143,7 +143,9 @@ export function createRegistryClient(params: RegistryClientParams): RegistryClie
   const { publicClient, walletClient, account, resetNonce } = createChainClients(params);
   const address = getAddress(params.address);
   const confirmations = params.confirmations ?? 1;
-  const timeout = params.receiptTimeoutMs ?? 120_000;
+  // Well inside step 12's 2-minute start-to-close: a receipt that never comes (a transaction lost with a crashed
+  // node's mempool) must fail here, where the nonce is reset, not time the activity out with the gap still cached.
+  const timeout = params.receiptTimeoutMs ?? 60_000;
   // Concurrent calls for the same request in this process share one attempt.
   const inflight = new Map<Hex, Promise<AnchorResult>>();
 
@@ -193,6 +195,9 @@ export function createRegistryClient(params: RegistryClientParams): RegistryClie
       try {
         receipt = await publicClient.waitForTransactionReceipt({ hash: txHash, confirmations, timeout });
       } catch (err) {
+        // The transaction may be gone with a crashed node's mempool: the next send asks the node for the pending
+        // nonce instead of skipping past the lost one (which would queue every later transaction behind a gap).
+        resetNonce();
         throw toChainError(err, `wait for anchor tx ${txHash}`);
       }
       if (receipt.status === 'success') {

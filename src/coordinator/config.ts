@@ -18,6 +18,8 @@ const envSchema = z.object({
   PARALLELIX_PRICE_INPUT_PER_TOKEN: positiveInt.default(1),
   PARALLELIX_PRICE_OUTPUT_PER_TOKEN: positiveInt.default(2),
   PARALLELIX_PENALTY_REPUTATION_FACTOR: z.coerce.number().gt(0).lt(1).default(0.5),
+  PARALLELIX_ANCHOR_ATTEMPTS: positiveInt.default(20),
+  PARALLELIX_ANCHOR_WAIT_SECONDS: positiveInt.default(24 * 3600),
   PARALLELIX_SAMPLE_MODE: z.enum(['exact', 'tolerant']).default('tolerant'),
   PARALLELIX_SAMPLE_TOLERANCE: z.coerce.number().min(0).max(100).default(DEFAULT_TOLERANT_THRESHOLDS.tolerance),
   PARALLELIX_SAMPLE_TOP_K: positiveInt.default(DEFAULT_TOLERANT_THRESHOLDS.topK),
@@ -40,6 +42,10 @@ export interface PipelineSettings {
   sampleMode: SampleMode;
   /** Tolerant mode's thresholds (docs/sampling.md). */
   tolerantThresholds: TolerantThresholds;
+  /** Step 12's attempts before the run waits for the chain (absent in runs started before: 20). */
+  anchorAttempts?: number;
+  /** How long a run waits for the chain past those attempts before releasing its hold (absent: 24 h). */
+  anchorWaitSeconds?: number;
 }
 
 export interface CoordinatorPolicy {
@@ -73,6 +79,8 @@ export function loadCoordinatorPolicy(env: NodeJS.ProcessEnv = process.env): Coo
       dispatchHeartbeatSeconds: e.PARALLELIX_DISPATCH_HEARTBEAT_SECONDS,
       sampleMode: e.PARALLELIX_SAMPLE_MODE,
       tolerantThresholds: thresholds,
+      anchorAttempts: e.PARALLELIX_ANCHOR_ATTEMPTS,
+      anchorWaitSeconds: e.PARALLELIX_ANCHOR_WAIT_SECONDS,
     },
     minUptime: e.PARALLELIX_MIN_UPTIME,
     uptimeWindowMs: e.PARALLELIX_UPTIME_WINDOW_SECONDS * 1000,

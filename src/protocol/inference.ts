@@ -61,7 +61,13 @@ export const PIPELINE_STEPS = [
   '14 Settle',
 ] as const;
 
-export type PipelineStep = (typeof PIPELINE_STEPS)[number];
+/**
+ * What PipelineStep reads while a run whose anchor exhausted its retries waits for the chain (its hold kept):
+ * search `PipelineStep = "12 Anchor · waiting for chain"` to list the runs an outage holds.
+ */
+export const ANCHOR_WAITING_STEP = '12 Anchor · waiting for chain';
+
+export type PipelineStep = (typeof PIPELINE_STEPS)[number] | typeof ANCHOR_WAITING_STEP;
 
 /** What the `status` query of a run answers. */
 export interface RequestStatus {

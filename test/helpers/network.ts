@@ -21,12 +21,14 @@ import { coordinatorDataConverter } from '../../src/coordinator/data-converter.j
 import { EncryptionCodec } from '../../src/codec/encryption-codec.js';
 import { topUp } from '../../src/db/credits.js';
 import { createPrismaClient, type PrismaClient } from '../../src/db/client.js';
+import { rpcAnswers, stopMiningForCrash } from '../../src/chain/anvil.js';
 import { getFreePort } from '../../src/devstack/ports.js';
 import { projectRoot } from '../../src/shared/paths.js';
 import type { OperatorEndpoint } from '../../src/operator-endpoint/server.js';
 import { startTestOperatorEndpoint } from './operator-endpoint.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { spawnCli, type CliProcess } from './cli-process.js';
+import { waitFor } from './observe.js';
 import { startTestCluster, startTestTemporal, type TestTemporal, type TestTemporalServer } from './temporal.js';
 import { spawnOperator, type OperatorProcess } from '../operator/operator-process.js';
 
@@ -73,6 +75,13 @@ export interface TestNetwork {
   /** Stops every coordinator, in-process or not (SIGINT: a clean stop). */
   stopCoordinators(): Promise<void>;
   fund(userId: string, amount: number): Promise<void>;
+  /**
+   * A chain outage (persistChain only): anvil stops mining, dumps its state (its 1 s interval), and is SIGKILLed;
+   * transactions not yet mined are lost, as a crashed RPC node loses its mempool, but no mined block is.
+   */
+  killChain(): Promise<void>;
+  /** anvil again on the same port from its persisted state. */
+  restartChain(): Promise<void>;
   /** The request's ExecutionRecord as the registry contract holds it (null when none). */
   readOnChain(requestId: string): Promise<AnchoredRecord | null>;
   stop(): Promise<void>;
@@ -81,12 +90,14 @@ export interface TestNetwork {
 export interface TestNetworkOptions {
   policy?: Partial<CoordinatorPolicy['pipeline']>;
   operatorNames?: string[];
-  /** The dev server (default) or the Temporal server on PostgreSQL. */
-  temporal?: 'dev' | 'cluster';
+  /** The dev server (default), the Temporal server on PostgreSQL, or a server the caller runs (and stops). */
+  temporal?: 'dev' | 'cluster' | TestTemporal<TestTemporalServer>;
   /** Run this many `parallelix coordinator` processes instead of the in-process coordinator. */
   coordinatorProcesses?: number;
   /** false: coordinator and client store payloads unencrypted (only to prove the no-plaintext check bites). */
   codec?: boolean;
+  /** anvil persists its state to a file, so killChain/restartChain model a chain outage without losing blocks. */
+  persistChain?: boolean;
 }
 
 /** The pipeline policy as the environment a coordinator process reads it from. */
@@ -97,16 +108,19 @@ function policyEnv(pipeline: CoordinatorPolicy['pipeline']): Record<string, stri
     PARALLELIX_DISPATCH_SCHEDULE_TO_START_SECONDS: String(pipeline.dispatchScheduleToStartSeconds),
     PARALLELIX_DISPATCH_TIMEOUT_SECONDS: String(pipeline.dispatchTimeoutSeconds),
     PARALLELIX_DISPATCH_HEARTBEAT_SECONDS: String(pipeline.dispatchHeartbeatSeconds),
+    ...(pipeline.anchorAttempts ? { PARALLELIX_ANCHOR_ATTEMPTS: String(pipeline.anchorAttempts) } : {}),
   };
 }
 
 export async function startTestNetwork(options: TestNetworkOptions = {}): Promise<TestNetwork> {
   const stateRoot = mkdtempSync(path.join(os.tmpdir(), 'px-network-'));
   const [temporal, database] = await Promise.all([
-    options.temporal === 'cluster' ? startTestCluster() : startTestTemporal(),
+    typeof options.temporal === 'object' ? options.temporal : options.temporal === 'cluster' ? startTestCluster() : startTestTemporal(),
     createTestDatabase(),
   ]);
-  const anvil = await startAnvil({ port: await getFreePort() });
+  const anvilPort = await getFreePort();
+  const anvilStateFile = options.persistChain ? path.join(stateRoot, 'anvil', 'state.json') : undefined;
+  const anvil = await startAnvil({ port: anvilPort, ...(anvilStateFile ? { stateFile: anvilStateFile } : {}) });
   const registry = await deployRegistry({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: ANVIL_DEPLOYER_PRIVATE_KEY });
   // One owner client: its nonce manager orders the authorisations of coordinators started at once.
   const owner = createRegistryClient({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: ANVIL_DEPLOYER_PRIVATE_KEY, address: registry.address });
@@ -203,6 +217,16 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
       for (const { cli } of running) if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGINT');
       await Promise.all(running.map(({ cli }) => cli.exited));
     },
+    async killChain() {
+      if (!anvilStateFile) throw new Error('killChain needs startTestNetwork({ persistChain: true })');
+      await stopMiningForCrash(network.anvil.rpcUrl);
+      process.kill(-network.anvil.pid, 'SIGKILL');
+      await waitFor('anvil gone', async () => ((await rpcAnswers(network.anvil.rpcUrl)) ? undefined : true), 10_000, 100);
+    },
+    async restartChain() {
+      if (!anvilStateFile) throw new Error('restartChain needs startTestNetwork({ persistChain: true })');
+      network.anvil = await startAnvil({ port: anvilPort, stateFile: anvilStateFile });
+    },
     async fund(userId, amount) {
       await topUp(db, userId, BigInt(amount), `test-topup-${userId}-${amount}-${Date.now()}`);
     },
@@ -212,7 +236,7 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
       await operatorEndpoint.close();
       await db.$disconnect();
       await temporal.stop();
-      await anvil.stop();
+      await network.anvil.stop();
       await database.drop();
       rmSync(stateRoot, { recursive: true, force: true });
     },

@@ -6,6 +6,7 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { EncryptionCodec } from '../../src/codec/encryption-codec.js';
+import { ANCHOR_WAITING_STEP } from '../../src/protocol/inference.js';
 import { BRANCHES, observeBranch } from '../fixtures/branch-scenarios.js';
 import { bundleWorkflows, FAKE_HEALTH } from '../fixtures/fake-pipeline.js';
 import { startFakePipelineServer, type FakePipelineServer } from '../fixtures/fake-pipeline-server.js';
@@ -46,7 +47,7 @@ test.each(Object.keys(BRANCHES))('branch %s', async (name) => {
 
 test('no branch puts the prompt or a result in clear into history', async () => {
   const codec = new EncryptionCodec(server.codecKey);
-  for (const name of ['happy', 'exact-majority-overruled', 'tolerant-no-majority', 'fail-anchor']) {
+  for (const name of ['happy', 'exact-majority-overruled', 'tolerant-no-majority', 'anchor-wait-gives-up']) {
     const history = await server.pipeline.client.workflow.getHandle(`branch-${name}`).fetchHistory();
     const report = await scanHistoryForPlaintext(history, { secrets: [PROMPT], codec });
     expect([name, report.violations]).toEqual([name, []]);
@@ -74,4 +75,18 @@ test('a node that stops answering probes ends its monitor; a refused announcemen
   const refused = await pipeline.client.workflow.getHandle('branch-register-refused').result().catch((error: unknown) => error);
   expect(refused).toBeInstanceOf(WorkflowFailedError);
   expect((refused as WorkflowFailedError).cause).toMatchObject({ type: 'ANNOUNCEMENT_INVALID' });
+});
+
+test('past its anchor retries a run waits for the chain, PipelineStep saying so, and completes when the chain answers', async () => {
+  const history = await server.pipeline.client.workflow.getHandle('branch-anchor-waits-for-chain').fetchHistory();
+  const steps = (history.events ?? []).flatMap((e) => {
+    const field = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.PipelineStep;
+    return field?.data ? [JSON.parse(Buffer.from(field.data).toString('utf8')) as string] : [];
+  });
+  expect(steps).toContain(ANCHOR_WAITING_STEP);
+  expect(steps.slice(steps.indexOf(ANCHOR_WAITING_STEP))).toEqual([ANCHOR_WAITING_STEP, '13 Return result', '14 Settle']);
+  // Two attempts with retries, then one waiting wake-up whose first try fails and second anchors.
+  const calls = server.pipeline.calls('branch-anchor-waits-for-chain').map((c) => c.step);
+  expect(calls.filter((s) => s === 'anchor-failed')).toHaveLength(3);
+  expect(calls).not.toContain('release');
 });
