@@ -25,6 +25,8 @@ export interface BenchOptions {
   };
   /** Requests per point of the p = 0 vs p = 0.1 throughput comparison. */
   samplingThroughputRequests: number;
+  /** How long the stack sits idle while its idle CPU rate per process is measured. */
+  idleWindowMs: number;
 }
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -46,6 +48,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       warmupRequests: 3,
       samplingQuality: { perturbationSizes: [0, 0.001, 0.003, 0.01, 0.03, 0.1], honestPairsPerSize: 100, dishonestPerStrategy: 50, costLengths: [32, 128, 512], costRepeats: 3 },
       samplingThroughputRequests: 40,
+      idleWindowMs: 5_000,
     };
   }
   return {
@@ -62,5 +65,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     warmupRequests: 6,
     samplingQuality: { perturbationSizes: [0, 0.001, 0.003, 0.01, 0.03, 0.1], honestPairsPerSize: 500, dishonestPerStrategy: 200, costLengths: [32, 128, 512], costRepeats: 10 },
     samplingThroughputRequests: 200,
+    idleWindowMs: 15_000,
   };
 }

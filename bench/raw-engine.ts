@@ -1,5 +1,6 @@
 import { createInferenceEngine, defaultModelPath } from '../src/inference/engine.js';
 import { TEST_MODEL } from '../test/helpers/network.js';
+import { selfCpuMs } from './proc-cpu.js';
 import { BENCH_PROMPTS } from './prompts.js';
 import { distribution, type Distribution } from './stats.js';
 
@@ -15,6 +16,8 @@ export interface RawEngineResult {
   tokensPerSecond: Distribution;
   outputTokens: Distribution;
   inputTokens: Distribution;
+  /** CPU ms (user + system, all threads of this process) per generation over the timed rounds. */
+  cpuMsPerGeneration: number;
 }
 
 const quietLogger = { info: () => undefined, warn: () => undefined };
@@ -38,6 +41,7 @@ export async function benchRawEngine(options: { maxNewTokens: number; repeats: n
     const rates: number[] = [];
     const outputs: number[] = [];
     const inputs: number[] = [];
+    const cpuFrom = selfCpuMs();
     for (let r = 0; r < options.repeats; r += 1) {
       for (const messages of BENCH_PROMPTS) {
         const started = performance.now();
@@ -50,6 +54,7 @@ export async function benchRawEngine(options: { maxNewTokens: number; repeats: n
       }
       options.progress(`raw engine: round ${r + 1}/${options.repeats}`);
     }
+    const cpuMsPerGeneration = (selfCpuMs() - cpuFrom) / latencies.length;
     const info = engine.info();
     return {
       model: info.model,
@@ -61,6 +66,7 @@ export async function benchRawEngine(options: { maxNewTokens: number; repeats: n
       tokensPerSecond: distribution(rates),
       outputTokens: distribution(outputs),
       inputTokens: distribution(inputs),
+      cpuMsPerGeneration,
     };
   } finally {
     await engine.dispose();
