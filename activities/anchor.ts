@@ -1,3 +1,4 @@
+import { nodeSignKey } from '../src/coordinator/node-keys.js';
 import type { RecordDevice, RecordMode, RecordScore, VerdictName } from '../src/chain/record.js';
 import type { Prisma } from '../src/db/client.js';
 import type { CoordinatorDeps } from './deps.js';
@@ -41,7 +42,7 @@ const json = (score: RecordScore | null): Prisma.InputJsonValue | undefined => (
  */
 export function createAnchor({ db, registry }: CoordinatorDeps) {
   return async function anchorRecord(input: AnchorInput): Promise<AnchorOutput> {
-    const node = await db.node.findUniqueOrThrow({ where: { nodeId: input.nodeId }, select: { signPublicKey: true } });
+    const signPublicKey = await nodeSignKey(db, input.nodeId);
     const anchored = await registry.anchorRecord({
       requestId: input.requestId,
       nodeId: input.nodeId,
@@ -53,7 +54,7 @@ export function createAnchor({ db, registry }: CoordinatorDeps) {
       sampledNodeDevice: input.sampledNodeDevice,
       check: input.check,
       dispute: input.dispute,
-      signPublicKey: node.signPublicKey,
+      signPublicKey,
       signature: input.signature,
     });
     const record = {

@@ -2,6 +2,8 @@ export interface BenchOptions {
   mode: 'quick' | 'full';
   /** `--sampling-only`: only step 11's tolerant check on the engine (full sizes), no stack. */
   samplingOnly: boolean;
+  /** `--stack-only`: skip step 11's engine-level quality run (minutes) and measure only the stack. */
+  stackOnly: boolean;
   maxNewTokens: number;
   /** Raw-engine generations per prompt (after warm-up). */
   rawRepeats: number;
@@ -30,13 +32,16 @@ export interface BenchOptions {
 }
 
 export function parseOptions(argv: string[]): BenchOptions {
-  const unknown = argv.filter((a) => a !== '--quick' && a !== '--sampling-only' && a !== '--');
-  if (unknown.length > 0) throw new Error(`unknown argument(s): ${unknown.join(' ')} (usage: npm run bench [-- --quick] [-- --sampling-only])`);
+  const unknown = argv.filter((a) => !['--quick', '--sampling-only', '--stack-only', '--'].includes(a));
+  if (unknown.length > 0) throw new Error(`unknown argument(s): ${unknown.join(' ')} (usage: npm run bench [-- --quick] [-- --sampling-only | --stack-only])`);
   const samplingOnly = argv.includes('--sampling-only');
+  const stackOnly = argv.includes('--stack-only');
+  if (samplingOnly && stackOnly) throw new Error('--sampling-only and --stack-only exclude each other');
   if (argv.includes('--quick')) {
     return {
       mode: 'quick',
       samplingOnly,
+      stackOnly,
       maxNewTokens: 32,
       rawRepeats: 5,
       latencyRequests: 40,
@@ -54,6 +59,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   return {
     mode: 'full',
     samplingOnly,
+    stackOnly,
     maxNewTokens: 32,
     rawRepeats: 10,
     latencyRequests: 200,

@@ -1,3 +1,4 @@
+import { resolveCpuThreads } from '../src/inference/cpu-threads.js';
 import { createInferenceEngine, defaultModelPath } from '../src/inference/engine.js';
 import { TEST_MODEL } from '../test/helpers/network.js';
 import { selfCpuMs } from './proc-cpu.js';
@@ -24,6 +25,8 @@ const quietLogger = { info: () => undefined, warn: () => undefined };
 
 /** The reference: the same engine the operators run, called directly in this process on the same prompts. */
 export async function benchRawEngine(options: { maxNewTokens: number; repeats: number; progress: (msg: string) => void }): Promise<RawEngineResult> {
+  // The thread settings an operator with default configuration uses (src/inference/cpu-threads.ts).
+  const threads = resolveCpuThreads({ intraOpThreads: 'auto', spinning: false, modelPath: defaultModelPath(), model: TEST_MODEL, dtype: 'fp16' });
   const engine = createInferenceEngine({
     model: TEST_MODEL,
     dtype: 'fp16',
@@ -32,6 +35,8 @@ export async function benchRawEngine(options: { maxNewTokens: number; repeats: n
     maxContextTokens: 2048,
     maxNewTokensLimit: 256,
     concurrency: 1,
+    intraOpThreads: threads.intraOpThreads,
+    intraOpSpinning: threads.spinning,
     logger: quietLogger,
   });
   try {

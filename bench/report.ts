@@ -36,7 +36,7 @@ export interface BenchReport {
   steps: { p0: StepBreakdown; p1: StepBreakdown; note: string };
   sampling: Array<{ sampleProbability: number; mode: 'exact' | 'tolerant'; requests: number; sampledRequests: number; e2eMs: Distribution }>;
   /** Step 11's tolerant check on the engine: false positives, detection, cost (bench/sampling-quality.ts). */
-  samplingQuality: SamplingQualityResult;
+  samplingQuality?: SamplingQualityResult;
   /** Throughput at p = 0 and p = 0.1 (tolerant), same nodes and concurrency, back to back. */
   samplingThroughput: { p0: ThroughputPoint; p01: ThroughputPoint; costRatio: number; sampledRequests: number; estimatedCostRatio: number };
   gasPerAnchoredRecord: GasByVerdict[];
@@ -114,7 +114,7 @@ function cpuSection(report: BenchReport): string {
 function samplingSection(report: BenchReport): string {
   const th = report.samplingThroughput;
   return [
-    samplingTable(report.samplingQuality),
+    report.samplingQuality ? samplingTable(report.samplingQuality) : 'step 11 tolerant check on the engine: not run (--stack-only)',
     `throughput ${th.p0.nodes} nodes × c=${th.p0.concurrency}, ${th.p0.completed} + ${th.p01.completed} requests in 4 alternating rounds: p=0 ${th.p0.requestsPerSecond.toFixed(2)}/s, p=0.1 tolerant ${th.p01.requestsPerSecond.toFixed(2)}/s (${th.sampledRequests} sampled) → cost ${th.costRatio.toFixed(3)}x measured; ${th.estimatedCostRatio.toFixed(3)}x from the p=0 and p=1 tolerant latencies`,
   ].join('\n');
 }

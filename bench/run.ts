@@ -52,13 +52,15 @@ async function main(): Promise<void> {
   progress(`mode ${options.mode}: raw engine first (no stack running yet)`);
   const rawEngine = await benchRawEngine({ maxNewTokens: options.maxNewTokens, repeats: options.rawRepeats, progress });
   progress(`raw engine p50 ${rawEngine.latencyMs.p50.toFixed(0)} ms, ${rawEngine.tokensPerSecond.p50.toFixed(0)} tok/s`);
-  progress('step 11 tolerant check on the engine: honest pairs, dishonest strategies, cost');
-  const samplingQuality = await benchSamplingQuality({
-    thresholds: DEFAULT_TOLERANT_THRESHOLDS,
-    maxNewTokens: options.maxNewTokens,
-    ...options.samplingQuality,
-    progress,
-  });
+  progress(options.stackOnly ? 'step 11 tolerant check on the engine: skipped (--stack-only)' : 'step 11 tolerant check on the engine: honest pairs, dishonest strategies, cost');
+  const samplingQuality = options.stackOnly
+    ? null
+    : await benchSamplingQuality({
+        thresholds: DEFAULT_TOLERANT_THRESHOLDS,
+        maxNewTokens: options.maxNewTokens,
+        ...options.samplingQuality,
+        progress,
+      });
 
   const testPostgres = await provideTestPostgres({ durable: true });
   progress(`PostgreSQL: ${testPostgres.description}`);
@@ -184,7 +186,7 @@ async function main(): Promise<void> {
           'Local-activity steps: differences of consecutive complete_time values in the core_local_activity markers (first one from the workflow task start), so each includes the small workflow code before it. 06–09 are one activity on the node (start→complete). "workflow task commit" is the gap from the last local activity to WorkflowTaskCompleted; "dispatch result → workflow task" is ActivityTaskCompleted → WorkflowTaskStarted. Client overhead = client-observed latency − workflow start→complete.',
       },
       sampling,
-      samplingQuality,
+      ...(samplingQuality ? { samplingQuality } : {}),
       samplingThroughput,
       gasPerAnchoredRecord: gas,
       database,
