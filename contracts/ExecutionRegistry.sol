@@ -21,6 +21,12 @@ pragma solidity 0.8.37;
 /// The node's Ed25519 public key and its signature over the PoE (docs/poe.md) travel in the
 /// ExecutionAnchored event: with the record they prove, from the chain alone, which key signed the result
 /// (nodeId = SHA-256("node-" + hex(SHA-256(key)[0:20]))).
+///
+/// Batches (anchorRoot): many records in one transaction for a few thousand gas each. The records travel in
+/// calldata (anyone can rebuild the tree from the transaction), are checked like single records, and only the
+/// Merkle root of their leaves is stored, with one BatchAnchored event per batch. Leaf = keccak256(abi.encode(
+/// RecordInput)); inner node = keccak256(0x01 ‖ left ‖ right); an odd node at the end of a level moves up
+/// unchanged. A record's inclusion proof (its sibling hashes, each with its side) leads from its leaf to the root.
 contract ExecutionRegistry {
     uint8 public constant VERDICT_ACCEPTED = 1;
     uint8 public constant VERDICT_ACCEPTED_SAMPLED_AGREE = 2;
@@ -94,9 +100,18 @@ contract ExecutionRegistry {
         bytes signature;
     }
 
+    /// @dev One slot per batch root.
+    struct Batch {
+        uint32 blockNumber;
+        uint32 timestamp;
+        uint32 count;
+        address anchorer;
+    }
+
     address public owner;
     mapping(address => bool) public isAnchorer;
     mapping(bytes32 => StoredRecord) private records;
+    mapping(bytes32 => Batch) private batches;
 
     error NotOwner(address caller);
     error NotAnchorer(address caller);
@@ -105,6 +120,8 @@ contract ExecutionRegistry {
     error InvalidVerdict(bytes32 requestId, uint8 verdict);
     error InvalidMode(bytes32 requestId, uint8 mode);
     error ZeroAddress();
+    error EmptyBatch();
+    error BatchAlreadyAnchored(bytes32 root);
 
     event ExecutionAnchored(
         bytes32 indexed requestId,
@@ -116,6 +133,7 @@ contract ExecutionRegistry {
         bytes32 nodeSignKey,
         bytes signature
     );
+    event BatchAnchored(bytes32 indexed root, address indexed anchorer, uint32 count);
     event AnchorerAdded(address indexed anchorer);
     event AnchorerRemoved(address indexed anchorer);
     event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
@@ -176,6 +194,36 @@ contract ExecutionRegistry {
         }
     }
 
+    /// @notice Anchor a batch of records under their Merkle root (see the contract notes). Reverts with
+    /// BatchAlreadyAnchored when the same batch (same records, same order) was anchored before, so a retried
+    /// transaction never anchors twice; an invalid record reverts the whole batch.
+    function anchorRoot(RecordInput[] calldata batch) external onlyAnchorer returns (bytes32 root) {
+        uint256 n = batch.length;
+        if (n == 0) revert EmptyBatch();
+        bytes32[] memory level = new bytes32[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            _validate(batch[i]);
+            level[i] = keccak256(abi.encode(batch[i]));
+        }
+        while (n > 1) {
+            uint256 pairs = n / 2;
+            for (uint256 i = 0; i < pairs; ++i) {
+                level[i] = keccak256(abi.encodePacked(bytes1(0x01), level[2 * i], level[2 * i + 1]));
+            }
+            if (n % 2 == 1) level[pairs] = level[n - 1];
+            n = n - pairs;
+        }
+        root = level[0];
+        if (batches[root].anchorer != address(0)) revert BatchAlreadyAnchored(root);
+        batches[root] = Batch(uint32(block.number), uint32(block.timestamp), uint32(batch.length), msg.sender);
+        emit BatchAnchored(root, msg.sender, uint32(batch.length));
+    }
+
+    /// @notice The batch anchored under `root`; all fields zero when none was.
+    function getBatch(bytes32 root) external view returns (Batch memory) {
+        return batches[root];
+    }
+
     function isAnchored(bytes32 requestId) external view returns (bool) {
         return records[requestId].anchorer != address(0);
     }
@@ -200,6 +248,11 @@ contract ExecutionRegistry {
     }
 
     function _store(RecordInput calldata r) private {
+        _validate(r);
+        _write(records[r.requestId], r);
+    }
+
+    function _validate(RecordInput calldata r) private pure {
         bytes32 requestId = r.requestId;
         if (requestId == bytes32(0)) revert InvalidRecord(requestId, "requestId is zero");
         if (r.nodeId == bytes32(0)) revert InvalidRecord(requestId, "nodeId is zero");
@@ -217,8 +270,9 @@ contract ExecutionRegistry {
         } else {
             revert InvalidVerdict(requestId, r.verdict);
         }
+    }
 
-        StoredRecord storage s = records[requestId];
+    function _write(StoredRecord storage s, RecordInput calldata r) private {
         s.nodeId = r.nodeId;
         s.poe = r.poe;
         s.sampledNodeId = r.sampledNodeId;
@@ -237,6 +291,6 @@ contract ExecutionRegistry {
         s.disputeFailing = r.dispute.failing;
         s.disputeLongestFailRun = r.dispute.longestFailRun;
         s.disputeMaxGap = r.dispute.maxGap;
-        emit ExecutionAnchored(requestId, r.nodeId, r.poe, r.verdict, r.sampledNodeId, r.mode, r.nodeSignKey, r.signature);
+        emit ExecutionAnchored(r.requestId, r.nodeId, r.poe, r.verdict, r.sampledNodeId, r.mode, r.nodeSignKey, r.signature);
     }
 }

@@ -3,11 +3,7 @@
  * test/chain/abi.test.ts fails if it drifts from what solc compiles from contracts/ExecutionRegistry.sol.
  */
 export const executionRegistryAbi = [
-  {
-    inputs: [],
-    stateMutability: 'nonpayable',
-    type: 'constructor',
-  },
+  { inputs: [], stateMutability: 'nonpayable', type: 'constructor' },
   {
     inputs: [
       { internalType: 'bytes32', name: 'requestId', type: 'bytes32' },
@@ -15,6 +11,14 @@ export const executionRegistryAbi = [
     name: 'AlreadyAnchored',
     type: 'error',
   },
+  {
+    inputs: [
+      { internalType: 'bytes32', name: 'root', type: 'bytes32' },
+    ],
+    name: 'BatchAlreadyAnchored',
+    type: 'error',
+  },
+  { inputs: [], name: 'EmptyBatch', type: 'error' },
   {
     inputs: [
       { internalType: 'bytes32', name: 'requestId', type: 'bytes32' },
@@ -53,11 +57,7 @@ export const executionRegistryAbi = [
     name: 'NotOwner',
     type: 'error',
   },
-  {
-    inputs: [],
-    name: 'ZeroAddress',
-    type: 'error',
-  },
+  { inputs: [], name: 'ZeroAddress', type: 'error' },
   {
     anonymous: false,
     inputs: [
@@ -72,6 +72,16 @@ export const executionRegistryAbi = [
       { indexed: true, internalType: 'address', name: 'anchorer', type: 'address' },
     ],
     name: 'AnchorerRemoved',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      { indexed: true, internalType: 'bytes32', name: 'root', type: 'bytes32' },
+      { indexed: true, internalType: 'address', name: 'anchorer', type: 'address' },
+      { indexed: false, internalType: 'uint32', name: 'count', type: 'uint32' },
+    ],
+    name: 'BatchAnchored',
     type: 'event',
   },
   {
@@ -273,6 +283,76 @@ export const executionRegistryAbi = [
       { internalType: 'uint256', name: 'anchored', type: 'uint256' },
     ],
     stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        components: [
+          { internalType: 'bytes32', name: 'requestId', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'nodeId', type: 'bytes32' },
+          { internalType: 'bytes32', name: 'poe', type: 'bytes32' },
+          { internalType: 'uint8', name: 'verdict', type: 'uint8' },
+          { internalType: 'bytes32', name: 'sampledNodeId', type: 'bytes32' },
+          { internalType: 'uint8', name: 'mode', type: 'uint8' },
+          { internalType: 'uint8', name: 'nodeDevice', type: 'uint8' },
+          { internalType: 'uint8', name: 'sampledNodeDevice', type: 'uint8' },
+          {
+            components: [
+              { internalType: 'uint16', name: 'positions', type: 'uint16' },
+              { internalType: 'uint16', name: 'failing', type: 'uint16' },
+              { internalType: 'uint16', name: 'longestFailRun', type: 'uint16' },
+              { internalType: 'uint32', name: 'maxGap', type: 'uint32' },
+            ],
+            internalType: 'struct ExecutionRegistry.SampleScore',
+            name: 'check',
+            type: 'tuple',
+          },
+          {
+            components: [
+              { internalType: 'uint16', name: 'positions', type: 'uint16' },
+              { internalType: 'uint16', name: 'failing', type: 'uint16' },
+              { internalType: 'uint16', name: 'longestFailRun', type: 'uint16' },
+              { internalType: 'uint32', name: 'maxGap', type: 'uint32' },
+            ],
+            internalType: 'struct ExecutionRegistry.SampleScore',
+            name: 'dispute',
+            type: 'tuple',
+          },
+          { internalType: 'bytes32', name: 'nodeSignKey', type: 'bytes32' },
+          { internalType: 'bytes', name: 'signature', type: 'bytes' },
+        ],
+        internalType: 'struct ExecutionRegistry.RecordInput[]',
+        name: 'batch',
+        type: 'tuple[]',
+      },
+    ],
+    name: 'anchorRoot',
+    outputs: [
+      { internalType: 'bytes32', name: 'root', type: 'bytes32' },
+    ],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'bytes32', name: 'root', type: 'bytes32' },
+    ],
+    name: 'getBatch',
+    outputs: [
+      {
+        components: [
+          { internalType: 'uint32', name: 'blockNumber', type: 'uint32' },
+          { internalType: 'uint32', name: 'timestamp', type: 'uint32' },
+          { internalType: 'uint32', name: 'count', type: 'uint32' },
+          { internalType: 'address', name: 'anchorer', type: 'address' },
+        ],
+        internalType: 'struct ExecutionRegistry.Batch',
+        name: '',
+        type: 'tuple',
+      },
+    ],
+    stateMutability: 'view',
     type: 'function',
   },
   {
