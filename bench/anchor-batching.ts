@@ -34,7 +34,7 @@ function record(): ExecutionRecordInput {
   const poe = Buffer.from(`${counter}-${Date.now()}`.padEnd(32, '.')).subarray(0, 32).toString('hex');
   return {
     requestId: `bench-anchor-${counter}-${Date.now()}`,
-    nodeId: 'node-0123456789abcdef0123456789abcdef01234567',
+    nodeId: publicIdentity(signer).nodeId,
     poe,
     verdict: 'Accepted',
     mode: 'none',

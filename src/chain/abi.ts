@@ -21,6 +21,13 @@ export const executionRegistryAbi = [
   { inputs: [], name: 'EmptyBatch', type: 'error' },
   {
     inputs: [
+      { internalType: 'uint256', name: 'offset', type: 'uint256' },
+    ],
+    name: 'InvalidBatch',
+    type: 'error',
+  },
+  {
+    inputs: [
       { internalType: 'bytes32', name: 'requestId', type: 'bytes32' },
       { internalType: 'uint8', name: 'mode', type: 'uint8' },
     ],
@@ -287,45 +294,7 @@ export const executionRegistryAbi = [
   },
   {
     inputs: [
-      {
-        components: [
-          { internalType: 'bytes32', name: 'requestId', type: 'bytes32' },
-          { internalType: 'bytes32', name: 'nodeId', type: 'bytes32' },
-          { internalType: 'bytes32', name: 'poe', type: 'bytes32' },
-          { internalType: 'uint8', name: 'verdict', type: 'uint8' },
-          { internalType: 'bytes32', name: 'sampledNodeId', type: 'bytes32' },
-          { internalType: 'uint8', name: 'mode', type: 'uint8' },
-          { internalType: 'uint8', name: 'nodeDevice', type: 'uint8' },
-          { internalType: 'uint8', name: 'sampledNodeDevice', type: 'uint8' },
-          {
-            components: [
-              { internalType: 'uint16', name: 'positions', type: 'uint16' },
-              { internalType: 'uint16', name: 'failing', type: 'uint16' },
-              { internalType: 'uint16', name: 'longestFailRun', type: 'uint16' },
-              { internalType: 'uint32', name: 'maxGap', type: 'uint32' },
-            ],
-            internalType: 'struct ExecutionRegistry.SampleScore',
-            name: 'check',
-            type: 'tuple',
-          },
-          {
-            components: [
-              { internalType: 'uint16', name: 'positions', type: 'uint16' },
-              { internalType: 'uint16', name: 'failing', type: 'uint16' },
-              { internalType: 'uint16', name: 'longestFailRun', type: 'uint16' },
-              { internalType: 'uint32', name: 'maxGap', type: 'uint32' },
-            ],
-            internalType: 'struct ExecutionRegistry.SampleScore',
-            name: 'dispute',
-            type: 'tuple',
-          },
-          { internalType: 'bytes32', name: 'nodeSignKey', type: 'bytes32' },
-          { internalType: 'bytes', name: 'signature', type: 'bytes' },
-        ],
-        internalType: 'struct ExecutionRegistry.RecordInput[]',
-        name: 'batch',
-        type: 'tuple[]',
-      },
+      { internalType: 'bytes', name: 'records', type: 'bytes' },
     ],
     name: 'anchorRoot',
     outputs: [

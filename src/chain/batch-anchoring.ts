@@ -1,15 +1,15 @@
-import { decodeFunctionData, getAddress, hexToBytes, type Address, type Hex, type PublicClient } from 'viem';
+import { concatHex, decodeFunctionData, getAddress, hexToBytes, type Address, type Hex, type PublicClient } from 'viem';
 import { toBase64 } from '../crypto/encoding.js';
 import { executionRegistryAbi } from './abi.js';
 import { createChainClients, isNonceError, revertOf, toChainError, type ChainConnection } from './clients.js';
 import { ChainTransactionError } from './errors.js';
 import { merkleTree, type InclusionProof } from './merkle.js';
+import { packedLeaf, packRecord, unpackRecords } from './packed-record.js';
 import {
   deviceName,
   fromChainScore,
   idToBytes32,
   modeName,
-  recordHash,
   toChainRecord,
   verdictName,
   type AnchoredRecord,
@@ -86,17 +86,22 @@ export function createBatchAnchorer(params: ChainConnection & { address: Address
 
   return {
     account: account.address,
-    prepare: toChainRecord,
+    prepare(record) {
+      const args = toChainRecord(record);
+      packRecord(args); // refuses a record whose node id is not its key's
+      return args;
+    },
     readBatch: (root) => readBatch(publicClient, address, root),
     async anchorBatch(records) {
-      const args = records.map(toChainRecord);
-      const { root, proofs } = merkleTree(args.map(recordHash));
+      const packed = records.map((r) => packRecord(toChainRecord(r)));
+      const data = concatHex(packed);
+      const { root, proofs } = merkleTree(packed.map(packedLeaf));
       for (let attempt = 1; ; attempt++) {
         const found = await readBatch(publicClient, address, root);
         if (found) return existing(root, found, proofs);
         let txHash: Hex;
         try {
-          const { request } = await publicClient.simulateContract({ account, address, abi: executionRegistryAbi, functionName: 'anchorRoot', args: [args] });
+          const { request } = await publicClient.simulateContract({ account, address, abi: executionRegistryAbi, functionName: 'anchorRoot', args: [data] });
           txHash = await walletClient.writeContract(request);
         } catch (err) {
           const raced = revertOf(err)?.errorName === 'BatchAlreadyAnchored';
@@ -147,22 +152,22 @@ export async function readBatchedRecord(client: PublicClient, registry: Address,
     throw toChainError(err, 'read batch transaction');
   }
   if (!tx.to || getAddress(tx.to) !== getAddress(registry) || receipt.status !== 'success') return null;
-  let records: readonly ChainRecordArgs[];
+  let records: Array<{ args: ChainRecordArgs; packed: Hex }>;
   try {
     const call = decodeFunctionData({ abi: executionRegistryAbi, data: tx.input });
     if (call.functionName !== 'anchorRoot') return null;
-    records = call.args[0] as readonly ChainRecordArgs[];
+    records = unpackRecords(call.args[0]);
   } catch {
     return null;
   }
   const key = idToBytes32(requestId);
-  const index = records.findIndex((r) => r.requestId.toLowerCase() === key);
+  const index = records.findIndex((r) => r.args.requestId.toLowerCase() === key);
   if (index < 0) return null;
-  const leaves = records.map(recordHash);
+  const leaves = records.map((r) => packedLeaf(r.packed));
   const { root, proofs } = merkleTree(leaves);
   const batch = await readBatch(client, registry, root);
   if (!batch || BigInt(batch.blockNumber) !== receipt.blockNumber) return null;
-  const r = records[index]!;
+  const r = records[index]!.args;
   return {
     record: {
       requestKey: r.requestId,

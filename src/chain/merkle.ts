@@ -4,7 +4,7 @@ import { InvalidInputError } from '../shared/errors.js';
 /**
  * The batch tree ExecutionRegistry.anchorRoot builds on chain, rebuilt off chain: leaves in batch order, inner
  * node = keccak256(0x01 ‖ left ‖ right), an odd node at the end of a level moves up unchanged. Leaves are
- * recordHash(record) (keccak256 of the record's ABI encoding, never 65 bytes long, so no leaf reads as a node).
+ * packedLeaf(record) (keccak256 of the packed record, 164 or 216 bytes: never 65, so no leaf reads as a node).
  */
 export interface ProofStep {
   sibling: Hex;

@@ -1,14 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseEventLogs, type Address } from 'viem';
+import { concatHex, parseEventLogs, size, type Address } from 'viem';
 import { executionRegistryAbi } from '../../src/chain/abi.js';
 import { ANVIL_DEV_ACCOUNTS, startAnvil, type AnvilHandle } from '../../src/chain/anvil.js';
 import { createBatchAnchorer, readBatchedRecord, type BatchAnchorer } from '../../src/chain/batch-anchoring.js';
 import { createChainClients, createReadClient } from '../../src/chain/clients.js';
 import { deployRegistry } from '../../src/chain/deploy.js';
 import { verifyInclusion } from '../../src/chain/merkle.js';
-import { idToBytes32, recordHash, toChainRecord, type ExecutionRecordInput } from '../../src/chain/record.js';
+import { packedLeaf, packRecord, PACKED_BASE_LENGTH, PACKED_SAMPLED_LENGTH, unpackRecords } from '../../src/chain/packed-record.js';
+import { fromChainScore, idToBytes32, toChainRecord, type ExecutionRecordInput } from '../../src/chain/record.js';
 import { createRegistryClient } from '../../src/chain/registry.js';
 import { createAnchorGroupCommit } from '../../src/coordinator/anchor-group-commit.js';
 import { createIdentity, publicIdentity, signPoe } from '../../src/crypto/index.js';
@@ -24,7 +25,7 @@ const record = (overrides: Partial<ExecutionRecordInput> = {}): ExecutionRecordI
   const sampled = counter % 3 === 0;
   return {
     requestId: `batch-req-${counter}-${Date.now()}`,
-    nodeId: 'node-0123456789abcdef0123456789abcdef01234567',
+    nodeId: publicIdentity(signer).nodeId,
     poe,
     verdict: sampled ? 'AcceptedSampledAgree' : 'Accepted',
     mode: sampled ? 'tolerant' : 'none',
@@ -74,11 +75,22 @@ describe('batched anchoring on anvil (Merkle root in storage, records in calldat
       expect(found!.record.verdict).toBe(input.verdict);
       expect(found!.record.mode).toBe(input.mode);
       expect(found!.evidence).toMatchObject({ txHash: result.txHash, signPublicKey: input.signPublicKey, signature: input.signature });
-      expect(found!.leaf).toBe(recordHash(toChainRecord(input)));
+      expect(found!.leaf).toBe(packedLeaf(packRecord(toChainRecord(input))));
+      // Everything anchored comes back from the packed calldata: node id (derived from the key), scores, devices.
+      expect(found!.record.nodeKey).toBe(idToBytes32(input.nodeId));
+      expect(found!.record.sampledNodeKey).toBe(toChainRecord(input).sampledNodeId);
+      expect(found!.record.check).toEqual(fromChainScore(toChainRecord(input).check));
       expect(result.proofs[i]).toEqual(found!.proof);
       expect(verifyInclusion(found!.leaf, result.proofs[i]!)).toBe(true);
     }
     expect(await readBatchedRecord(createReadClient(anvil.rpcUrl, anvil.chainId), address, result.txHash, 'not-in-this-batch')).toBeNull();
+  });
+
+  test('packed records: 164 bytes unsampled, 216 sampled, and back unchanged', () => {
+    const records = [record(), record(), record()].map(toChainRecord);
+    const packed = records.map(packRecord);
+    expect(packed.map(size)).toEqual(records.map((r) => (r.verdict === 1 ? PACKED_BASE_LENGTH : PACKED_SAMPLED_LENGTH)));
+    expect(unpackRecords(concatHex(packed)).map((r) => r.args)).toEqual(records);
   });
 
   test('a retried batch returns the original transaction; the contract refuses the same root twice', async () => {
@@ -88,7 +100,7 @@ describe('batched anchoring on anvil (Merkle root in storage, records in calldat
     expect(again).toMatchObject({ root: first.root, txHash: first.txHash, alreadyAnchored: true });
     const { publicClient, account } = createChainClients({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: owner.privateKey });
     await expect(
-      publicClient.simulateContract({ account, address, abi: executionRegistryAbi, functionName: 'anchorRoot', args: [records.map(toChainRecord)] }),
+      publicClient.simulateContract({ account, address, abi: executionRegistryAbi, functionName: 'anchorRoot', args: [concatHex(records.map((r) => packRecord(toChainRecord(r))))] }),
     ).rejects.toThrow(/BatchAlreadyAnchored/);
   });
 
@@ -96,6 +108,8 @@ describe('batched anchoring on anvil (Merkle root in storage, records in calldat
     const stranger = createBatchAnchorer({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: outsider.privateKey, address });
     await expect(stranger.anchorBatch([record()])).rejects.toThrow(/NotAnchorer|not.*anchor/i);
     expect(() => anchorer.prepare(record({ verdict: 'Accepted', sampledNodeId: 'node-x' }))).toThrow(InvalidInputError);
+    // A batch names no node id: it derives from the key, so a record claiming another node cannot be batched.
+    expect(() => anchorer.prepare(record({ nodeId: 'node-0123456789abcdef0123456789abcdef01234567' }))).toThrow(/node its signing key derives/);
   });
 
   test('group commit: a lone record goes at once, alone; records arriving meanwhile share the next transaction', async () => {
@@ -116,7 +130,7 @@ describe('batched anchoring on anvil (Merkle root in storage, records in calldat
     expect(second[0]!.batchSize).toBe(12);
     // Gas per record of the 12-record batch is a fraction of a lone record's.
     expect(Number(second[0]!.batchGasUsed) / 12).toBeLessThan(Number(lone.batchGasUsed) / 3);
-    for (const [i, d] of second.entries()) expect(verifyInclusion(recordHash(toChainRecord(rest[i]!)), d.proof)).toBe(true);
+    for (const [i, d] of second.entries()) expect(verifyInclusion(packedLeaf(packRecord(toChainRecord(rest[i]!))), d.proof)).toBe(true);
     expect(group.state()).toEqual({ queued: 0, inFlight: false });
   });
 });
