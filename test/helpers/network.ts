@@ -83,6 +83,8 @@ export interface TestNetworkOptions {
   coordinatorProcesses?: number;
   /** false: coordinator and client store payloads unencrypted (only to prove the no-plaintext check bites). */
   codec?: boolean;
+  /** Batched anchoring (the in-process coordinator's policy.anchorBatchMax); default 0: one transaction per record. */
+  anchorBatchMax?: number;
 }
 
 /** The pipeline policy as the environment a coordinator process reads it from. */
@@ -108,7 +110,11 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
   const owner = createRegistryClient({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: ANVIL_DEPLOYER_PRIVATE_KEY, address: registry.address });
   const db = createPrismaClient(database.url, { maxConnections: 4 });
   const base = loadCoordinatorPolicy({});
-  const policy: CoordinatorPolicy = { ...base, pipeline: { ...base.pipeline, dispatchHeartbeatSeconds: 10, ...options.policy } };
+  const policy: CoordinatorPolicy = {
+    ...base,
+    pipeline: { ...base.pipeline, dispatchHeartbeatSeconds: 10, ...options.policy },
+    ...(options.anchorBatchMax !== undefined ? { anchorBatchMax: options.anchorBatchMax } : {}),
+  };
   const keyDir = path.join(stateRoot, 'coordinator');
   const coordinatorOptions: CoordinatorOptions = {
     temporal: { address: temporal.server.address, namespace: temporal.server.namespace },
