@@ -12,26 +12,28 @@ export interface AdmitInput {
 }
 
 /**
- * Step 02: atomically check the user's balance and hold the maximum cost, then record the request.
+ * Step 02: atomically check the user's balance, hold the maximum cost and record the request (one transaction).
  * Idempotent by requestId: a retried admit finds the same hold and the same row.
  */
 export function createAdmit({ db }: Pick<CoordinatorDeps, 'db'>) {
   return async function admit(input: AdmitInput): Promise<{ held: number }> {
     try {
-      const hold = await reserveHold(db, { userExternalId: input.userId, requestId: input.requestId, amount: BigInt(input.maxCost) });
-      const user = await db.user.findUniqueOrThrow({ where: { externalId: input.userId }, select: { id: true } });
-      await db.inferenceRequest.upsert({
-        where: { requestId: input.requestId },
-        create: {
-          requestId: input.requestId,
-          workflowId: input.workflowId,
-          userId: user.id,
-          model: input.model,
-          maxCost: BigInt(input.maxCost),
-          status: 'ADMITTED',
-          step: 2,
-        },
-        update: {},
+      // The request row commits with the hold (one transaction): never a hold without its request, nor a request
+      // without its hold.
+      const hold = await reserveHold(db, { userExternalId: input.userId, requestId: input.requestId, amount: BigInt(input.maxCost) }, async (tx, { userId }) => {
+        await tx.inferenceRequest.upsert({
+          where: { requestId: input.requestId },
+          create: {
+            requestId: input.requestId,
+            workflowId: input.workflowId,
+            userId,
+            model: input.model,
+            maxCost: BigInt(input.maxCost),
+            status: 'ADMITTED',
+            step: 2,
+          },
+          update: {},
+        });
       });
       return { held: Number(hold.amount) };
     } catch (error) {

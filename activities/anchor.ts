@@ -1,4 +1,6 @@
-import type { RecordDevice, RecordMode, RecordScore, VerdictName } from '../src/chain/record.js';
+import { nodeSignKey } from '../src/coordinator/node-keys.js';
+import type { InclusionProof } from '../src/chain/merkle.js';
+import type { ExecutionRecordInput, RecordDevice, RecordMode, RecordScore, VerdictName } from '../src/chain/record.js';
 import type { Prisma } from '../src/db/client.js';
 import { ChainError } from '../src/chain/errors.js';
 import type { CoordinatorDeps } from './deps.js';
@@ -41,10 +43,10 @@ const json = (score: RecordScore | null): Prisma.InputJsonValue | undefined => (
  * there; the contract itself refuses a second write. The database copy is an upsert keyed by request id. The
  * node's registered key and its signature go on chain with the record, so the chain alone proves who signed.
  */
-export function createAnchor({ db, registry }: CoordinatorDeps) {
+export function createAnchor({ db, registry, anchorBatches }: CoordinatorDeps) {
   return async function anchorRecord(input: AnchorInput): Promise<AnchorOutput> {
-    const node = await db.node.findUniqueOrThrow({ where: { nodeId: input.nodeId }, select: { signPublicKey: true } });
-    const anchored = await registry.anchorRecord({
+    const signPublicKey = await nodeSignKey(db, input.nodeId);
+    const chainInput = {
       requestId: input.requestId,
       nodeId: input.nodeId,
       poe: input.poe,
@@ -55,14 +57,19 @@ export function createAnchor({ db, registry }: CoordinatorDeps) {
       sampledNodeDevice: input.sampledNodeDevice,
       check: input.check,
       dispute: input.dispute,
-      signPublicKey: node.signPublicKey,
+      signPublicKey,
       signature: input.signature,
-    }).catch((error: unknown) => {
-      // A refusal (not authorised, conflicting or invalid record, no registry) is final: the workflow releases the
-      // hold at once. Anything else (RPC down, timeouts) is retried, then waited out by the workflow.
+    };
+    // A refusal (not authorised, conflicting or invalid record, no registry) is final: the workflow releases the
+    // hold at once. Anything else (RPC down, timeouts) is retried, then waited out by the workflow.
+    const finalRefusal = (error: unknown): never => {
       if (error instanceof ChainError && !error.retryable) throw nonRetryable(error.code, error.message);
       throw error;
-    });
+    };
+    const anchored = anchorBatches
+      ? await anchorInBatch(db, anchorBatches, chainInput).catch(finalRefusal)
+      : { ...(await registry.anchorRecord(chainInput).catch(finalRefusal)), batch: null };
+    if ('done' in anchored) return anchored.done;
     const record = {
       nodeId: input.nodeId,
       poe: `0x${input.poe.replace(/^0x/, '')}`,
@@ -77,6 +84,7 @@ export function createAnchor({ db, registry }: CoordinatorDeps) {
       anchorTxHash: anchored.txHash,
       blockNumber: anchored.blockNumber,
       anchoredAt: new Date(),
+      ...(anchored.batch ? { batchRoot: anchored.batch.root, batchProof: anchored.batch.proof as unknown as Prisma.InputJsonValue } : {}),
     };
     await db.$transaction([
       db.executionRecord.upsert({ where: { requestId: input.requestId }, create: { requestId: input.requestId, ...record }, update: {} }),
@@ -92,4 +100,23 @@ export function createAnchor({ db, registry }: CoordinatorDeps) {
       alreadyAnchored: anchored.alreadyAnchored,
     };
   };
+}
+
+/**
+ * Batched step 12: the record joins this process's group commit; its root and inclusion proof are kept with it. A
+ * retry that finds the record written already returns it (the database row is written right after the batch is
+ * mined; a crash in between anchors the same record again in a later batch: identical contents, never conflicting).
+ */
+async function anchorInBatch(
+  db: CoordinatorDeps['db'],
+  batches: NonNullable<CoordinatorDeps['anchorBatches']>,
+  record: ExecutionRecordInput,
+): Promise<{ done: AnchorOutput } | { txHash: string; blockNumber: bigint; gasUsed: bigint; alreadyAnchored: boolean; batch: { root: string; proof: InclusionProof } }> {
+  const written = await db.executionRecord.findUnique({ where: { requestId: record.requestId }, select: { anchorTxHash: true, blockNumber: true } });
+  if (written?.anchorTxHash && written.blockNumber !== null) {
+    return { done: { txHash: written.anchorTxHash, blockNumber: Number(written.blockNumber), gasUsed: 0, alreadyAnchored: true } };
+  }
+  const a = await batches.anchor(record);
+  // Gas per record: the batch's gas shared evenly by its records.
+  return { txHash: a.txHash, blockNumber: a.blockNumber, gasUsed: a.batchGasUsed / BigInt(a.batchSize), alreadyAnchored: a.alreadyAnchored, batch: { root: a.root, proof: a.proof } };
 }

@@ -1,4 +1,5 @@
 import type { RegistryClient } from '../src/chain/registry.js';
+import type { AnchorGroupCommit } from '../src/coordinator/anchor-group-commit.js';
 import type { CoordinatorPolicy } from '../src/coordinator/config.js';
 import type { NodeIdentity } from '../src/crypto/identity.js';
 import type { PrismaClient } from '../src/db/client.js';
@@ -12,4 +13,6 @@ export interface CoordinatorDeps {
   identity: NodeIdentity;
   policy: CoordinatorPolicy;
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Batched anchoring (policy.anchorBatchMax > 0): this process's group commit; absent, each record anchors alone. */
+  anchorBatches?: AnchorGroupCommit;
 }

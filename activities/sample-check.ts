@@ -1,3 +1,4 @@
+import { nodeSignKey } from '../src/coordinator/node-keys.js';
 import { sealEnvelope } from '../src/crypto/envelope.js';
 import { verifyScoreReport } from '../src/crypto/score-report.js';
 import type { ChatMessage } from '../src/protocol/inference.js';
@@ -61,8 +62,7 @@ export type JudgeScoreOutcome =
 export function createJudgeScore({ db }: CoordinatorDeps) {
   return async function judgeScore(input: JudgeScoreInput): Promise<JudgeScoreOutcome> {
     const { report, signature } = input.result ?? {};
-    const node = await db.node.findUniqueOrThrow({ where: { nodeId: input.nodeId }, select: { signPublicKey: true } });
-    if (!report || !verifyScoreReport(report, signature, node.signPublicKey)) return { valid: false, reason: 'BAD_SCORE_SIGNATURE' };
+    if (!report || !verifyScoreReport(report, signature, await nodeSignKey(db, input.nodeId))) return { valid: false, reason: 'BAD_SCORE_SIGNATURE' };
     if (
       report.requestId !== input.requestId ||
       report.nodeId !== input.nodeId ||

@@ -1,7 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { actualCost } from '../src/coordinator/pricing.js';
 import { nodeUptimes } from '../src/coordinator/uptime.js';
-import { captureHold, getHold } from '../src/db/credits.js';
+import { captureHold } from '../src/db/credits.js';
+import { NoHoldError } from '../src/db/errors.js';
 import type { TokenUsage } from '../src/protocol/inference.js';
 import type { CoordinatorDeps } from './deps.js';
 
@@ -30,6 +31,13 @@ export function verificationWeight(scoredTokens: number, inputPerToken: number, 
   return BigInt(Math.round(scoredTokens * inputPerToken * uptime));
 }
 
+/** Thrown inside settle's transaction (rolls it back) when the request has no anchored record. */
+class NotAnchoredError extends Error {
+  constructor(requestId: string) {
+    super(`request ${requestId} has no anchored execution record`);
+  }
+}
+
 /**
  * Step 14, only after the anchor: capture the metered cost, release the rest of the hold, credit the delivering
  * node a reward weight scaled by its uptime and each scoring node its verification weight. Idempotent by request id
@@ -37,47 +45,59 @@ export function verificationWeight(scoredTokens: number, inputPerToken: number, 
  */
 export function createSettle({ db, policy }: Pick<CoordinatorDeps, 'db' | 'policy'>) {
   return async function settle(input: SettleInput): Promise<SettleOutput> {
-    const record = await db.executionRecord.findUnique({ where: { requestId: input.requestId } });
-    if (!record?.anchorTxHash) {
-      throw ApplicationFailure.nonRetryable(`request ${input.requestId} has no anchored execution record`, 'NOT_ANCHORED');
-    }
-    const hold = await getHold(db, input.requestId);
-    if (!hold) throw ApplicationFailure.nonRetryable(`request ${input.requestId} has no credit hold`, 'NO_HOLD');
-    const cost = actualCost(policy.price, input.usage, Number(hold.amount));
-    const captured = await captureHold(db, { requestId: input.requestId, amount: BigInt(cost) });
     const verifiers = (input.verifiers ?? []).filter((v) => v.nodeId !== input.nodeId);
     const uptimes = await nodeUptimes(db, [input.nodeId, ...verifiers.map((v) => v.nodeId)], policy.uptimeWindowMs);
     const uptime = uptimes.get(input.nodeId) ?? 1;
-    const weight = BigInt(Math.round(Number(captured.capturedAmount) * uptime));
     const verification = verifiers.map((v) => {
       const factor = uptimes.get(v.nodeId) ?? 1;
       return { requestId: input.requestId, nodeId: v.nodeId, kind: 'VERIFICATION' as const, weight: verificationWeight(v.scoredTokens, policy.price.inputPerToken, factor), uptimeFactor: factor };
     });
-    await db.$transaction([
-      db.rewardLedgerEntry.createMany({
-        data: [{ requestId: input.requestId, nodeId: input.nodeId, kind: 'EXECUTION', weight, uptimeFactor: uptime }, ...verification],
-        skipDuplicates: true,
-      }),
-      db.inferenceRequest.update({
-        where: { requestId: input.requestId },
-        data: {
-          status: 'SETTLED',
-          step: 14,
-          actualCost: captured.capturedAmount,
-          tokensIn: input.usage.inputTokens,
-          tokensOut: input.usage.outputTokens,
-          settledAt: new Date(),
-        },
-      }),
-    ]);
-    const reward = await db.rewardLedgerEntry.findUniqueOrThrow({
-      where: { requestId_nodeId: { requestId: input.requestId, nodeId: input.nodeId } },
+    let reward: { weight: bigint; uptimeFactor: number } | undefined;
+    // One transaction: the anchor check, the capture (its amount from the hold read under the account lock), the
+    // rewards and the request's settled state commit together or not at all. A retry re-runs the idempotent part.
+    const captured = await captureHold(
+      db,
+      { requestId: input.requestId, amount: (held) => BigInt(actualCost(policy.price, input.usage, Number(held))) },
+      async (tx, outcome) => {
+        const weight = BigInt(Math.round(Number(outcome.capturedAmount) * uptime));
+        await tx.rewardLedgerEntry.createMany({
+          data: [{ requestId: input.requestId, nodeId: input.nodeId, kind: 'EXECUTION', weight, uptimeFactor: uptime }, ...verification],
+          skipDuplicates: true,
+        });
+        await tx.inferenceRequest.update({
+          where: { requestId: input.requestId },
+          data: {
+            status: 'SETTLED',
+            step: 14,
+            actualCost: outcome.capturedAmount,
+            tokensIn: input.usage.inputTokens,
+            tokensOut: input.usage.outputTokens,
+            settledAt: new Date(),
+          },
+        });
+        reward = await tx.rewardLedgerEntry.findUniqueOrThrow({
+          where: { requestId_nodeId: { requestId: input.requestId, nodeId: input.nodeId } },
+          select: { weight: true, uptimeFactor: true },
+        });
+      },
+      async (tx) => {
+        const record = await tx.executionRecord.findUnique({ where: { requestId: input.requestId }, select: { anchorTxHash: true } });
+        if (!record?.anchorTxHash) throw new NotAnchoredError(input.requestId);
+      },
+    ).catch((error: unknown) => {
+      if (error instanceof NotAnchoredError) {
+        throw ApplicationFailure.nonRetryable(`request ${input.requestId} has no anchored execution record`, 'NOT_ANCHORED');
+      }
+      if (error instanceof NoHoldError) {
+        throw ApplicationFailure.nonRetryable(`request ${input.requestId} has no credit hold`, 'NO_HOLD');
+      }
+      throw error;
     });
     return {
       charged: Number(captured.capturedAmount),
       released: Number(captured.releasedAmount),
-      rewardWeight: Number(reward.weight),
-      uptimeFactor: reward.uptimeFactor,
+      rewardWeight: Number(reward!.weight),
+      uptimeFactor: reward!.uptimeFactor,
       verificationWeights: verification.map((v) => ({ nodeId: v.nodeId, weight: Number(v.weight) })),
     };
   };

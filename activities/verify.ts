@@ -1,3 +1,4 @@
+import { nodeSignKey } from '../src/coordinator/node-keys.js';
 import { toBase64 } from '../src/crypto/encoding.js';
 import { openJsonEnvelope } from '../src/crypto/envelope.js';
 import { computePoe, verifyPoeSignature } from '../src/crypto/poe.js';
@@ -47,8 +48,7 @@ export function createVerifyResult(deps: CoordinatorDeps) {
       throw nonRetryable(FailureType.coordinatorKeyMismatch, 'the result was sealed to another coordinator key than this process holds (coordinators must share one key file)');
     }
     if (result.requestId !== input.requestId || result.nodeId !== input.nodeId) return { ok: false, reason: 'WRONG_REQUEST' };
-    const node = await deps.db.node.findUniqueOrThrow({ where: { nodeId: input.nodeId }, select: { signPublicKey: true } });
-    if (!verifyPoeSignature(result.poe, result.signature, node.signPublicKey)) return { ok: false, reason: 'BAD_SIGNATURE' };
+    if (!verifyPoeSignature(result.poe, result.signature, await nodeSignKey(deps.db, input.nodeId))) return { ok: false, reason: 'BAD_SIGNATURE' };
     const opened = openResult(result, deps);
     if (opened === undefined) return { ok: false, reason: 'UNREADABLE_RESULT' };
     const { text, tokenIds } = opened;

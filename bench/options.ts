@@ -2,6 +2,8 @@ export interface BenchOptions {
   mode: 'quick' | 'full';
   /** `--sampling-only`: only step 11's tolerant check on the engine (full sizes), no stack. */
   samplingOnly: boolean;
+  /** `--stack-only`: skip step 11's engine-level quality run (minutes) and measure only the stack. */
+  stackOnly: boolean;
   maxNewTokens: number;
   /** Raw-engine generations per prompt (after warm-up). */
   rawRepeats: number;
@@ -25,16 +27,21 @@ export interface BenchOptions {
   };
   /** Requests per point of the p = 0 vs p = 0.1 throughput comparison. */
   samplingThroughputRequests: number;
+  /** How long the stack sits idle while its idle CPU rate per process is measured. */
+  idleWindowMs: number;
 }
 
 export function parseOptions(argv: string[]): BenchOptions {
-  const unknown = argv.filter((a) => a !== '--quick' && a !== '--sampling-only' && a !== '--');
-  if (unknown.length > 0) throw new Error(`unknown argument(s): ${unknown.join(' ')} (usage: npm run bench [-- --quick] [-- --sampling-only])`);
+  const unknown = argv.filter((a) => !['--quick', '--sampling-only', '--stack-only', '--'].includes(a));
+  if (unknown.length > 0) throw new Error(`unknown argument(s): ${unknown.join(' ')} (usage: npm run bench [-- --quick] [-- --sampling-only | --stack-only])`);
   const samplingOnly = argv.includes('--sampling-only');
+  const stackOnly = argv.includes('--stack-only');
+  if (samplingOnly && stackOnly) throw new Error('--sampling-only and --stack-only exclude each other');
   if (argv.includes('--quick')) {
     return {
       mode: 'quick',
       samplingOnly,
+      stackOnly,
       maxNewTokens: 32,
       rawRepeats: 5,
       latencyRequests: 40,
@@ -46,11 +53,13 @@ export function parseOptions(argv: string[]): BenchOptions {
       warmupRequests: 3,
       samplingQuality: { perturbationSizes: [0, 0.001, 0.003, 0.01, 0.03, 0.1], honestPairsPerSize: 100, dishonestPerStrategy: 50, costLengths: [32, 128, 512], costRepeats: 3 },
       samplingThroughputRequests: 40,
+      idleWindowMs: 5_000,
     };
   }
   return {
     mode: 'full',
     samplingOnly,
+    stackOnly,
     maxNewTokens: 32,
     rawRepeats: 10,
     latencyRequests: 200,
@@ -62,5 +71,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     warmupRequests: 6,
     samplingQuality: { perturbationSizes: [0, 0.001, 0.003, 0.01, 0.03, 0.1], honestPairsPerSize: 500, dishonestPerStrategy: 200, costLengths: [32, 128, 512], costRepeats: 10 },
     samplingThroughputRequests: 200,
+    idleWindowMs: 15_000,
   };
 }

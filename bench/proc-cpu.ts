@@ -3,16 +3,26 @@ import pg from 'pg';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
-/** utime + stime of one process in ms (0 when it is gone). */
-export function processCpuMs(pid: number): number {
+function statFields(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+    // Fields after the parenthesised command name (field 3 onwards): utime, stime, cutime, cstime are fields 14–17.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return 0;
+    return null;
   }
+}
+
+/** utime + stime of one process in ms (0 when it is gone). */
+export function processCpuMs(pid: number): number {
+  const fields = statFields(pid);
+  return fields ? ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND : 0;
+}
+
+/** cutime + cstime: what the process's children that ended (and were waited for) spent, in ms. */
+function reapedChildrenCpuMs(pid: number): number {
+  const fields = statFields(pid);
+  return fields ? ((Number(fields[13]) + Number(fields[14])) * 1000) / TICKS_PER_SECOND : 0;
 }
 
 function children(pid: number): number[] {
@@ -23,9 +33,12 @@ function children(pid: number): number[] {
   }
 }
 
-/** CPU ms of a process and all its descendants (a guarded service: the guard shell and the server under it). */
+/**
+ * CPU ms of a process and all its descendants: its own utime + stime, its ended children's (cutime + cstime, e.g. a
+ * PostgreSQL backend that served one connection), and the living descendants', recursively.
+ */
 export function treeCpuMs(pid: number): number {
-  return processCpuMs(pid) + children(pid).reduce((sum, child) => sum + treeCpuMs(child), 0);
+  return processCpuMs(pid) + reapedChildrenCpuMs(pid) + children(pid).reduce((sum, child) => sum + treeCpuMs(child), 0);
 }
 
 /** PostgreSQL backends serving these databases right now (this bench runs as root, so /proc has them). */
@@ -45,4 +58,10 @@ export type CpuReading = Record<string, number>;
 
 export function cpuDelta(from: CpuReading, to: CpuReading): CpuReading {
   return Object.fromEntries(Object.entries(to).map(([name, ms]) => [name, ms - (from[name] ?? 0)]));
+}
+
+/** This process (the bench: the client that submits and awaits requests), user + system, ms. */
+export function selfCpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
 }

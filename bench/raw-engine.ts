@@ -1,5 +1,7 @@
+import { resolveCpuThreads } from '../src/inference/cpu-threads.js';
 import { createInferenceEngine, defaultModelPath } from '../src/inference/engine.js';
 import { TEST_MODEL } from '../test/helpers/network.js';
+import { selfCpuMs } from './proc-cpu.js';
 import { BENCH_PROMPTS } from './prompts.js';
 import { distribution, type Distribution } from './stats.js';
 
@@ -15,12 +17,16 @@ export interface RawEngineResult {
   tokensPerSecond: Distribution;
   outputTokens: Distribution;
   inputTokens: Distribution;
+  /** CPU ms (user + system, all threads of this process) per generation over the timed rounds. */
+  cpuMsPerGeneration: number;
 }
 
 const quietLogger = { info: () => undefined, warn: () => undefined };
 
 /** The reference: the same engine the operators run, called directly in this process on the same prompts. */
 export async function benchRawEngine(options: { maxNewTokens: number; repeats: number; progress: (msg: string) => void }): Promise<RawEngineResult> {
+  // The thread settings an operator with default configuration uses (src/inference/cpu-threads.ts).
+  const threads = resolveCpuThreads({ intraOpThreads: 'auto', spinning: false, modelPath: defaultModelPath(), model: TEST_MODEL, dtype: 'fp16' });
   const engine = createInferenceEngine({
     model: TEST_MODEL,
     dtype: 'fp16',
@@ -29,6 +35,8 @@ export async function benchRawEngine(options: { maxNewTokens: number; repeats: n
     maxContextTokens: 2048,
     maxNewTokensLimit: 256,
     concurrency: 1,
+    intraOpThreads: threads.intraOpThreads,
+    intraOpSpinning: threads.spinning,
     logger: quietLogger,
   });
   try {
@@ -38,6 +46,7 @@ export async function benchRawEngine(options: { maxNewTokens: number; repeats: n
     const rates: number[] = [];
     const outputs: number[] = [];
     const inputs: number[] = [];
+    const cpuFrom = selfCpuMs();
     for (let r = 0; r < options.repeats; r += 1) {
       for (const messages of BENCH_PROMPTS) {
         const started = performance.now();
@@ -50,6 +59,7 @@ export async function benchRawEngine(options: { maxNewTokens: number; repeats: n
       }
       options.progress(`raw engine: round ${r + 1}/${options.repeats}`);
     }
+    const cpuMsPerGeneration = (selfCpuMs() - cpuFrom) / latencies.length;
     const info = engine.info();
     return {
       model: info.model,
@@ -61,6 +71,7 @@ export async function benchRawEngine(options: { maxNewTokens: number; repeats: n
       tokensPerSecond: distribution(rates),
       outputTokens: distribution(outputs),
       inputTokens: distribution(inputs),
+      cpuMsPerGeneration,
     };
   } finally {
     await engine.dispose();

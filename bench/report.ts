@@ -5,6 +5,7 @@ import { renderChart } from './chart.js';
 import type { DbRoundTrips } from './db-counters.js';
 import type { GasByVerdict } from './gas.js';
 import type { MachineFacts } from './machine.js';
+import { CPU_SERVICES, type CpuPerRequest, type CpuService } from './network-cpu.js';
 import type { BenchOptions } from './options.js';
 import type { RawEngineResult } from './raw-engine.js';
 import type { SamplingQualityResult } from './sampling-quality.js';
@@ -26,12 +27,16 @@ export interface BenchReport {
     e2eMs: Distribution;
     overheadRatioP50: number;
     overheadMsP50: number;
+    /** CPU ms per completed request per process over the sequential latency batch. */
+    cpuMsPerRequest: CpuPerRequest;
   };
+  /** CPU ms per second each process spends with no request in flight (measured after the warm-up). */
+  idleCpuMsPerSecond: Record<CpuService, number>;
   throughput: ThroughputPoint[];
   steps: { p0: StepBreakdown; p1: StepBreakdown; note: string };
   sampling: Array<{ sampleProbability: number; mode: 'exact' | 'tolerant'; requests: number; sampledRequests: number; e2eMs: Distribution }>;
   /** Step 11's tolerant check on the engine: false positives, detection, cost (bench/sampling-quality.ts). */
-  samplingQuality: SamplingQualityResult;
+  samplingQuality?: SamplingQualityResult;
   /** Throughput at p = 0 and p = 0.1 (tolerant), same nodes and concurrency, back to back. */
   samplingThroughput: { p0: ThroughputPoint; p01: ThroughputPoint; costRatio: number; sampledRequests: number; estimatedCostRatio: number };
   gasPerAnchoredRecord: GasByVerdict[];
@@ -60,6 +65,8 @@ export function printReport(report: BenchReport): string {
     ),
   );
   out.push('');
+  out.push(cpuSection(report));
+  out.push('');
   out.push(samplingSection(report));
   out.push('');
   const p1 = new Map(report.steps.p1.steps.map((s) => [s.step, s.medianMs]));
@@ -87,10 +94,27 @@ export function printReport(report: BenchReport): string {
   return text;
 }
 
+/** CPU ms per completed request, per process, for every measured batch (all CPU in the window, idle included). */
+function cpuSection(report: BenchReport): string {
+  const row = (label: string, cpu: CpuPerRequest | undefined): Array<string | number> => [label, ...CPU_SERVICES.map((s) => cpu?.[s] ?? Number.NaN), cpu?.total ?? Number.NaN];
+  const th = report.samplingThroughput;
+  const table = formatTable(
+    ['CPU ms per completed request', ...CPU_SERVICES, 'total'],
+    [
+      row(`latency, ${report.latency.nodes} nodes × c=1, p=0`, report.latency.cpuMsPerRequest),
+      ...report.throughput.map((t) => row(`throughput ${t.nodes} node(s) × c=${t.concurrency}, p=0`, t.cpuMsPerRequest)),
+      row(`throughput ${th.p0.nodes} nodes × c=${th.p0.concurrency}, p=0 (4 rounds)`, th.p0.cpuMsPerRequest),
+      row(`throughput ${th.p01.nodes} nodes × c=${th.p01.concurrency}, p=0.1 (4 rounds)`, th.p01.cpuMsPerRequest),
+      ['idle, CPU ms per second', ...CPU_SERVICES.map((s) => report.idleCpuMsPerSecond[s]), CPU_SERVICES.reduce((sum, s) => sum + report.idleCpuMsPerSecond[s], 0)],
+    ],
+  );
+  return `${table}\nraw engine CPU per generation (this process, same prompts): ${report.rawEngine.cpuMsPerGeneration.toFixed(1)} ms; client = this bench process (starts runs, awaits results); from /proc utime+stime of each process tree`;
+}
+
 function samplingSection(report: BenchReport): string {
   const th = report.samplingThroughput;
   return [
-    samplingTable(report.samplingQuality),
+    report.samplingQuality ? samplingTable(report.samplingQuality) : 'step 11 tolerant check on the engine: not run (--stack-only)',
     `throughput ${th.p0.nodes} nodes × c=${th.p0.concurrency}, ${th.p0.completed} + ${th.p01.completed} requests in 4 alternating rounds: p=0 ${th.p0.requestsPerSecond.toFixed(2)}/s, p=0.1 tolerant ${th.p01.requestsPerSecond.toFixed(2)}/s (${th.sampledRequests} sampled) → cost ${th.costRatio.toFixed(3)}x measured; ${th.estimatedCostRatio.toFixed(3)}x from the p=0 and p=1 tolerant latencies`,
   ].join('\n');
 }

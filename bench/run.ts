@@ -9,6 +9,7 @@ import { provideTestPostgres } from '../test/helpers/test-postgres.js';
 import { readTransactions, roundTripsPerRequest, STATS_FLUSH_MS } from './db-counters.js';
 import { gasPerAnchoredRecord } from './gas.js';
 import { machineFacts } from './machine.js';
+import { idleCpuPerSecond, measureCpu, networkCpuMeter } from './network-cpu.js';
 import { parseOptions } from './options.js';
 import { runBatch } from './pipeline.js';
 import { benchRawEngine } from './raw-engine.js';
@@ -51,21 +52,25 @@ async function main(): Promise<void> {
   progress(`mode ${options.mode}: raw engine first (no stack running yet)`);
   const rawEngine = await benchRawEngine({ maxNewTokens: options.maxNewTokens, repeats: options.rawRepeats, progress });
   progress(`raw engine p50 ${rawEngine.latencyMs.p50.toFixed(0)} ms, ${rawEngine.tokensPerSecond.p50.toFixed(0)} tok/s`);
-  progress('step 11 tolerant check on the engine: honest pairs, dishonest strategies, cost');
-  const samplingQuality = await benchSamplingQuality({
-    thresholds: DEFAULT_TOLERANT_THRESHOLDS,
-    maxNewTokens: options.maxNewTokens,
-    ...options.samplingQuality,
-    progress,
-  });
+  progress(options.stackOnly ? 'step 11 tolerant check on the engine: skipped (--stack-only)' : 'step 11 tolerant check on the engine: honest pairs, dishonest strategies, cost');
+  const samplingQuality = options.stackOnly
+    ? null
+    : await benchSamplingQuality({
+        thresholds: DEFAULT_TOLERANT_THRESHOLDS,
+        maxNewTokens: options.maxNewTokens,
+        ...options.samplingQuality,
+        progress,
+      });
 
   const testPostgres = await provideTestPostgres({ durable: true });
   progress(`PostgreSQL: ${testPostgres.description}`);
-  progress('starting the local stack (Temporal dev server, PostgreSQL database, anvil, coordinator, 1 operator)');
-  const network = await startTestNetwork({ policy: { sampleProbability: 0 }, operatorNames: ['bench-1'] }).catch(async (error: unknown) => {
+  progress('starting the local stack (Temporal dev server, PostgreSQL database, anvil, a coordinator process, 1 operator)');
+  // The coordinator runs as its own process (as `parallelix start` runs it), so its CPU is measured apart from the client's.
+  const network = await startTestNetwork({ policy: { sampleProbability: 0 }, operatorNames: ['bench-1'], coordinatorProcesses: 1 }).catch(async (error: unknown) => {
     await testPostgres.stop();
     throw error;
   });
+  const meter = networkCpuMeter(network, testPostgres.pid);
   try {
     await waitForNodes(network, 1);
     const throughput: ThroughputPoint[] = [];
@@ -75,7 +80,7 @@ async function main(): Promise<void> {
     const measureThroughput = async (nodes: number): Promise<void> => {
       for (const concurrency of options.concurrencies) {
         const count = Math.max(options.throughputMinRequests, options.throughputPerSlot * concurrency);
-        const point = await throughputPoint(network, nodes, concurrency, count, options.maxNewTokens);
+        const point = await throughputPoint(network, nodes, concurrency, count, options.maxNewTokens, 0, undefined, meter);
         throughput.push(point);
         progress(`throughput ${nodes} node(s) c=${concurrency}: ${point.requestsPerSecond.toFixed(2)} completed/s (${point.completed}/${count} done, ${point.rejected} shed)`);
       }
@@ -83,6 +88,8 @@ async function main(): Promise<void> {
 
     await warmUp(network, options.warmupRequests, options.maxNewTokens);
     progress('warm-up done');
+    const idleCpuMsPerSecond = await idleCpuPerSecond(meter, options.idleWindowMs);
+    progress(`idle CPU ms/s: ${Object.entries(idleCpuMsPerSecond).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     await measureThroughput(firstNodes!);
 
     await scaleTo(network, latencyNodes);
@@ -93,14 +100,19 @@ async function main(): Promise<void> {
     await sleep(STATS_FLUSH_MS); // let the warm-up's counters reach pg_stat_database first
     const busyFrom = await readTransactions(network.database.name);
     progress(`latency: ${options.latencyRequests} sequential requests, p=0`);
-    const p0 = await runBatch(network, { userId: await freshUser(network), count: options.latencyRequests, concurrency: 1, maxNewTokens: options.maxNewTokens, sampleProbability: 0 });
+    const latencyUser = await freshUser(network);
+    const { value: p0, cpuMsPerRequest: latencyCpu } = await measureCpu(
+      meter,
+      () => runBatch(network, { userId: latencyUser, count: options.latencyRequests, concurrency: 1, maxNewTokens: options.maxNewTokens, sampleProbability: 0 }),
+      (batch) => batch.requests.length,
+    );
     await sleep(STATS_FLUSH_MS);
     const busyTo = await readTransactions(network.database.name);
     await sleep(STATS_FLUSH_MS);
     const idleTo = await readTransactions(network.database.name);
     const database = roundTripsPerRequest({ from: busyFrom, to: busyTo }, { from: busyTo, to: idleTo }, p0.requests.length);
     const e2e = distribution(latencies(p0));
-    progress(`latency p50 ${e2e.p50.toFixed(0)} ms; DB ≈ ${database.transactionsPerRequest.toFixed(1)} transactions/request`);
+    progress(`latency p50 ${e2e.p50.toFixed(0)} ms, CPU ${latencyCpu.total} ms/request; DB ≈ ${database.transactionsPerRequest.toFixed(1)} transactions/request`);
 
     const sampling: BenchReport['sampling'] = [{ sampleProbability: 0, mode: 'tolerant', requests: p0.requests.length, sampledRequests: 0, e2eMs: e2e }];
     const p1Batches = [];
@@ -121,8 +133,8 @@ async function main(): Promise<void> {
     const parts: Record<'p0' | 'p01', ThroughputPoint[]> = { p0: [], p01: [] };
     const lat: Record<'p0' | 'p01', number[]> = { p0: [], p01: [] };
     for (let round = 0; round < rounds; round += 1) {
-      parts.p0.push(await throughputPoint(network, latencyNodes, throughputConcurrency, perRound, options.maxNewTokens, 0, lat.p0));
-      parts.p01.push(await throughputPoint(network, latencyNodes, throughputConcurrency, perRound, options.maxNewTokens, 0.1, lat.p01));
+      parts.p0.push(await throughputPoint(network, latencyNodes, throughputConcurrency, perRound, options.maxNewTokens, 0, lat.p0, meter));
+      parts.p01.push(await throughputPoint(network, latencyNodes, throughputConcurrency, perRound, options.maxNewTokens, 0.1, lat.p01, meter));
     }
     const tp0 = mergeThroughput(parts.p0, lat.p0);
     const tp01 = mergeThroughput(parts.p01, lat.p01);
@@ -164,7 +176,9 @@ async function main(): Promise<void> {
         e2eMs: e2e,
         overheadRatioP50: e2e.p50 / rawEngine.latencyMs.p50,
         overheadMsP50: e2e.p50 - rawEngine.latencyMs.p50,
+        cpuMsPerRequest: latencyCpu,
       },
+      idleCpuMsPerSecond,
       throughput,
       steps: {
         ...steps,
@@ -172,7 +186,7 @@ async function main(): Promise<void> {
           'Local-activity steps: differences of consecutive complete_time values in the core_local_activity markers (first one from the workflow task start), so each includes the small workflow code before it. 06–09 are one activity on the node (start→complete). "workflow task commit" is the gap from the last local activity to WorkflowTaskCompleted; "dispatch result → workflow task" is ActivityTaskCompleted → WorkflowTaskStarted. Client overhead = client-observed latency − workflow start→complete.',
       },
       sampling,
-      samplingQuality,
+      ...(samplingQuality ? { samplingQuality } : {}),
       samplingThroughput,
       gasPerAnchoredRecord: gas,
       database,

@@ -1,5 +1,6 @@
 import type { TestNetwork } from '../test/helpers/network.js';
 import { stepTimes, STEP_ORDER, type StepTimes } from './history-steps.js';
+import { cpuPerRequest, type CpuMeter, type CpuPerRequest } from './network-cpu.js';
 import { runBatch, type BatchResult, type CompletedRequest } from './pipeline.js';
 import { distribution, median, mean, type Distribution } from './stats.js';
 
@@ -17,6 +18,8 @@ export interface ThroughputPoint {
   latencyMs: Distribution;
   /** Requests that step 11 sampled. */
   sampled?: number;
+  /** CPU ms per completed request per process (bench/network-cpu.ts), when measured. */
+  cpuMsPerRequest?: CpuPerRequest;
 }
 
 /** One point from several batches of the same setting: counts and wall times add up; `latencies` are all of theirs. */
@@ -36,7 +39,16 @@ export function mergeThroughput(points: ThroughputPoint[], latencies: number[]):
     outputTokensPerSecond: sum((p) => p.outputTokensPerSecond * p.wallMs) / wallMs,
     latencyMs: distribution(latencies),
     sampled: sum((p) => p.sampled ?? 0),
+    ...mergedCpu(points, completed),
   };
+}
+
+/** Per-request CPU of several batches: each batch's total (per request × completed) added up, over all completed. */
+function mergedCpu(points: ThroughputPoint[], completed: number): { cpuMsPerRequest?: CpuPerRequest } {
+  if (!points.every((p) => p.cpuMsPerRequest)) return {};
+  const totals: Record<string, number> = {};
+  for (const p of points) for (const [k, v] of Object.entries(p.cpuMsPerRequest!)) if (k !== 'total') totals[k] = (totals[k] ?? 0) + v * p.completed;
+  return { cpuMsPerRequest: cpuPerRequest({}, totals, completed) };
 }
 
 export interface StepBreakdown {
@@ -67,7 +79,9 @@ export async function throughputPoint(
   sampleProbability = 0,
   /** Receives each completed request's latency (to merge batches). */
   latenciesOut?: number[],
+  meter?: CpuMeter,
 ): Promise<ThroughputPoint> {
+  const cpuFrom = await meter?.read();
   const batch = await runBatch(network, { userId: await freshUser(network), count: requests, concurrency, maxNewTokens, sampleProbability, promptOffset: concurrency, allowRejections: true });
   const tokens = batch.requests.reduce((sum, r) => sum + r.result.usage.outputTokens, 0);
   latenciesOut?.push(...batch.requests.map((r) => r.latencyMs));
@@ -82,6 +96,7 @@ export async function throughputPoint(
     outputTokensPerSecond: tokens / (batch.wallMs / 1000),
     latencyMs: distribution(batch.requests.map((r) => r.latencyMs)),
     sampled: batch.requests.filter((r) => r.result.sampled).length,
+    ...(meter && cpuFrom ? { cpuMsPerRequest: cpuPerRequest(cpuFrom, await meter.read(), batch.requests.length) } : {}),
   };
 }
 

@@ -21,6 +21,13 @@ pragma solidity 0.8.37;
 /// The node's Ed25519 public key and its signature over the PoE (docs/poe.md) travel in the
 /// ExecutionAnchored event: with the record they prove, from the chain alone, which key signed the result
 /// (nodeId = SHA-256("node-" + hex(SHA-256(key)[0:20]))).
+///
+/// Batches (anchorRoot): many records in one transaction for a few thousand gas each. The records travel packed
+/// in calldata (src/chain/packed-record.ts: 164 bytes, 216 when sampled; the node id is derived from the key they
+/// carry), so anyone can rebuild the tree from the transaction; they are checked like single records, and only the
+/// Merkle root of their leaves is stored, with one BatchAnchored event per batch. Leaf = keccak256(packed record);
+/// inner node = keccak256(0x01 ‖ left ‖ right) (65 bytes: never a record's length); an odd node at the end of a
+/// level moves up unchanged. A record's inclusion proof (sibling hashes with their sides) leads from leaf to root.
 contract ExecutionRegistry {
     uint8 public constant VERDICT_ACCEPTED = 1;
     uint8 public constant VERDICT_ACCEPTED_SAMPLED_AGREE = 2;
@@ -31,6 +38,10 @@ contract ExecutionRegistry {
     uint8 public constant MODE_EXACT = 1;
     uint8 public constant MODE_TOLERANT = 2;
     uint8 public constant DEVICE_WEBGPU = 2;
+
+    /// @dev Packed record lengths in a batch (src/chain/packed-record.ts): unsampled, sampled.
+    uint256 private constant PACKED_BASE_LENGTH = 164;
+    uint256 private constant PACKED_SAMPLED_LENGTH = 216;
 
     struct SampleScore {
         uint16 positions;
@@ -94,9 +105,18 @@ contract ExecutionRegistry {
         bytes signature;
     }
 
+    /// @dev One slot per batch root.
+    struct Batch {
+        uint32 blockNumber;
+        uint32 timestamp;
+        uint32 count;
+        address anchorer;
+    }
+
     address public owner;
     mapping(address => bool) public isAnchorer;
     mapping(bytes32 => StoredRecord) private records;
+    mapping(bytes32 => Batch) private batches;
 
     error NotOwner(address caller);
     error NotAnchorer(address caller);
@@ -105,6 +125,9 @@ contract ExecutionRegistry {
     error InvalidVerdict(bytes32 requestId, uint8 verdict);
     error InvalidMode(bytes32 requestId, uint8 mode);
     error ZeroAddress();
+    error EmptyBatch();
+    error BatchAlreadyAnchored(bytes32 root);
+    error InvalidBatch(uint256 offset);
 
     event ExecutionAnchored(
         bytes32 indexed requestId,
@@ -116,6 +139,7 @@ contract ExecutionRegistry {
         bytes32 nodeSignKey,
         bytes signature
     );
+    event BatchAnchored(bytes32 indexed root, address indexed anchorer, uint32 count);
     event AnchorerAdded(address indexed anchorer);
     event AnchorerRemoved(address indexed anchorer);
     event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
@@ -176,6 +200,42 @@ contract ExecutionRegistry {
         }
     }
 
+    /// @notice Anchor a batch of packed records under their Merkle root (see the contract notes). Reverts with
+    /// BatchAlreadyAnchored when the same batch (same records, same order) was anchored before, so a retried
+    /// transaction never anchors twice; an invalid record reverts the whole batch.
+    function anchorRoot(bytes calldata records) external onlyAnchorer returns (bytes32 root) {
+        uint256 total = records.length;
+        if (total == 0) revert EmptyBatch();
+        bytes32[] memory level = new bytes32[](total / PACKED_BASE_LENGTH);
+        uint256 n = 0;
+        for (uint256 at = 0; at < total; ) {
+            uint256 length = uint8(records[at]) == VERDICT_ACCEPTED ? PACKED_BASE_LENGTH : PACKED_SAMPLED_LENGTH;
+            if (total - at < length) revert InvalidBatch(at);
+            bytes calldata r = records[at:at + length];
+            _validatePacked(r);
+            level[n++] = keccak256(r);
+            at += length;
+        }
+        uint256 count = n;
+        while (n > 1) {
+            uint256 pairs = n / 2;
+            for (uint256 i = 0; i < pairs; ++i) {
+                level[i] = keccak256(abi.encodePacked(bytes1(0x01), level[2 * i], level[2 * i + 1]));
+            }
+            if (n % 2 == 1) level[pairs] = level[n - 1];
+            n = n - pairs;
+        }
+        root = level[0];
+        if (batches[root].anchorer != address(0)) revert BatchAlreadyAnchored(root);
+        batches[root] = Batch(uint32(block.number), uint32(block.timestamp), uint32(count), msg.sender);
+        emit BatchAnchored(root, msg.sender, uint32(count));
+    }
+
+    /// @notice The batch anchored under `root`; all fields zero when none was.
+    function getBatch(bytes32 root) external view returns (Batch memory) {
+        return batches[root];
+    }
+
     function isAnchored(bytes32 requestId) external view returns (bool) {
         return records[requestId].anchorer != address(0);
     }
@@ -200,6 +260,30 @@ contract ExecutionRegistry {
     }
 
     function _store(RecordInput calldata r) private {
+        _validate(r);
+        _write(records[r.requestId], r);
+    }
+
+    /// @dev The checks of _validate on a packed record (the node id is derived from the key, so it cannot be wrong).
+    function _validatePacked(bytes calldata r) private pure {
+        bytes32 requestId = bytes32(r[4:36]);
+        uint8 verdict = uint8(r[0]);
+        uint8 mode = uint8(r[1]);
+        if (requestId == bytes32(0)) revert InvalidRecord(requestId, "requestId is zero");
+        if (bytes32(r[36:68]) == bytes32(0)) revert InvalidRecord(requestId, "poe is zero");
+        if (bytes32(r[68:100]) == bytes32(0)) revert InvalidRecord(requestId, "nodeSignKey is zero");
+        if (uint8(r[2]) > DEVICE_WEBGPU || uint8(r[3]) > DEVICE_WEBGPU) revert InvalidRecord(requestId, "unknown device");
+        if (verdict == VERDICT_ACCEPTED) {
+            if (mode != MODE_NONE) revert InvalidMode(requestId, mode);
+        } else if (verdict >= VERDICT_ACCEPTED_SAMPLED_AGREE && verdict <= VERDICT_MAJORITY_OVERRULED) {
+            if (bytes32(r[164:196]) == bytes32(0)) revert InvalidRecord(requestId, "sampledNodeId missing on sampled verdict");
+            if (mode != MODE_EXACT && mode != MODE_TOLERANT) revert InvalidMode(requestId, mode);
+        } else {
+            revert InvalidVerdict(requestId, verdict);
+        }
+    }
+
+    function _validate(RecordInput calldata r) private pure {
         bytes32 requestId = r.requestId;
         if (requestId == bytes32(0)) revert InvalidRecord(requestId, "requestId is zero");
         if (r.nodeId == bytes32(0)) revert InvalidRecord(requestId, "nodeId is zero");
@@ -217,8 +301,9 @@ contract ExecutionRegistry {
         } else {
             revert InvalidVerdict(requestId, r.verdict);
         }
+    }
 
-        StoredRecord storage s = records[requestId];
+    function _write(StoredRecord storage s, RecordInput calldata r) private {
         s.nodeId = r.nodeId;
         s.poe = r.poe;
         s.sampledNodeId = r.sampledNodeId;
@@ -237,6 +322,6 @@ contract ExecutionRegistry {
         s.disputeFailing = r.dispute.failing;
         s.disputeLongestFailRun = r.dispute.longestFailRun;
         s.disputeMaxGap = r.dispute.maxGap;
-        emit ExecutionAnchored(requestId, r.nodeId, r.poe, r.verdict, r.sampledNodeId, r.mode, r.nodeSignKey, r.signature);
+        emit ExecutionAnchored(r.requestId, r.nodeId, r.poe, r.verdict, r.sampledNodeId, r.mode, r.nodeSignKey, r.signature);
     }
 }

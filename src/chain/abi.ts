@@ -3,16 +3,27 @@
  * test/chain/abi.test.ts fails if it drifts from what solc compiles from contracts/ExecutionRegistry.sol.
  */
 export const executionRegistryAbi = [
-  {
-    inputs: [],
-    stateMutability: 'nonpayable',
-    type: 'constructor',
-  },
+  { inputs: [], stateMutability: 'nonpayable', type: 'constructor' },
   {
     inputs: [
       { internalType: 'bytes32', name: 'requestId', type: 'bytes32' },
     ],
     name: 'AlreadyAnchored',
+    type: 'error',
+  },
+  {
+    inputs: [
+      { internalType: 'bytes32', name: 'root', type: 'bytes32' },
+    ],
+    name: 'BatchAlreadyAnchored',
+    type: 'error',
+  },
+  { inputs: [], name: 'EmptyBatch', type: 'error' },
+  {
+    inputs: [
+      { internalType: 'uint256', name: 'offset', type: 'uint256' },
+    ],
+    name: 'InvalidBatch',
     type: 'error',
   },
   {
@@ -53,11 +64,7 @@ export const executionRegistryAbi = [
     name: 'NotOwner',
     type: 'error',
   },
-  {
-    inputs: [],
-    name: 'ZeroAddress',
-    type: 'error',
-  },
+  { inputs: [], name: 'ZeroAddress', type: 'error' },
   {
     anonymous: false,
     inputs: [
@@ -72,6 +79,16 @@ export const executionRegistryAbi = [
       { indexed: true, internalType: 'address', name: 'anchorer', type: 'address' },
     ],
     name: 'AnchorerRemoved',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      { indexed: true, internalType: 'bytes32', name: 'root', type: 'bytes32' },
+      { indexed: true, internalType: 'address', name: 'anchorer', type: 'address' },
+      { indexed: false, internalType: 'uint32', name: 'count', type: 'uint32' },
+    ],
+    name: 'BatchAnchored',
     type: 'event',
   },
   {
@@ -273,6 +290,38 @@ export const executionRegistryAbi = [
       { internalType: 'uint256', name: 'anchored', type: 'uint256' },
     ],
     stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'bytes', name: 'records', type: 'bytes' },
+    ],
+    name: 'anchorRoot',
+    outputs: [
+      { internalType: 'bytes32', name: 'root', type: 'bytes32' },
+    ],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      { internalType: 'bytes32', name: 'root', type: 'bytes32' },
+    ],
+    name: 'getBatch',
+    outputs: [
+      {
+        components: [
+          { internalType: 'uint32', name: 'blockNumber', type: 'uint32' },
+          { internalType: 'uint32', name: 'timestamp', type: 'uint32' },
+          { internalType: 'uint32', name: 'count', type: 'uint32' },
+          { internalType: 'address', name: 'anchorer', type: 'address' },
+        ],
+        internalType: 'struct ExecutionRegistry.Batch',
+        name: '',
+        type: 'tuple',
+      },
+    ],
+    stateMutability: 'view',
     type: 'function',
   },
   {

@@ -59,6 +59,8 @@ export interface StartAnvilOptions {
   /** anvil's stdout/stderr go here (appended); default: a temporary file removed on stop. */
   logFile?: string;
   startupTimeoutMs?: number;
+  /** Seconds between blocks (anvil --block-time); default: a block per transaction (automine). */
+  blockTimeSeconds?: number;
   /** Override the binary (else PARALLELIX_ANVIL_BIN, else the one in node_modules). */
   binaryPath?: string;
 }
@@ -167,6 +169,7 @@ export async function startAnvil(options: StartAnvilOptions): Promise<AnvilHandl
   }
 
   const args = ['--host', host, '--port', String(options.port), '--chain-id', String(chainId), '--mnemonic', ANVIL_DEV_MNEMONIC];
+  if (options.blockTimeSeconds !== undefined) args.push('--block-time', String(options.blockTimeSeconds));
   if (options.stateFile) {
     mkdirSync(path.dirname(options.stateFile), { recursive: true });
     args.push('--state', options.stateFile, '--state-interval', String(options.stateIntervalSeconds ?? 1));

@@ -43,6 +43,7 @@ program
   .option('--max-context-tokens <n>', 'context window enforced per request')
   .option('--max-new-tokens <n>', 'largest maxNewTokens accepted')
   .option('--concurrency <n>', 'inferences run at once')
+  .option('--intra-op-threads <n>', 'onnxruntime CPU threads per inference, or auto (sized to the model weights)')
   .action(async (flags: Record<string, string | undefined>) => {
     const { operatorCommand } = await import('./commands/operator.js');
     await operatorCommand({
@@ -56,6 +57,7 @@ program
       maxContextTokens: flags.maxContextTokens,
       maxNewTokens: flags.maxNewTokens,
       concurrency: flags.concurrency,
+      intraOpThreads: flags.intraOpThreads,
     });
   });
 

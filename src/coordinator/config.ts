@@ -21,6 +21,7 @@ const envSchema = z.object({
   PARALLELIX_ANCHOR_ATTEMPTS: positiveInt.default(20),
   PARALLELIX_ANCHOR_WAIT_SECONDS: positiveInt.default(24 * 3600),
   PARALLELIX_SAMPLE_MODE: z.enum(['exact', 'tolerant']).default('tolerant'),
+  PARALLELIX_ANCHOR_BATCH_MAX: z.coerce.number().int().min(0).max(512).default(0),
   PARALLELIX_SAMPLE_TOLERANCE: z.coerce.number().min(0).max(100).default(DEFAULT_TOLERANT_THRESHOLDS.tolerance),
   PARALLELIX_SAMPLE_TOP_K: positiveInt.default(DEFAULT_TOLERANT_THRESHOLDS.topK),
   PARALLELIX_SAMPLE_MAX_FAIL_SHARE: probability.default(DEFAULT_TOLERANT_THRESHOLDS.maxFailShare),
@@ -54,6 +55,11 @@ export interface CoordinatorPolicy {
   uptimeWindowMs: number;
   price: ModelPrice;
   penaltyReputationFactor: number;
+  /**
+   * PARALLELIX_ANCHOR_BATCH_MAX: 0 (default) anchors each record in its own transaction with its own storage; N > 0
+   * group-commits records under Merkle roots, at most N per transaction (src/coordinator/anchor-group-commit.ts).
+   */
+  anchorBatchMax: number;
 }
 
 export function loadCoordinatorPolicy(env: NodeJS.ProcessEnv = process.env): CoordinatorPolicy {
@@ -86,5 +92,6 @@ export function loadCoordinatorPolicy(env: NodeJS.ProcessEnv = process.env): Coo
     uptimeWindowMs: e.PARALLELIX_UPTIME_WINDOW_SECONDS * 1000,
     price: { inputPerToken: e.PARALLELIX_PRICE_INPUT_PER_TOKEN, outputPerToken: e.PARALLELIX_PRICE_OUTPUT_PER_TOKEN },
     penaltyReputationFactor: e.PARALLELIX_PENALTY_REPUTATION_FACTOR,
+    anchorBatchMax: e.PARALLELIX_ANCHOR_BATCH_MAX,
   };
 }

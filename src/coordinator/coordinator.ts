@@ -5,7 +5,9 @@ import type { Hex, Address } from 'viem';
 import { createCoordinatorActivities } from '../../activities/index.js';
 import { createRegistrationActivities } from '../../activities/register-node.js';
 import { NotAuthorisedAnchorerError } from '../chain/errors.js';
+import { createBatchAnchorer } from '../chain/batch-anchoring.js';
 import { createRegistryClient, type RegistryClient } from '../chain/registry.js';
+import { createAnchorGroupCommit } from './anchor-group-commit.js';
 import { loadOrCreateCodecKey } from '../codec/codec-key.js';
 import { coordinatorKeyFile } from '../config/connections.js';
 import { toBase64 } from '../crypto/encoding.js';
@@ -110,8 +112,16 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   const coordinatorBoxPublicKey = toBase64(identity.box.publicKey);
   try {
     registry = await anchoringRegistry(options.chain, claim.privateKey);
+    // Batched anchoring sends from the same claimed account (its own nonce sequence, this process only).
+    const anchorBatches =
+      policy.anchorBatchMax > 0
+        ? createAnchorGroupCommit(
+            createBatchAnchorer({ rpcUrl: options.chain.rpcUrl, chainId: options.chain.chainId, privateKey: claim.privateKey, address: options.chain.registryAddress, ...(options.chain.confirmations ? { confirmations: options.chain.confirmations } : {}) }),
+            { maxBatch: policy.anchorBatchMax },
+          )
+        : undefined;
     const plain = {
-      ...createCoordinatorActivities({ db, registry, identity, policy, logger }),
+      ...createCoordinatorActivities({ db, registry, identity, policy, logger, ...(anchorBatches ? { anchorBatches } : {}) }),
       ...createRegistrationActivities({ db, logger, coordinatorBoxPublicKey, ...(options.health ? { health: options.health } : {}) }),
     };
     const activities = options.metrics ? instrumentActivities(plain, options.metrics) : plain;

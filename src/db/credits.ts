@@ -1,7 +1,7 @@
 import { InvalidInputError } from '../shared/errors.js';
 import { Prisma, type PrismaClient } from './client.js';
 import { HoldStatus, LedgerEntryKind } from '../generated/prisma/enums.js';
-import { HoldStateError, IdempotencyConflictError, InsufficientCreditsError } from './errors.js';
+import { HoldStateError, IdempotencyConflictError, InsufficientCreditsError, NoHoldError } from './errors.js';
 
 /**
  * Off-chain credits in integer micro-credits. `balance` is spendable, `held` is reserved by open holds.
@@ -10,7 +10,7 @@ import { HoldStateError, IdempotencyConflictError, InsufficientCreditsError } fr
  * Every movement is idempotent: retried calls return the first outcome without applying twice.
  */
 
-type Tx = Prisma.TransactionClient;
+export type Tx = Prisma.TransactionClient;
 
 export interface Balance {
   balance: bigint;
@@ -141,6 +141,8 @@ export async function topUp(
 export async function reserveHold(
   db: PrismaClient,
   input: { userExternalId: string; requestId: string; amount: bigint },
+  /** Runs in the same transaction once the hold exists (new or found again on a retry): what must commit with it. */
+  withHold?: (tx: Tx, hold: { userId: string }) => Promise<void>,
 ): Promise<HoldOutcome> {
   const { userExternalId, requestId, amount } = input;
   requirePositive('amount', amount);
@@ -152,6 +154,7 @@ export async function reserveHold(
       if (existing.user.externalId !== userExternalId || existing.amount !== amount) {
         throw new IdempotencyConflictError(`Request ${requestId} already holds credits for another user or amount`);
       }
+      await withHold?.(tx, { userId: existing.userId });
       return view(existing, false);
     }
     if (!user) throw new InsufficientCreditsError(userExternalId, amount, 0n, { details: 'no credit account' });
@@ -175,6 +178,7 @@ export async function reserveHold(
         heldAfter: updated.held,
       },
     });
+    await withHold?.(tx, { userId: user.id });
     return view(hold, true);
   });
 }
@@ -194,15 +198,33 @@ async function lockHold(tx: Tx, requestId: string): Promise<{ hold: HoldRow; use
  */
 export async function captureHold(
   db: PrismaClient,
-  input: { requestId: string; amount: bigint },
+  input: {
+    requestId: string;
+    /** The amount, or how to compute it from the amount held (read under the lock, so no separate read is needed). */
+    amount: bigint | ((held: bigint) => bigint);
+  },
+  /**
+   * Runs in the same transaction after the capture, and again on a repeated call (then with applied: false): what
+   * must commit with the capture (rewards, the request's settled state). Must be idempotent itself.
+   */
+  withCapture?: (tx: Tx, outcome: HoldOutcome) => Promise<void>,
+  /** Runs first in the same transaction; throwing stops the capture (e.g. the anchor check of step 14). */
+  precondition?: (tx: Tx) => Promise<void>,
 ): Promise<HoldOutcome> {
-  const { requestId, amount } = input;
-  requirePositive('amount', amount, true);
+  const { requestId } = input;
+  if (typeof input.amount === 'bigint') requirePositive('amount', input.amount, true);
   return inTx(db, async (tx) => {
+    await precondition?.(tx);
     const locked = await lockHold(tx, requestId);
-    if (!locked) throw new HoldStateError(`No credit hold for request ${requestId}`);
+    if (!locked) throw new NoHoldError(`No credit hold for request ${requestId}`);
     const { hold, user } = locked;
-    if (hold.status === HoldStatus.CAPTURED) return view(hold, false);
+    if (hold.status === HoldStatus.CAPTURED) {
+      const outcome = view(hold, false);
+      await withCapture?.(tx, outcome);
+      return outcome;
+    }
+    const amount = typeof input.amount === 'bigint' ? input.amount : input.amount(hold.amount);
+    requirePositive('amount', amount, true);
     if (hold.status === HoldStatus.RELEASED) {
       throw new HoldStateError(`Credit hold for request ${requestId} was already released`);
     }
@@ -228,7 +250,9 @@ export async function captureHold(
         data: { userId: user.id, kind: LedgerEntryKind.RELEASE, amount: rest, requestId, idempotencyKey: `release:${requestId}`, ...after },
       });
     }
-    return view(settled, true);
+    const outcome = view(settled, true);
+    await withCapture?.(tx, outcome);
+    return outcome;
   });
 }
 

@@ -18,6 +18,9 @@ export class HoldStateError extends ParallelixError {
   override readonly code = 'HOLD_STATE_INVALID';
 }
 
+/** The request has no credit hold at all (it was never admitted). */
+export class NoHoldError extends HoldStateError {}
+
 /** The same idempotency key was reused for a different operation (other user, other amount). */
 export class IdempotencyConflictError extends ParallelixError {
   override readonly code = 'IDEMPOTENCY_CONFLICT';

@@ -8,6 +8,7 @@ import {
   type PreTrainedTokenizer,
 } from '@huggingface/transformers';
 import { InvalidInputError } from '../shared/errors.js';
+import { cpuSessionOptions } from './cpu-threads.js';
 import { configureTransformersEnv } from './model-source.js';
 import { loadOnDevice, type DevicePreference, type InferenceDevice } from './device.js';
 import { GenerationCancelledError, ModelLoadError } from './errors.js';
@@ -40,6 +41,8 @@ export interface InferenceEngineConfig {
   concurrency: number;
   /** onnxruntime intra-op threads; default: onnxruntime's (one per core). One costs less CPU per token on small models. */
   intraOpThreads?: number;
+  /** Whether idle intra-op threads spin (onnxruntime's default: yes). Only applied with intraOpThreads. */
+  intraOpSpinning?: boolean;
   logger: EngineLogger;
   /**
    * TEST AND BENCHMARK ONLY: seeded noise added to the logits before each greedy argmax, a stand-in for
@@ -196,7 +199,9 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
       AutoModelForCausalLM.from_pretrained(config.model, {
         dtype: config.dtype as never,
         device,
-        ...(config.intraOpThreads ? { session_options: { intraOpNumThreads: config.intraOpThreads } } : {}),
+        ...(config.intraOpThreads
+          ? { session_options: cpuSessionOptions({ intraOpThreads: config.intraOpThreads, spinning: config.intraOpSpinning ?? true }) }
+          : {}),
       }),
     );
     const model = selection.loaded;

@@ -29,6 +29,10 @@ export interface OperatorConfig {
   maxContextTokens: number;
   maxNewTokens: number;
   concurrency: number;
+  /** onnxruntime CPU threads: explicit (PARALLELIX_INTRA_OP_THREADS) or `auto` (sized to the model's weights). */
+  intraOpThreads: number | 'auto';
+  /** PARALLELIX_INTRA_OP_SPINNING: let idle onnxruntime threads spin (default off: less CPU, same wall time). */
+  intraOpSpinning: boolean;
   /** How long in-flight inferences may finish after SIGINT/SIGTERM before they are cancelled. */
   shutdownGraceMs: number;
   /**
@@ -55,6 +59,7 @@ export type OperatorConfigOverrides = Partial<{
   maxContextTokens: number | string;
   maxNewTokens: number | string;
   concurrency: number | string;
+  intraOpThreads: number | string;
 }>;
 
 const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
@@ -76,6 +81,8 @@ const envSchema = z.object({
   PARALLELIX_MAX_CONTEXT_TOKENS: positiveInt(1_048_576).default(2048),
   PARALLELIX_MAX_NEW_TOKENS: positiveInt(1_048_576).default(256),
   PARALLELIX_OPERATOR_CONCURRENCY: positiveInt(64).default(1),
+  PARALLELIX_INTRA_OP_THREADS: z.union([z.literal('auto'), positiveInt(1024)]).default('auto'),
+  PARALLELIX_INTRA_OP_SPINNING: bool.default(false),
   PARALLELIX_OPERATOR_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   PARALLELIX_TEST_LOGIT_NOISE: z.coerce.number().min(0).max(10).optional(),
   PARALLELIX_TEST_LOGIT_NOISE_SEED: z.coerce.number().int().min(0).max(0xffffffff).default(1),
@@ -94,6 +101,7 @@ const overrideToEnv: Record<keyof OperatorConfigOverrides, keyof z.input<typeof 
   maxContextTokens: 'PARALLELIX_MAX_CONTEXT_TOKENS',
   maxNewTokens: 'PARALLELIX_MAX_NEW_TOKENS',
   concurrency: 'PARALLELIX_OPERATOR_CONCURRENCY',
+  intraOpThreads: 'PARALLELIX_INTRA_OP_THREADS',
 };
 
 /**
@@ -116,7 +124,8 @@ function localStackOperatorEndpoint(): string | undefined {
  * endpoint, default the local stack's or 127.0.0.1:7280; PARALLELIX_OPERATOR_ENDPOINT_TLS,
  * PARALLELIX_OPERATOR_ENDPOINT_TLS_CA (PEM file, implies TLS); PARALLELIX_OPERATOR_NAME, PARALLELIX_OPERATOR_KEY_FILE, PARALLELIX_MODEL, PARALLELIX_MODEL_PATH,
  * PARALLELIX_MODEL_DTYPE, PARALLELIX_DEVICE, PARALLELIX_MAX_CONTEXT_TOKENS, PARALLELIX_MAX_NEW_TOKENS,
- * PARALLELIX_OPERATOR_CONCURRENCY, PARALLELIX_OPERATOR_SHUTDOWN_GRACE_MS); `overrides` (CLI flags) win. Empty strings count as unset. Throws ConfigError.
+ * PARALLELIX_OPERATOR_CONCURRENCY, PARALLELIX_INTRA_OP_THREADS (a count or `auto`), PARALLELIX_INTRA_OP_SPINNING,
+ * PARALLELIX_OPERATOR_SHUTDOWN_GRACE_MS); `overrides` (CLI flags) win. Empty strings count as unset. Throws ConfigError.
  */
 export function parseOperatorConfig(
   env: NodeJS.ProcessEnv = process.env,
@@ -154,6 +163,8 @@ export function parseOperatorConfig(
     maxContextTokens: e.PARALLELIX_MAX_CONTEXT_TOKENS,
     maxNewTokens: e.PARALLELIX_MAX_NEW_TOKENS,
     concurrency: e.PARALLELIX_OPERATOR_CONCURRENCY,
+    intraOpThreads: e.PARALLELIX_INTRA_OP_THREADS,
+    intraOpSpinning: e.PARALLELIX_INTRA_OP_SPINNING,
     shutdownGraceMs: e.PARALLELIX_OPERATOR_SHUTDOWN_GRACE_MS,
     ...(e.PARALLELIX_TEST_LOGIT_NOISE !== undefined
       ? { testLogitNoise: { size: e.PARALLELIX_TEST_LOGIT_NOISE, seed: e.PARALLELIX_TEST_LOGIT_NOISE_SEED } }

@@ -2,6 +2,7 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, TemporalFailure, TimeoutFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadOrCreateIdentity, signAnnouncement, type NodeIdentity, type OperatorCapabilities } from '../crypto/index.js';
+import { resolveCpuThreads } from '../inference/cpu-threads.js';
 import { createInferenceEngine, type InferenceEngine } from '../inference/engine.js';
 import { OPERATOR_WIRE, type RegistrationInput, type RegistrationResult } from '../protocol/operator-wire.js';
 import { REGISTRATION_WORKFLOW_TYPE, registrationWorkflowId } from '../protocol/operator-endpoint-wire.js';
@@ -129,6 +130,8 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
   const identity = await loadOrCreateIdentity(config.keyFile);
   logger.info({ nodeId: identity.nodeId, keyFile: config.keyFile }, 'operator identity loaded');
 
+  const threads = resolveCpuThreads({ intraOpThreads: config.intraOpThreads, spinning: config.intraOpSpinning, modelPath: config.modelPath, model: config.model, dtype: config.dtype });
+  logger.info({ intraOpThreads: threads.intraOpThreads, spinning: threads.spinning, configured: config.intraOpThreads }, 'onnxruntime CPU threads');
   const baseEngine = createInferenceEngine({
     model: config.model,
     dtype: config.dtype,
@@ -137,6 +140,8 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
     maxContextTokens: config.maxContextTokens,
     maxNewTokensLimit: config.maxNewTokens,
     concurrency: config.concurrency,
+    intraOpThreads: threads.intraOpThreads,
+    intraOpSpinning: threads.spinning,
     logger: createLogger('inference'),
     ...(config.testLogitNoise ? { logitNoise: config.testLogitNoise } : {}),
   });

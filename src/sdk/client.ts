@@ -6,7 +6,7 @@ import { ApplicationFailure, CancelledFailure, TerminatedFailure, WorkflowExecut
 import { loadOrCreateCodecKey, type CodecKey } from '../codec/codec-key.js';
 import { coordinatorDataConverter } from '../coordinator/data-converter.js';
 import { normalizeConversation } from '../protocol/conversation.js';
-import { INFERENCE_WORKFLOW, REQUEST_INPUT_FAILURES, RESULT_CHUNK_QUERY, STATUS_QUERY, type InferenceResult, type RequestStatus } from '../protocol/inference.js';
+import { INFERENCE_WORKFLOW, REQUEST_INPUT_FAILURES, STATUS_QUERY, type InferenceResult, type RequestStatus } from '../protocol/inference.js';
 import { describeIssues, inferenceRequestSchema } from '../protocol/inference-input.js';
 import { COORDINATOR_TASK_QUEUE } from '../protocol/task-queues.js';
 import { InvalidInputError } from '../shared/errors.js';
@@ -34,7 +34,7 @@ export interface ParallelixClientOptions {
   connection?: Connection;
   /** TLS and API key for the connection; default from PARALLELIX_TEMPORAL_TLS*, PARALLELIX_TEMPORAL_API_KEY. */
   security?: TemporalConnectionSecurity;
-  /** How often `requestId()` and `stream()` poll the run. Default 100 ms. */
+  /** `requestId()`'s first pause between queries while the run is not admitted yet (doubling, at most 2 s). Default 100 ms. */
   pollIntervalMs?: number;
 }
 
@@ -43,7 +43,7 @@ export interface RequestHandle {
   /** The request id, once step 02 admitted the request (rejects with a typed error if it was refused). */
   requestId(): Promise<string>;
   status(): Promise<RequestProgress>;
-  /** The verified result text as it becomes available (after steps 10–12), in chunks. */
+  /** The verified result text once it is available (after steps 10–12 anchored it; one long-poll, no polling). */
   stream(): AsyncIterable<string>;
   result(): Promise<SubmitResult>;
 }
@@ -132,15 +132,19 @@ export function toSdkError(error: unknown): unknown {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** requestId() asks again after pollMs, doubling up to this (admission takes one workflow task; a queued run longer). */
+const MAX_REQUEST_ID_POLL_MS = 2_000;
+
 function createHandle(workflow: WorkflowHandle, pollMs: number): RequestHandle {
-  const result = async (): Promise<SubmitResult> => {
-    try {
-      return (await workflow.result()) as InferenceResult;
-    } catch (error) {
+  // One long-poll on the run's outcome per handle, shared by result() and stream(): no periodic query or describe.
+  let outcome: Promise<SubmitResult> | undefined;
+  const result = (): Promise<SubmitResult> => {
+    outcome ??= (workflow.result() as Promise<InferenceResult>).catch((error: unknown) => {
+      outcome = undefined; // a later call asks the server again (e.g. after a connection error)
       throw toSdkError(error);
-    }
+    });
+    return outcome;
   };
-  const isRunning = async (): Promise<boolean> => (await workflow.describe()).status.name === 'RUNNING';
   return {
     workflowId: workflow.workflowId,
     result,
@@ -155,30 +159,24 @@ function createHandle(workflow: WorkflowHandle, pollMs: number): RequestHandle {
       };
     },
     async requestId() {
-      for (;;) {
+      // On demand only: a query, and while the run has not reached step 02 yet another one after a growing pause.
+      let settledOutcome: Promise<SubmitResult | Error> | undefined;
+      for (let wait = pollMs; ; wait = Math.min(wait * 2, MAX_REQUEST_ID_POLL_MS)) {
         const status = await workflow.query<RequestStatus>(STATUS_QUERY);
         if (status.requestId) return status.requestId;
-        if (!(await isRunning())) return (await result()).requestId;
-        await sleep(pollMs);
+        settledOutcome ??= result().catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+        const early = await Promise.race([settledOutcome, sleep(wait).then(() => null)]);
+        if (early instanceof Error) throw early;
+        if (early) return early.requestId;
       }
     },
     stream() {
       return {
         async *[Symbol.asyncIterator]() {
-          let offset = 0;
-          for (;;) {
-            const chunk = await workflow.query<string | null, [number]>(RESULT_CHUNK_QUERY, offset);
-            if (chunk) {
-              offset += chunk.length;
-              yield chunk;
-            }
-            if (!(await isRunning())) {
-              const rest = (await result()).text.slice(offset);
-              if (rest) yield rest;
-              return;
-            }
-            if (!chunk) await sleep(pollMs);
-          }
+          // Steps 10–14 run in one workflow task of local activities, so the verified text (set at step 13, after the
+          // anchor) and the run's completion become visible together: one long-poll on the result, no polling.
+          const { text } = await result();
+          if (text) yield text;
         },
       };
     },

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import type { Address } from 'viem';
+import type { Address, Hex } from 'viem';
+import { readBatchedRecord } from '../chain/batch-anchoring.js';
+import { createReadClient } from '../chain/clients.js';
 import { digestToBytes32, idToBytes32, ZERO_BYTES32, type AnchoredRecord, type AnchorEvidence } from '../chain/record.js';
 import { createRegistryReader } from '../chain/registry.js';
 import { fromBase64 } from '../crypto/encoding.js';
@@ -86,10 +88,17 @@ export async function verifyResult(held: unknown, chain: ChainEndpoint): Promise
   const checks: VerifyCheck[] = [];
   const check = (name: string, ok: boolean, detail: string): void => void checks.push({ name, ok, detail });
 
-  const record = await reader.readRecord(claim.requestId);
-  check('record on chain', record !== null, record ? `block ${record.blockNumber}, anchorer ${record.anchorer}` : `no record for key ${idToBytes32(claim.requestId)}`);
+  // A record of its own in storage, else (batched anchoring) the record inside the held anchor transaction's batch,
+  // whose Merkle root the registry stores: either way from the chain alone.
+  const stored = await reader.readRecord(claim.requestId);
+  const batched = stored === null && claim.anchorTx && /^0x[0-9a-fA-F]{64}$/.test(claim.anchorTx)
+    ? await readBatchedRecord(createReadClient(chain.rpcUrl, chain.chainId), chain.registryAddress, claim.anchorTx as Hex, claim.requestId)
+    : null;
+  const record = stored ?? batched?.record ?? null;
+  check('record on chain', record !== null,
+    batched ? `in batch ${batched.batch.root} (${batched.batch.count} records), block ${batched.batch.blockNumber}, anchorer ${batched.batch.anchorer}` : record ? `block ${record.blockNumber}, anchorer ${record.anchorer}` : `no record for key ${idToBytes32(claim.requestId)}`);
   if (!record) return { requestId: claim.requestId, ok: false, checks, record: null };
-  const evidence: AnchorEvidence = await reader.readEvidence(record);
+  const evidence: AnchorEvidence = batched?.evidence ?? (await reader.readEvidence(record));
 
   check('node', record.nodeKey.toLowerCase() === idToBytes32(claim.nodeId), `${claim.nodeId}; chain key ${record.nodeKey}`);
   const poe = computePoe({ requestId: claim.requestId, result: text, nodeId: claim.nodeId });

@@ -98,6 +98,8 @@ export interface TestNetworkOptions {
   codec?: boolean;
   /** anvil persists its state to a file, so killChain/restartChain model a chain outage without losing blocks. */
   persistChain?: boolean;
+  /** Batched anchoring (the in-process coordinator's policy.anchorBatchMax); default 0: one transaction per record. */
+  anchorBatchMax?: number;
 }
 
 /** The pipeline policy as the environment a coordinator process reads it from. */
@@ -127,7 +129,11 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
   const db = createPrismaClient(database.url, { maxConnections: 4 });
   const operatorEndpoint = await startTestOperatorEndpoint(temporal.server);
   const base = loadCoordinatorPolicy({});
-  const policy: CoordinatorPolicy = { ...base, pipeline: { ...base.pipeline, dispatchHeartbeatSeconds: 10, ...options.policy } };
+  const policy: CoordinatorPolicy = {
+    ...base,
+    pipeline: { ...base.pipeline, dispatchHeartbeatSeconds: 10, ...options.policy },
+    ...(options.anchorBatchMax !== undefined ? { anchorBatchMax: options.anchorBatchMax } : {}),
+  };
   const keyDir = path.join(stateRoot, 'coordinator');
   const coordinatorOptions: CoordinatorOptions = {
     temporal: { address: temporal.server.address, namespace: temporal.server.namespace },

@@ -9,6 +9,8 @@ export interface TestPostgres {
   url: string;
   /** What it is, for a progress line. */
   description: string;
+  /** The embedded server's guard process (its process tree is the server), for CPU accounting; null when external. */
+  pid: number | null;
   stop(): Promise<void>;
 }
 
@@ -20,7 +22,7 @@ export interface TestPostgres {
  */
 export async function provideTestPostgres(options: { durable?: boolean } = {}): Promise<TestPostgres> {
   const external = process.env.PARALLELIX_TEST_PG_URL;
-  if (external) return { url: external, description: `external server at ${redactUrl(external)} (PARALLELIX_TEST_PG_URL)`, stop: async () => undefined };
+  if (external) return { url: external, description: `external server at ${redactUrl(external)} (PARALLELIX_TEST_PG_URL)`, pid: null, stop: async () => undefined };
   const dir = mkdtempSync(path.join(os.tmpdir(), 'parallelix-test-pg-'));
   // As root the server runs as the `postgres` user, which must be able to enter the folder (mkdtemp makes it 0700).
   if (process.getuid?.() === 0) chmodSync(dir, 0o711);
@@ -29,6 +31,7 @@ export async function provideTestPostgres(options: { durable?: boolean } = {}): 
     process.env.PARALLELIX_TEST_PG_URL = server.url();
     return {
       url: server.url(),
+      pid: server.process.pid,
       description: `embedded PostgreSQL ${server.version} on 127.0.0.1:${server.port} (data in ${dir}; set PARALLELIX_TEST_PG_URL to use another server)`,
       async stop() {
         delete process.env.PARALLELIX_TEST_PG_URL;

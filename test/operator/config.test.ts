@@ -16,6 +16,8 @@ describe('operator configuration', () => {
       maxContextTokens: 2048,
       maxNewTokens: 256,
       concurrency: 1,
+      intraOpThreads: 'auto',
+      intraOpSpinning: false,
       shutdownGraceMs: 10_000,
     });
   });
@@ -45,12 +47,21 @@ describe('operator configuration', () => {
     expect(config.model).toBe('tiny-random-LlamaForCausalLM-fp16');
   });
 
+  test('onnxruntime threads: a count or auto, spinning a boolean; the CLI flag wins', () => {
+    expect(parseOperatorConfig({ PARALLELIX_INTRA_OP_THREADS: '2', PARALLELIX_INTRA_OP_SPINNING: 'true' })).toMatchObject({ intraOpThreads: 2, intraOpSpinning: true });
+    expect(parseOperatorConfig({ PARALLELIX_INTRA_OP_THREADS: '2' }, { intraOpThreads: 'auto' }).intraOpThreads).toBe('auto');
+    expect(parseOperatorConfig({}, { intraOpThreads: '3' }).intraOpThreads).toBe(3);
+  });
+
   test.each([
     [{ PARALLELIX_DEVICE: 'gpu' }, /PARALLELIX_DEVICE/],
     [{ PARALLELIX_OPERATOR_CONCURRENCY: '0' }, /PARALLELIX_OPERATOR_CONCURRENCY/],
     [{ PARALLELIX_MAX_NEW_TOKENS: '1.5' }, /PARALLELIX_MAX_NEW_TOKENS/],
     [{ PARALLELIX_OPERATOR_ENDPOINT: 'no-port' }, /PARALLELIX_OPERATOR_ENDPOINT must be host:port/],
     [{ PARALLELIX_OPERATOR_NAME: '../escape' }, /PARALLELIX_OPERATOR_NAME/],
+    [{ PARALLELIX_INTRA_OP_THREADS: '0' }, /PARALLELIX_INTRA_OP_THREADS/],
+    [{ PARALLELIX_INTRA_OP_THREADS: 'many' }, /PARALLELIX_INTRA_OP_THREADS/],
+    [{ PARALLELIX_INTRA_OP_SPINNING: 'yes' }, /PARALLELIX_INTRA_OP_SPINNING/],
   ])('rejects %j with a ConfigError naming the variable', (env, message) => {
     let error: unknown;
     try {

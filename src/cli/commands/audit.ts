@@ -1,6 +1,9 @@
 import { Client, Connection } from '@temporalio/client';
 import { createPublicClient, http, type Hex } from 'viem';
-import { digestToBytes32, idToBytes32, toChainScore, ZERO_BYTES32, type AnchoredRecord, type RecordScore, type VerdictName } from '../../chain/record.js';
+import { digestToBytes32, idToBytes32, toChainScore, ZERO_BYTES32, type AnchoredRecord, type AnchorEvidence, type RecordScore, type VerdictName } from '../../chain/record.js';
+import { readBatchedRecord } from '../../chain/batch-anchoring.js';
+import { createReadClient } from '../../chain/clients.js';
+import { verifyInclusion, type InclusionProof } from '../../chain/merkle.js';
 import type { PrismaClient } from '../../db/client.js';
 import { createRegistryReader } from '../../chain/registry.js';
 import { coordinatorDataConverter } from '../../coordinator/data-converter.js';
@@ -85,11 +88,24 @@ export async function auditRequest(requestId: string): Promise<AuditReport> {
     };
 
     const chain = resolveChainReader();
-    const registry = createRegistryReader({ ...chain, address: chain.registryAddress });
-    const onChain: AnchoredRecord | null = await registry.readRecord(requestId);
-    const evidence = onChain ? await registry.readEvidence(onChain) : null;
     const record = request.execution;
-    check('anchored on chain', onChain !== null, onChain ? `block ${onChain.blockNumber}, anchorer ${onChain.anchorer}` : `no record for key ${idToBytes32(requestId)}`);
+    let onChain: AnchoredRecord | null;
+    let evidence: AnchorEvidence | null;
+    if (record?.batchRoot && record.anchorTxHash) {
+      // Batched: the record is in its batch transaction's calldata, under a root the registry stores.
+      const found = await readBatchedRecord(createReadClient(chain.rpcUrl, chain.chainId), chain.registryAddress, record.anchorTxHash as Hex, requestId);
+      onChain = found?.record ?? null;
+      evidence = found?.evidence ?? null;
+      check('anchored on chain', found !== null, found ? `batch root ${found.batch.root} (${found.batch.count} records), block ${found.batch.blockNumber}, anchorer ${found.batch.anchorer}` : `tx ${record.anchorTxHash} anchors no stored batch holding key ${idToBytes32(requestId)}`);
+      const stored = inclusionProofOf(record.batchProof);
+      check('inclusion proof: database → root on chain', found !== null && stored !== null && record.batchRoot === found.batch.root && stored.root === found.batch.root && verifyInclusion(found.leaf, stored),
+        found ? `database root ${record.batchRoot}, chain root ${found.batch.root}, leaf ${found.proof.index + 1} of ${found.batch.count}` : 'no batch on chain');
+    } else {
+      const registry = createRegistryReader({ ...chain, address: chain.registryAddress });
+      onChain = await registry.readRecord(requestId);
+      evidence = onChain ? await registry.readEvidence(onChain) : null;
+      check('anchored on chain', onChain !== null, onChain ? `block ${onChain.blockNumber}, anchorer ${onChain.anchorer}` : `no record for key ${idToBytes32(requestId)}`);
+    }
     check('execution record in database', record !== null, record ? `anchor tx ${record.anchorTxHash ?? '(none)'}` : 'missing');
 
     if (onChain && record) {
@@ -150,6 +166,15 @@ export async function auditRequest(requestId: string): Promise<AuditReport> {
   } finally {
     await db.$disconnect();
   }
+}
+
+/** The inclusion proof as stored in the database (JSON), or null when it is not one. */
+function inclusionProofOf(value: unknown): InclusionProof | null {
+  const p = value as Partial<InclusionProof> | null;
+  const isHex = (v: unknown): v is Hex => typeof v === 'string' && /^0x[0-9a-fA-F]{64}$/.test(v);
+  if (!p || !isHex(p.root) || typeof p.index !== 'number' || typeof p.count !== 'number' || !Array.isArray(p.steps)) return null;
+  if (!p.steps.every((step) => isHex(step?.sibling) && typeof step?.left === 'boolean')) return null;
+  return p as InclusionProof;
 }
 
 function safeHex(poe: string): Hex | null {

@@ -1,0 +1,92 @@
+import type { Hex } from 'viem';
+import type { BatchAnchorer } from '../chain/batch-anchoring.js';
+import type { InclusionProof } from '../chain/merkle.js';
+import type { ExecutionRecordInput } from '../chain/record.js';
+
+/** Where one record was anchored in a group-committed batch. */
+export interface GroupAnchored {
+  root: Hex;
+  proof: InclusionProof;
+  txHash: Hex;
+  blockNumber: bigint;
+  /** Gas of the whole batch and how many records shared it. */
+  batchGasUsed: bigint;
+  batchSize: number;
+  alreadyAnchored: boolean;
+}
+
+export interface AnchorGroupCommit {
+  /** Resolves once the record's batch is mined (rejects with the batch's error: the activity retries it alone). */
+  anchor(record: ExecutionRecordInput): Promise<GroupAnchored>;
+  /** Records waiting for the next batch and whether a batch is in flight (metrics, tests). */
+  state(): { queued: number; inFlight: boolean };
+}
+
+interface Waiting {
+  record: ExecutionRecordInput;
+  promise: Promise<GroupAnchored>;
+  resolve(value: GroupAnchored): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Group commit for step 12, one per coordinator process (one anchoring account, so one nonce sequence). A record
+ * arriving while no batch is in flight is sent at once, alone: nothing waits for a timer. Records arriving while a
+ * batch is in flight queue up and go together in the next transaction as soon as it is mined, so under load the
+ * batches grow by themselves (up to `maxBatch`). A record already queued or in flight for the same request id
+ * shares that attempt. An invalid record is refused alone before it can spoil a batch.
+ */
+export function createAnchorGroupCommit(anchorer: BatchAnchorer, options: { maxBatch: number }): AnchorGroupCommit {
+  const queue: Waiting[] = [];
+  const pending = new Map<string, Waiting>();
+  let inFlight = false;
+
+  async function drain(): Promise<void> {
+    inFlight = true;
+    try {
+      while (queue.length > 0) {
+        const batch = queue.splice(0, options.maxBatch);
+        try {
+          const result = await anchorer.anchorBatch(batch.map((w) => w.record));
+          batch.forEach((w, i) =>
+            w.resolve({
+              root: result.root,
+              proof: result.proofs[i]!,
+              txHash: result.txHash,
+              blockNumber: result.blockNumber,
+              batchGasUsed: result.gasUsed,
+              batchSize: batch.length,
+              alreadyAnchored: result.alreadyAnchored,
+            }),
+          );
+        } catch (error) {
+          for (const w of batch) w.reject(error);
+        } finally {
+          for (const w of batch) pending.delete(w.record.requestId);
+        }
+      }
+    } finally {
+      inFlight = false;
+    }
+  }
+
+  return {
+    anchor(record) {
+      const same = pending.get(record.requestId);
+      if (same) return same.promise;
+      anchorer.prepare(record); // throws InvalidInputError for a record the contract would refuse
+      let resolve!: (value: GroupAnchored) => void;
+      let reject!: (error: unknown) => void;
+      const promise = new Promise<GroupAnchored>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      const waiting: Waiting = { record, promise, resolve, reject };
+      pending.set(record.requestId, waiting);
+      queue.push(waiting);
+      if (!inFlight) void drain();
+      return promise;
+    },
+    state: () => ({ queued: queue.length, inFlight }),
+  };
+}
