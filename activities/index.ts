@@ -8,6 +8,7 @@
  */
 import { createAcceptRequest } from './accept-request.js';
 import { createAdmit } from './admit.js';
+import { createCheckRefusal } from './check-refusal.js';
 import { createAnchor } from './anchor.js';
 import type { CoordinatorDeps } from './deps.js';
 import { createEncrypt } from './encrypt.js';
@@ -30,6 +31,8 @@ export function createCoordinatorActivities(deps: CoordinatorDeps) {
     '02 Admit': createAdmit(deps),
     '03 Match': match,
     '04 Encrypt': encrypt,
+    '05 Dispatch · check refusal': createCheckRefusal(deps),
+    '11 Sample · check refusal': createCheckRefusal(deps),
     '10 Verify sig': verifyResult,
     '10 Verify sig · penalise': penaliseNode,
     '11 Sample · match': match,
@@ -37,7 +40,7 @@ export function createCoordinatorActivities(deps: CoordinatorDeps) {
     '11 Sample · verify': verifyResult,
     '11 Sample · penalise': penaliseNode,
     '11 Sample · record': recordProgress,
-    '11 Sample · seal claim': createSealClaim(),
+    '11 Sample · seal claim': createSealClaim(deps),
     '11 Sample · judge': createJudgeScore(deps),
     '12 Anchor': createAnchor(deps),
     '13 Return result': recordProgress,

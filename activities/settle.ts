@@ -30,6 +30,22 @@ export function verificationWeight(scoredTokens: number, inputPerToken: number, 
   return BigInt(Math.round(scoredTokens * inputPerToken * uptime));
 }
 
+/** The ledger's token columns are 32-bit integers. */
+const MAX_LEDGER_TOKENS = 2_147_483_647;
+
+function ledgerCount(value: unknown): number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? Math.min(value, MAX_LEDGER_TOKENS) : 0;
+}
+
+/**
+ * Usage as Settle may write it: non-negative integers within the ledger's range. Anything else (NaN, negative,
+ * fractional, not a number) counts as 0 tokens; the charge is capped by the hold whatever the counts.
+ */
+export function ledgerUsage(usage: unknown): TokenUsage {
+  const { inputTokens, outputTokens } = (typeof usage === 'object' && usage !== null ? usage : {}) as Partial<Record<keyof TokenUsage, unknown>>;
+  return { inputTokens: ledgerCount(inputTokens), outputTokens: ledgerCount(outputTokens) };
+}
+
 /**
  * Step 14, only after the anchor: capture the metered cost, release the rest of the hold, credit the delivering
  * node a reward weight scaled by its uptime and each scoring node its verification weight. Idempotent by request id
@@ -43,7 +59,9 @@ export function createSettle({ db, policy }: Pick<CoordinatorDeps, 'db' | 'polic
     }
     const hold = await getHold(db, input.requestId);
     if (!hold) throw ApplicationFailure.nonRetryable(`request ${input.requestId} has no credit hold`, 'NO_HOLD');
-    const cost = actualCost(policy.price, input.usage, Number(hold.amount));
+    // Step 10 admits only counted usage; a run verified before it did may carry anything: never let it wedge Settle.
+    const usage = ledgerUsage(input.usage);
+    const cost = actualCost(policy.price, usage, Number(hold.amount));
     const captured = await captureHold(db, { requestId: input.requestId, amount: BigInt(cost) });
     const verifiers = (input.verifiers ?? []).filter((v) => v.nodeId !== input.nodeId);
     const uptimes = await nodeUptimes(db, [input.nodeId, ...verifiers.map((v) => v.nodeId)], policy.uptimeWindowMs);
@@ -64,8 +82,8 @@ export function createSettle({ db, policy }: Pick<CoordinatorDeps, 'db' | 'polic
           status: 'SETTLED',
           step: 14,
           actualCost: captured.capturedAmount,
-          tokensIn: input.usage.inputTokens,
-          tokensOut: input.usage.outputTokens,
+          tokensIn: usage.inputTokens,
+          tokensOut: usage.outputTokens,
           settledAt: new Date(),
         },
       }),

@@ -22,6 +22,9 @@ import { temporalConnectionSecurity } from '../temporal/connection-security.js';
 import { projectRoot, stateDir } from '../shared/paths.js';
 import { loadCoordinatorPolicy, type CoordinatorPolicy } from './config.js';
 import { coordinatorDataConverter } from './data-converter.js';
+import { createTokenCounter, type TokenCounter } from './token-counter.js';
+import { deriveRequestSealKey } from '../crypto/request-seal.js';
+import { defaultModelPath } from '../inference/model-source.js';
 
 export interface CoordinatorOptions {
   temporal: { address: string; namespace: string };
@@ -54,6 +57,8 @@ export interface CoordinatorOptions {
    * a coordinator without the codec. Never set in production.
    */
   dataConverter?: DataConverter;
+  /** The coordinator's token counter; default: tokenizers from the local models folder (PARALLELIX_MODEL_PATH). */
+  tokens?: TokenCounter;
 }
 
 export interface RunningCoordinator {
@@ -108,11 +113,20 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   let connection: NativeConnection | undefined;
   let worker: Worker;
   const coordinatorBoxPublicKey = toBase64(identity.box.publicKey);
+  const coordinatorSignPublicKey = toBase64(identity.sign.publicKey);
+  const requestSealKey = deriveRequestSealKey(codecKey);
+  const tokens = options.tokens ?? createTokenCounter({ modelPath: defaultModelPath(), logger });
   try {
     registry = await anchoringRegistry(options.chain, claim.privateKey);
     const plain = {
-      ...createCoordinatorActivities({ db, registry, identity, policy, logger }),
-      ...createRegistrationActivities({ db, logger, coordinatorBoxPublicKey, ...(options.health ? { health: options.health } : {}) }),
+      ...createCoordinatorActivities({ db, registry, identity, policy, logger, requestSealKey, tokens }),
+      ...createRegistrationActivities({
+        db,
+        logger,
+        coordinatorBoxPublicKey,
+        coordinatorSignPublicKey,
+        ...(options.health ? { health: options.health } : {}),
+      }),
     };
     const activities = options.metrics ? instrumentActivities(plain, options.metrics) : plain;
     connection = await NativeConnection.connect({ address: options.temporal.address, ...temporalConnectionSecurity() });
@@ -122,7 +136,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       taskQueue: COORDINATOR_TASK_QUEUE,
       workflowsPath: WORKFLOWS_PATH,
       activities,
-      dataConverter: options.dataConverter ?? coordinatorDataConverter(codecKey),
+      dataConverter: options.dataConverter ?? coordinatorDataConverter(codecKey, identity.box),
       maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks ?? 40,
       maxConcurrentLocalActivityExecutions: 64,
     });

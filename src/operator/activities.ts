@@ -26,13 +26,17 @@ import {
 } from '../protocol/operator-wire.js';
 import { InvalidInputError, ParallelixError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { DispatchNotForThisNodeError, ModelNotServedError } from './errors.js';
+import { verifyDispatchSignature, type SignedDispatchKind } from '../crypto/dispatch-signature.js';
+import type { CoordinatorPin } from './coordinator-pin.js';
+import { CoordinatorNotPinnedError, DispatchNotAuthenticError, DispatchNotForThisNodeError, ModelNotServedError } from './errors.js';
 
 export interface OperatorActivitiesOptions {
   identity: NodeIdentity;
   /** A loaded engine (runOperator loads it before polling). */
   engine: InferenceEngine;
   logger: Pick<Logger, 'info' | 'warn'>;
+  /** The coordinator keys this node pinned at registration (undefined until then: every dispatch is refused). */
+  coordinator: () => CoordinatorPin | undefined;
 }
 
 /** Activities an operator's workers host: executeInference (steps 06–09), scoreClaim (step 11) and probe (health). */
@@ -55,8 +59,17 @@ function nonRetryable(error: ParallelixError): ApplicationFailure {
   return ApplicationFailure.create({ message: error.message, type: error.code, nonRetryable: true, cause: error, ...(details ? { details } : {}) });
 }
 
-function checkAddressing(input: DispatchInput | ScoreInput, identity: NodeIdentity, served: string): void {
+/** Only what the pinned coordinator key signed runs here; checked before anything else is read or opened. */
+function checkSigned(kind: SignedDispatchKind, input: DispatchInput | ScoreInput, pin: CoordinatorPin | undefined): CoordinatorPin {
   if (input?.wire !== OPERATOR_WIRE) throw new InvalidInputError('dispatch is not an operator wire message');
+  if (!pin) throw new CoordinatorNotPinnedError('this node has not pinned a coordinator key yet: it runs no dispatch before it registered');
+  if (!verifyDispatchSignature(kind, input, pin.signPublicKey)) {
+    throw new DispatchNotAuthenticError('the dispatch is not signed by the coordinator key this node pinned');
+  }
+  return pin;
+}
+
+function checkAddressing(input: DispatchInput | ScoreInput, identity: NodeIdentity, served: string): void {
   if (input.nodeId !== identity.nodeId) {
     throw new DispatchNotForThisNodeError(`dispatch for ${String(input.nodeId)} reached node ${identity.nodeId}`);
   }
@@ -64,8 +77,11 @@ function checkAddressing(input: DispatchInput | ScoreInput, identity: NodeIdenti
   if (input.model !== served) throw new ModelNotServedError(`model ${String(input.model)} is not served by this node`);
 }
 
-function checkDispatch(input: DispatchInput, identity: NodeIdentity, served: string): void {
+function checkDispatch(input: DispatchInput, identity: NodeIdentity, served: string, pin: CoordinatorPin): void {
   checkAddressing(input, identity, served);
+  if (input.replyToBoxPublicKey !== pin.boxPublicKey) {
+    throw new DispatchNotAuthenticError('the dispatch asks for a reply key other than the coordinator key this node pinned');
+  }
   let replyKey: Uint8Array;
   try {
     replyKey = fromBase64(input.replyToBoxPublicKey);
@@ -75,12 +91,13 @@ function checkDispatch(input: DispatchInput, identity: NodeIdentity, served: str
   if (replyKey.byteLength !== 32) throw new InvalidInputError('replyToBoxPublicKey must be a 32-byte key');
 }
 
-export function createOperatorActivities({ identity, engine, logger }: OperatorActivitiesOptions): OperatorActivities {
+export function createOperatorActivities({ identity, engine, logger, coordinator }: OperatorActivitiesOptions): OperatorActivities {
   let inFlight = 0;
 
   async function run(input: DispatchInput): Promise<DispatchResult> {
+    const pin = checkSigned('executeInference', input, coordinator());
     const info = engine.info();
-    checkDispatch(input, identity, info.model);
+    checkDispatch(input, identity, info.model, pin);
     const { requestId } = input;
     // Step 06: only this node's box key opens the envelope; it must be bound to this request id.
     const payload = openJsonEnvelope(input.envelope, identity.box.secretKey, identity.box.publicKey, {
@@ -100,7 +117,8 @@ export function createOperatorActivities({ identity, engine, logger }: OperatorA
 
     // Steps 08–09: commit to the exact text, sign, seal the text back to the coordinator.
     const poe = computePoe({ requestId, result: result.text, nodeId: identity.nodeId });
-    const sealed = sealEnvelope({ text: result.text, tokenIds: result.tokenIds } satisfies ResultPayload as unknown as Record<string, unknown>, input.replyToBoxPublicKey, {
+    // Sealed to the pinned coordinator key only, whatever else a dispatch could name.
+    const sealed = sealEnvelope({ text: result.text, tokenIds: result.tokenIds } satisfies ResultPayload as unknown as Record<string, unknown>, pin.boxPublicKey, {
       requestId,
     });
     const durationMs = Math.round(performance.now() - started);
@@ -124,6 +142,7 @@ export function createOperatorActivities({ identity, engine, logger }: OperatorA
 
   /** Step 11, tolerant mode, on node_j: open the claim, score it in one forward pass, sign what was measured. */
   async function score(input: ScoreInput): Promise<ScoreResult> {
+    checkSigned('scoreClaim', input, coordinator());
     const info = engine.info();
     checkAddressing(input, identity, info.model);
     if (typeof input.claimedNodeId !== 'string' || input.claimedNodeId === identity.nodeId) {
