@@ -72,12 +72,14 @@ export function createTokenCounter({ modelPath, logger }: TokenCounterOptions): 
     async countPrompt(model, messages) {
       const tokenizer = await tokenizerOf(model);
       if (!tokenizer) return undefined;
-      let ids: unknown;
+      let rendered: unknown;
       try {
-        ids = tokenizer.apply_chat_template(messages, { add_generation_prompt: true, tokenize: true, return_tensor: false });
+        rendered = tokenizer.apply_chat_template(messages, { add_generation_prompt: true, tokenize: true, return_tensor: false, return_dict: true });
       } catch (error) {
         throw new TemplateRefusedError(error instanceof Error ? error.message : String(error));
       }
+      // { input_ids: number[] } (or number[][] for a batch of one).
+      const ids = (rendered as { input_ids?: unknown } | null)?.input_ids;
       const flat = Array.isArray(ids) && Array.isArray(ids[0]) ? (ids[0] as unknown[]) : ids;
       if (!Array.isArray(flat)) throw new Error('the tokenizer returned no token ids');
       if (flat.length === 0) throw new TemplateRefusedError('the chat template renders these messages as an empty prompt');

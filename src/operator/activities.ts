@@ -56,7 +56,23 @@ function nonRetryable(error: ParallelixError): ApplicationFailure {
     error instanceof PromptTooLongError
       ? [{ inputTokens: error.inputTokens, maxNewTokens: error.maxNewTokens, maxContextTokens: error.maxContextTokens }]
       : undefined;
-  return ApplicationFailure.create({ message: error.message, type: error.code, nonRetryable: true, cause: error, ...(details ? { details } : {}) });
+  // The message without its details: details can quote the request (e.g. a chat template's own error text), and a
+  // failure's text is logged by the worker here and stored in history (sealed to the coordinator, but never needed).
+  return ApplicationFailure.create({ message: withoutDetails(error), type: error.code, nonRetryable: true, ...(details ? { details } : {}) });
+}
+
+function withoutDetails(error: ParallelixError): string {
+  const at = error.details === undefined ? -1 : error.message.indexOf('\n\nDetails: ');
+  return at < 0 ? error.message : error.message.slice(0, at);
+}
+
+/**
+ * An unexpected fault (a runtime error of the engine, …): its text is withheld, since it may quote the request.
+ * Retryable, as before: Temporal's retry policy decides.
+ */
+function withheld(error: unknown): ApplicationFailure {
+  const name = error instanceof Error ? error.name : typeof error;
+  return ApplicationFailure.create({ message: `the operator failed (${name}); its text is withheld, as it may quote the request`, type: 'OPERATOR_FAULT' });
 }
 
 /** Only what the pinned coordinator key signed runs here; checked before anything else is read or opened. */
@@ -204,7 +220,8 @@ export function createOperatorActivities({ identity, engine, logger, coordinator
         logger.warn({ requestId, code: error.code }, 'inference refused');
         throw nonRetryable(error);
       }
-      throw error; // unexpected (runtime fault): Temporal's retry policy decides
+      logger.warn({ requestId, error: error instanceof Error ? error.name : typeof error }, 'inference failed');
+      throw withheld(error); // unexpected (runtime fault): Temporal's retry policy decides
     } finally {
       inFlight -= 1;
     }
