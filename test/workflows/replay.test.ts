@@ -1,26 +1,65 @@
 /**
- * Runs in flight survive workflow changes: histories recorded with the workflow code before tolerant sampling
- * (commit 8e99490: one unsampled request, one sampled at p = 1 with the exact check) replay without
- * non-determinism on today's code. Their payloads are encrypted with the fixture's throwaway codec key.
+ * Runs in flight survive workflow changes: every history in test/fixtures/histories/ replays without
+ * non-determinism on today's workflow code, with the SDK's replayer. The fixtures are one run of every branch of
+ * the inference workflow and of the registration and health workflows (recorded by
+ * test/fixtures/record-histories.ts with fake activities), plus two runs recorded with the code before tolerant
+ * sampling (commit 8e99490). Their payloads are encrypted with the fixtures' throwaway codec key.
+ *
+ * Controls: the same histories replayed on the inference workflow with one extra step fail when the step is added
+ * without patched() and pass when it is behind patched(): the suite catches exactly what would break running code.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
-import { Worker } from '@temporalio/worker';
-import { loadOrCreateCodecKey } from '../../src/codec/codec-key.js';
+import { Worker, type ReplayResult } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../../src/coordinator/coordinator.js';
 import { coordinatorDataConverter } from '../../src/coordinator/data-converter.js';
 import { projectRoot } from '../../src/shared/paths.js';
+import { fixtureCodecKey, HISTORIES_DIR } from '../fixtures/fake-pipeline-server.js';
 
-const dir = path.join(projectRoot, 'test', 'fixtures', 'histories');
-const key = loadOrCreateCodecKey('/nonexistent', { PARALLELIX_CODEC_KEY: readFileSync(path.join(dir, 'codec-key'), 'utf8').trim() });
+const fixtures = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, '')).sort();
+const dataConverter = coordinatorDataConverter(fixtureCodecKey());
 
-test.each(['pre-tolerant-unsampled', 'pre-tolerant-sampled-exact'])('history %s replays on the current workflow code', async (name) => {
+function history(name: string): temporal.api.history.v1.History {
   // Written with JSON.stringify(await handle.fetchHistory()): protobufjs's object form (camelCase, enums by name).
-  const history = temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(path.join(dir, `${name}.json`), 'utf8')) as object);
-  const types = (history.events ?? []).map((e) => e.eventType);
-  expect(types.length).toBeGreaterThan(10);
-  await expect(
-    Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH, dataConverter: coordinatorDataConverter(key) }, history),
-  ).resolves.toBeUndefined();
-}, 120_000);
+  return temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(path.join(HISTORIES_DIR, `${name}.json`), 'utf8')) as object);
+}
+
+async function replayAll(workflowsPath: string, names: string[]): Promise<Map<string, ReplayResult['error']>> {
+  const results = new Map<string, ReplayResult['error']>();
+  const histories = names.map((name) => ({ workflowId: name, history: history(name) }));
+  for await (const result of Worker.runReplayHistories({ workflowsPath, dataConverter }, histories)) results.set(result.workflowId, result.error);
+  return results;
+}
+
+const BRANCH_FIXTURES = [
+  'inference-happy', 'inference-exact-agree', 'inference-tolerant-agree', 'inference-exact-dispute-upheld', 'inference-tolerant-dispute-upheld',
+  'inference-exact-majority-overruled', 'inference-tolerant-majority-overruled', 'inference-exact-no-majority', 'inference-tolerant-no-majority',
+  'inference-exact-no-third-node', 'inference-tolerant-no-third-node', 'inference-fail-insufficient-credits', 'inference-fail-no-capable-node',
+  'inference-fail-all-nodes-failed', 'inference-fail-anchor', 'inference-rematch-after-false-refusal', 'node-health-continue-as-new', 'node-registration',
+];
+
+test('the fixtures cover every branch the issue names, each a real history', () => {
+  expect(fixtures).toEqual(expect.arrayContaining(BRANCH_FIXTURES));
+  for (const name of fixtures) expect((history(name).events ?? []).length).toBeGreaterThanOrEqual(8);
+  const ended = history('node-health-continue-as-new').events ?? [];
+  expect(ended[ended.length - 1]?.eventType).toBe(temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+});
+
+test('every recorded history replays on the current workflow code', async () => {
+  const results = await replayAll(WORKFLOWS_PATH, fixtures);
+  expect([...results.keys()].sort()).toEqual(fixtures);
+  const broken = [...results].filter(([, error]) => error).map(([name, error]) => `${name}: ${error?.message}`);
+  expect(broken).toEqual([]);
+}, 180_000);
+
+test('a step added without patched() breaks the running inference workflows; behind patched() it does not', async () => {
+  const inference = fixtures.filter((f) => f.startsWith('inference-') || f.startsWith('pre-tolerant-'));
+  const dir = path.join(projectRoot, 'test', 'fixtures', 'workflows');
+  const unpatched = await replayAll(path.join(dir, 'unpatched-change.ts'), inference);
+  const patched = await replayAll(path.join(dir, 'patched-change.ts'), inference);
+  for (const name of inference) {
+    expect([name, unpatched.get(name)?.name]).toEqual([name, 'DeterminismViolationError']);
+    expect([name, patched.get(name)]).toEqual([name, undefined]);
+  }
+}, 240_000);
