@@ -5,6 +5,18 @@ import { fromBase64 } from '../crypto/encoding.js';
 import { isOperatorWireMessage } from '../protocol/operator-wire.js';
 
 const decoder = new TextDecoder();
+const NULL_PAYLOAD: Payload = { metadata: { encoding: new TextEncoder().encode('binary/null') } };
+/** Encodings a party without the coordinator's keys can read (the default payload converter's). */
+const READABLE = new Set(['binary/null', 'binary/plain', 'json/plain', 'json/protobuf', 'binary/protobuf']);
+
+/**
+ * Payloads a party without the coordinator's keys cannot open (the coordinator's encrypted failure messages, e.g.
+ * of a refused registration) read as empty instead of failing the whole call: the failure's type still says what
+ * happened.
+ */
+export function withoutUnreadable(payloads: Payload[]): Payload[] {
+  return payloads.map((payload) => (READABLE.has(decoder.decode(payload.metadata?.encoding ?? new Uint8Array())) ? payload : NULL_PAYLOAD));
+}
 
 function isOperatorWirePayload(payload: Payload): boolean {
   if (!payload.data || decoder.decode(payload.metadata?.encoding ?? new Uint8Array()) !== 'json/plain') return false;
@@ -30,13 +42,13 @@ export class CoordinatorSealingCodec implements PayloadCodec {
     const recipient = pinned === undefined ? undefined : fromBase64(pinned);
     return payloads.map((payload) => {
       if (isOperatorWirePayload(payload)) return payload;
-      if (!recipient) return { metadata: { encoding: new TextEncoder().encode('binary/null') } };
+      if (!recipient) return NULL_PAYLOAD;
       return sealPayloadToCoordinator(payload, recipient);
     });
   }
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
-    return payloads;
+    return withoutUnreadable(payloads);
   }
 }
 

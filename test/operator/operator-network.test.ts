@@ -2,8 +2,10 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError } from '@temporalio/client';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Client, WorkflowFailedError } from '@temporalio/client';
+import { EncryptionCodec } from '../../src/codec/encryption-codec.js';
+import { coordinatorDataConverter } from '../../src/coordinator/data-converter.js';
 import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createRegistrationActivities } from '../../activities/register-node.js';
@@ -55,6 +57,14 @@ let workers: Worker[] = [];
 let workersRunning: Promise<unknown>;
 let stateRoot: string;
 const coordinator: NodeIdentity = createIdentity();
+/**
+ * What the stand-in coordinator's dispatch fixture runs with: its own codec, and its box key, which opens what
+ * operators seal to the coordinator they pinned (their failures and heartbeat details).
+ */
+const fixtureKey = { id: 'operator-test', key: randomBytes(32) };
+const fixtureCodec = new EncryptionCodec(fixtureKey, [], coordinator.box);
+const fixtureDataConverter = coordinatorDataConverter(fixtureKey, coordinator.box);
+let fixtureClient: Client;
 const operators = new Map<string, OperatorProcess>();
 const nodeIds = new Map<string, string>();
 
@@ -116,7 +126,7 @@ function signed(input: DispatchInput, key = coordinator.sign.secretKey): Dispatc
 }
 
 function startDispatch(taskQueue: string, dispatch: DispatchInput, heartbeatTimeoutMs = 10_000) {
-  return temporal.client.workflow.start('dispatchFixtureWorkflow', {
+  return fixtureClient.workflow.start('dispatchFixtureWorkflow', {
     taskQueue: FIXTURE_QUEUE,
     workflowId: `dispatch-${dispatch.requestId}-${randomUUID()}`,
     args: [{ taskQueue, dispatch, heartbeatTimeoutMs }],
@@ -147,6 +157,7 @@ beforeAll(async () => {
   [temporal, database] = await Promise.all([startTestTemporal(), createTestDatabase()]);
   db = createPrismaClient(database.url);
   workerConnection = await NativeConnection.connect({ address: temporal.server.address });
+  fixtureClient = new Client({ connection: temporal.connection, namespace: temporal.server.namespace, dataConverter: fixtureDataConverter });
   const common = { connection: workerConnection, namespace: temporal.server.namespace };
   workers = [
     await Worker.create({
@@ -163,6 +174,7 @@ beforeAll(async () => {
     }),
     await Worker.create({
       ...common,
+      dataConverter: fixtureDataConverter,
       taskQueue: FIXTURE_QUEUE,
       workflowsPath: fileURLToPath(new URL('../fixtures/workflows/dispatch-workflow.ts', import.meta.url)),
     }),
@@ -323,7 +335,9 @@ test('cancelling a dispatch stops the generation mid-way and the activity ends c
   const gamma = operators.get('gamma')!;
   gamma.child.kill('SIGSTOP');
   try {
-    expect(Buffer.from(details.payloads![0]!.data!).toString()).toMatch(/^\{"tokens":\d+\}$/);
+    // Sealed to the coordinator like everything the operator writes that is not a wire message; progress only inside.
+    const [progress] = await fixtureCodec.decode([details.payloads![0]! as Parameters<typeof fixtureCodec.decode>[0][number]]);
+    expect(Buffer.from(progress!.data!).toString()).toMatch(/^\{"tokens":\d+\}$/);
     await handle.cancel();
     await waitFor('the cancellation request in history', async () => {
       const events = (await handle.fetchHistory()).events ?? [];
@@ -381,6 +395,7 @@ test('a forged announcement is refused and stores nothing', async () => {
     nodeId: impostor.nodeId,
     taskQueue: nodeTaskQueue(impostor.nodeId),
     coordinatorBoxPublicKey: toBase64(coordinator.box.publicKey),
+    coordinatorSignPublicKey: toBase64(coordinator.sign.publicKey),
   });
   await temporal.client.workflow.getHandle(`node-health-${impostor.nodeId}`).terminate('test: no such process');
   await db.healthSample.deleteMany({ where: { nodeId: impostor.nodeId } });
