@@ -3,6 +3,9 @@
  *  (c) a namespace client without the codec key starts `inferenceWorkflow` for a victim: refused at step 01
  *      (REQUEST_NOT_AUTHENTIC) before anything is held: no hold, no request row, no charge. A platform run's sealed
  *      input copied from history and started again under its workflow id is refused the same way.
+ *  (d) a real dispatch copied from history and re-scheduled on the same node with the attacker's reply key (under
+ *      the genuine signature or the attacker's), unsigned or signed by the attacker: refused, nothing sealed to the
+ *      attacker, the prompt in no history and no log.
  *  (g) an operator whose failure text quotes the prompt: the request completes elsewhere, and the text is in no
  *      history and no operator log (the operator withholds an unexpected error's text, and seals its failures, stack
  *      traces included, to the coordinator).
@@ -18,10 +21,11 @@ import { SEALED_TO_COORDINATOR_ENCODING } from '../../src/codec/sealed-payload.j
 import type { InferenceResult, InferenceWorkflowInput, RequestStatus } from '../../src/protocol/inference.js';
 import { COORDINATOR_TASK_QUEUE } from '../../src/protocol/task-queues.js';
 import { projectRoot } from '../../src/shared/paths.js';
-import { expectNoPlaintextInHistory } from '../helpers/history.js';
+import { expectNoPlaintextInHistory, scanHistoryForPlaintext } from '../helpers/history.js';
 import { startTestNetwork, TEST_MODEL, type TestNetwork } from '../helpers/network.js';
 
 const ROGUE_CLIENT = path.join(projectRoot, 'test', 'fixtures', 'rogue-client.ts');
+const ROGUE_DISPATCHER = path.join(projectRoot, 'test', 'fixtures', 'rogue-dispatcher.ts');
 const FAULTY_ENTRY = path.join(projectRoot, 'test', 'fixtures', 'faulty-operator.ts');
 
 let network: TestNetwork;
@@ -34,11 +38,11 @@ afterAll(async () => {
   await network?.stop();
 });
 
-/** Runs the rogue client to the end and returns its JSON lines. */
-function runRogue(args: string[]): Promise<Array<Record<string, unknown>>> {
+/** Runs a rogue process to the end and returns its JSON lines. */
+function runRogue(args: string[], entry = ROGUE_CLIENT): Promise<Array<Record<string, unknown>>> {
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
-  const child = spawn(process.execPath, ['--import', 'tsx', ROGUE_CLIENT, ...args], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -123,5 +127,40 @@ test('(g) an operator failure quoting the prompt reaches no history in clear; th
     expect(network.operators.get('leaky')!.process.stderr()).not.toContain(secret);
   } finally {
     await network.db.node.update({ where: { nodeId: honest }, data: { reputation: 1 } });
+    // Out of the later tests' way: stopped, and out of matching at once.
+    await network.operators.get('leaky')!.process.stop('SIGTERM');
+    network.operators.delete('leaky');
+    await network.db.node.update({ where: { nodeId: leaky }, data: { status: 'OFFLINE' } });
   }
 }, 180_000);
+
+test('(d) a copied dispatch re-scheduled with another reply key, unsigned or wrongly signed: the node refuses, nothing leaks', async () => {
+  const secret = `the vault opens with ${randomUUID()}`;
+  const userId = `user-${randomUUID()}`;
+  await network.fund(userId, 100_000);
+  const real = await sealedRun(userId, [{ role: 'user', content: `Keep this private: ${secret}.` }]);
+  const result = (await real.result()) as InferenceResult;
+  const alpha = network.operators.get('alpha')!;
+  const inferencesBefore = alpha.process.logs().filter((line) => line.msg === 'inference done').length;
+
+  const outcomes = await runRogue([network.temporal.server.address, network.temporal.server.namespace, real.workflowId], ROGUE_DISPATCHER);
+  expect(outcomes.map((o) => [o.variant, o.type, o.nonRetryable])).toEqual([
+    ['other-reply-key-genuine-signature', 'DISPATCH_NOT_AUTHENTIC', true],
+    ['other-reply-key-attacker-signature', 'DISPATCH_NOT_AUTHENTIC', true],
+    ['unsigned', 'DISPATCH_NOT_AUTHENTIC', true],
+    ['attacker-signature', 'DISPATCH_NOT_AUTHENTIC', true],
+  ]);
+  expect(outcomes.filter((o) => o.completed)).toEqual([]);
+  // Refused before anything ran: the node generated nothing more, so nothing was sealed to anyone.
+  expect(alpha.process.logs().filter((line) => line.msg === 'inference done').length).toBe(inferencesBefore);
+  for (const { workflowId } of outcomes) {
+    const history = await network.client.workflow.getHandle(String(workflowId)).fetchHistory();
+    expect((history.events ?? []).some((e) => e.activityTaskCompletedEventAttributes)).toBe(false);
+    // The attacker's own payloads are in clear (its choice); the prompt is nowhere in them.
+    const { violations } = await scanHistoryForPlaintext(history, { codec: network.codec, secrets: [secret], expectEncrypted: [] });
+    expect(violations.filter((v) => v.includes(secret))).toEqual([]);
+  }
+  await expectNoPlaintextInHistory(await real.fetchHistory(), { codec: network.codec, secrets: [secret] });
+  expect(alpha.process.stderr()).not.toContain(secret);
+  expect(result.creditsCharged).toBeGreaterThan(0);
+}, 240_000);
