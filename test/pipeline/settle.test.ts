@@ -2,7 +2,7 @@
  * Invariant 4 at the activity itself: step 14 refuses to capture or reward without an anchored ExecutionRecord,
  * whatever the workflow does (real activities on a real database; no chain is needed to refuse).
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { createAdmit } from '../../activities/admit.js';
 import { createSettle } from '../../activities/settle.js';
@@ -67,7 +67,7 @@ test.each([
   await topUp(db, userId, 1_000n, `topup-${userId}`);
   await createAdmit({ db })({ requestId, workflowId: `request-${requestId}`, userId, model: 'm', maxCost: 300 });
   await db.executionRecord.create({
-    data: { requestId, nodeId: 'node-settle', poe: `0x${'11'.repeat(32)}`, verdict: 'UNSAMPLED', anchorTxHash: `0x${'22'.repeat(32)}`, blockNumber: 7n, anchoredAt: new Date() },
+    data: { requestId, nodeId: 'node-settle', poe: `0x${'11'.repeat(32)}`, verdict: 'UNSAMPLED', anchorTxHash: `0x${randomBytes(32).toString('hex')}`, blockNumber: 7n, anchoredAt: new Date() },
   });
   // What a node could once put in its result's usage, as it reaches Settle through history (JSON).
   const settled = await createSettle({ db, policy })({ requestId, nodeId: 'node-settle', usage: usage as never });
