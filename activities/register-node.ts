@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { NodeStatus, Prisma, type PrismaClient } from '../src/db/client.js';
-import { InvalidAnnouncementError, verifyAnnouncement, type OperatorAnnouncement } from '../src/crypto/index.js';
+import { InvalidAnnouncementError, verifyAnnouncement, verifyHealthProbe, type OperatorAnnouncement } from '../src/crypto/index.js';
 import { NodeNotAdmittedError } from '../src/coordinator/errors.js';
 import { DEFAULT_NODE_HEALTH_SETTINGS, type NodeHealthSettings } from '../src/coordinator/node-health-settings.js';
 import { OPERATOR_WIRE, type RegistrationInput } from '../src/protocol/operator-wire.js';
@@ -42,11 +42,18 @@ export interface HealthSampleInput {
   at: string;
   /** Mark an ACTIVE node OFFLINE (too many consecutive failed probes). An up sample brings OFFLINE back to ACTIVE. */
   markOffline?: boolean;
+  /**
+   * The probe's challenge and the node's signature over it (signed health). Checked against the node's registered
+   * key: a missing or invalid signature makes the sample down. Absent only in health runs from before signed probes.
+   */
+  probe?: { challenge: string; signature: string | null };
 }
 
 export interface HealthSampleOutcome {
   /** The node's status after this sample; null when the node is not registered (the monitor should end). */
   status: NodeStatus | null;
+  /** Whether the sample was recorded as up (a signed probe: only with a valid signature). */
+  up: boolean;
 }
 
 export interface RegistrationActivities {
@@ -106,12 +113,17 @@ export function createRegistrationActivities(options: RegistrationActivitiesOpti
       };
     },
 
-    async recordHealthSample({ nodeId, up, latencyMs, at, markOffline }) {
+    async recordHealthSample({ nodeId, up: answered, latencyMs: answeredMs, at, markOffline, probe }) {
       const when = new Date(at);
       if (Number.isNaN(when.getTime())) throw ApplicationFailure.nonRetryable('at must be an ISO-8601 time', 'INVALID_INPUT');
       return db.$transaction(async (tx) => {
-        const node = await tx.node.findUnique({ where: { nodeId }, select: { status: true } });
-        if (!node) return { status: null };
+        const node = await tx.node.findUnique({ where: { nodeId }, select: { status: true, signPublicKey: true } });
+        if (!node) return { status: null, up: false };
+        // Signed health: only the node's own key answers its challenge (a forged or replayed answer is down).
+        const verified = !probe || (answered && verifyHealthProbe(nodeId, probe.challenge, probe.signature, node.signPublicKey));
+        if (probe && answered && !verified) logger.warn({ nodeId }, 'health probe answered without a valid signature: counted as down');
+        const up = answered && verified;
+        const latencyMs = up ? answeredMs : null;
         const seen = await tx.healthSample.findFirst({ where: { nodeId, at: when }, select: { id: true } });
         if (!seen) await tx.healthSample.create({ data: { nodeId, at: when, up, latencyMs: latencyMs === null ? null : Math.round(latencyMs) } });
         let status = node.status;
@@ -121,7 +133,7 @@ export function createRegistrationActivities(options: RegistrationActivitiesOpti
           await tx.node.update({ where: { nodeId }, data: { status } });
           logger.info({ nodeId, status }, 'node status changed by health probe');
         }
-        return { status };
+        return { status, up };
       });
     },
   };

@@ -1,5 +1,5 @@
 import { ActivityFailure, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { continueAsNew, log, proxyActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { continueAsNew, log, patched, proxyActivities, sleep, upsertSearchAttributes, uuid4 } from '@temporalio/workflow';
 import type { RegistrationActivities } from '../activities/register-node.js';
 import type { NodeHealthSettings } from '../src/coordinator/node-health-settings.js';
 import type { OperatorActivities } from '../src/operator/activities.js';
@@ -16,6 +16,9 @@ export interface NodeHealthInput {
 }
 
 export type NodeHealthOutcome = 'node-unregistered' | 'node-retired' | 'node-down-too-long';
+
+/** Patch id: probes carry a fresh challenge the node signs, checked by recordHealthSample (runs from before: unsigned). */
+export const SIGNED_HEALTH_PATCH = 'signed-health-probe';
 
 /**
  * One per node (workflow id `node-health-<nodeId>`): probes the node's health queue every interval and records
@@ -39,27 +42,38 @@ export async function nodeHealthWorkflow(input: NodeHealthInput): Promise<NodeHe
   for (let i = 0; i < settings.probesPerRun; i += 1) {
     // Workflow time is deterministic (replayed from history); the latency includes Temporal's matching.
     const started = Date.now();
+    const signed = patched(SIGNED_HEALTH_PATCH);
+    // uuid4() is deterministic in workflow code (seeded from history): the same challenge on replay.
+    const challenge = signed ? uuid4() : undefined;
     let up = false;
+    let signature: string | undefined;
     try {
-      const result = await probe();
+      const result = challenge === undefined ? await probe() : await probe({ wire: OPERATOR_WIRE, nodeId, challenge });
       up = result?.wire === OPERATOR_WIRE && result.nodeId === nodeId;
+      signature = typeof result?.signature === 'string' ? result.signature : undefined;
     } catch (error) {
       if (!(error instanceof ActivityFailure)) throw error;
     }
     const latencyMs = up ? Date.now() - started : null;
-    failures = up ? 0 : failures + 1;
+    // A signed answer counts as up only once recordHealthSample checked its signature against the node's key.
+    if (!signed) failures = up ? 0 : failures + 1;
+    else if (!up) failures += 1;
+    const failuresIfDown = signed && up ? failures + 1 : failures;
     try {
-      const { status } = await recordHealthSample({
+      const { status, up: counted } = await recordHealthSample({
         nodeId,
         up,
         latencyMs,
         at: new Date(started).toISOString(),
-        markOffline: failures >= settings.offlineAfterFailures,
+        markOffline: failuresIfDown >= settings.offlineAfterFailures,
+        ...(challenge !== undefined ? { probe: { challenge, signature: signature ?? null } } : {}),
       });
+      if (signed && up) failures = counted ? 0 : failuresIfDown;
       if (status === null) return 'node-unregistered';
       if (status === 'RETIRED') return 'node-retired';
     } catch (error) {
       if (!(error instanceof ActivityFailure)) throw error;
+      if (signed && up) failures = failuresIfDown; // not checked: not counted as up
       log.warn('health sample not recorded', { nodeId, up });
     }
     if (failures >= settings.stopAfterFailures) return 'node-down-too-long';

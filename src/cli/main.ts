@@ -32,11 +32,10 @@ program
 
 program
   .command('operator')
-  .description('run one operator node: a Temporal worker on its own task queue with a transformers.js model')
+  .description('run one operator node: a Temporal worker on its own task queues (through the operator endpoint) with a transformers.js model')
   .option('--name <name>', 'operator name (selects its key file under the state folder)')
   .option('--key-file <path>', 'identity key file (created with mode 0600 if missing)')
-  .option('--temporal-address <host:port>', 'Temporal frontend')
-  .option('--namespace <name>', 'Temporal namespace')
+  .option('--endpoint <host:port>', 'the coordinator\'s operator endpoint (default PARALLELIX_OPERATOR_ENDPOINT, else the local stack\'s)')
   .option('--model <name>', 'local model folder name or Hugging Face model id')
   .option('--model-path <dir>', 'folder holding local models')
   .option('--dtype <dtype>', 'ONNX weights variant (fp16, q4, fp32, …)')
@@ -49,8 +48,7 @@ program
     await operatorCommand({
       name: flags.name,
       keyFile: flags.keyFile,
-      temporalAddress: flags.temporalAddress,
-      temporalNamespace: flags.namespace,
+      endpoint: flags.endpoint,
       model: flags.model,
       modelPath: flags.modelPath,
       dtype: flags.dtype,
@@ -59,6 +57,15 @@ program
       maxNewTokens: flags.maxNewTokens,
       concurrency: flags.concurrency,
     });
+  });
+
+program
+  .command('operator-endpoint')
+  .description('run the operator endpoint: operators log in with their node key and reach only their own task queues through it')
+  .option('--port <port>', 'port to listen on (default PARALLELIX_OPERATOR_ENDPOINT_PORT or 7280; 0 = a free port)')
+  .action(async (flags: { port?: string }) => {
+    const { operatorEndpointCommand } = await import('./commands/operator-endpoint.js');
+    await operatorEndpointCommand(flags);
   });
 
 const cluster = program.command('cluster').description('a Temporal cluster (self-hosted or Temporal Cloud) for ParalleliX');

@@ -13,6 +13,7 @@ export * from './announcement.js';
 export * from './canonical-json.js';
 export * from './encoding.js';
 export * from './envelope.js';
+export * from './health-probe.js';
 export * from './errors.js';
 export * from './identity.js';
 export * from './poe.js';

@@ -18,6 +18,7 @@ export async function isolatedStackEnv(stateDir: string): Promise<Record<string,
     PARALLELIX_POSTGRES_PORT: String(await getFreePort()),
     PARALLELIX_ANVIL_PORT: String(await getFreePort()),
     PARALLELIX_CODEC_PORT: String(await getFreePort()),
+    PARALLELIX_OPERATOR_ENDPOINT_PORT: String(await getFreePort()),
     // Every process picks a free metrics port (start prints them).
     PARALLELIX_METRICS_PORT: '0',
     DATABASE_URL: '',

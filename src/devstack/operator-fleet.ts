@@ -9,14 +9,19 @@ export interface FleetOperator {
   metricsUrl: string | null;
 }
 
+/** The platform's credentials, blanked in an operator's environment (an empty variable counts as unset). */
+const WITHHELD_FROM_OPERATORS = Object.fromEntries(
+  ['PARALLELIX_TEMPORAL_ADDRESS', 'PARALLELIX_TEMPORAL_NAMESPACE', 'PARALLELIX_TEMPORAL_API_KEY', 'PARALLELIX_CODEC_KEY', 'DATABASE_URL', 'PARALLELIX_CHAIN_PRIVATE_KEY'].map((name) => [name, '']),
+);
+
 const READY = /operator (node-[0-9a-f]{40}) ready on task queue/;
 const METRICS = /metrics on (http:\S+)/;
 
 /** Starts `parallelix operator` processes (logs in `<state>/logs/operator-<name>.log`) and waits until each polls. */
 export async function startOperatorFleet(options: {
   names: string[];
-  temporalAddress: string;
-  namespace: string;
+  /** The operator endpoint they connect through: operators get no Temporal address or namespace credentials. */
+  operatorEndpoint: string;
   env?: NodeJS.ProcessEnv;
   /** Per operator (by index), e.g. its metrics port. */
   envFor?: (index: number) => NodeJS.ProcessEnv;
@@ -27,8 +32,8 @@ export async function startOperatorFleet(options: {
     service: spawnCliService(`operator-${name}`, ['operator', '--name', name], {
       ...options.env,
       ...options.envFor?.(index),
-      PARALLELIX_TEMPORAL_ADDRESS: options.temporalAddress,
-      PARALLELIX_TEMPORAL_NAMESPACE: options.namespace,
+      PARALLELIX_OPERATOR_ENDPOINT: options.operatorEndpoint,
+      ...WITHHELD_FROM_OPERATORS,
     }),
   }));
   const deadline = Date.now() + (options.readyTimeoutMs ?? 120_000);

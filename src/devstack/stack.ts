@@ -15,6 +15,10 @@ import { loadStackConfig, type StackConfig } from '../config/stack-config.js';
 import { applyMigrations, ensureDatabase } from '../db/migrate.js';
 import { redactUrl, withDatabase } from '../db/pg-url.js';
 import { stateDir } from '../shared/paths.js';
+import { createLogger } from '../shared/logger.js';
+import { loadOperatorEndpointConfig } from '../operator-endpoint/config.js';
+import { startOperatorEndpoint } from '../operator-endpoint/server.js';
+import type { Registry } from 'prom-client';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import type { ProgressReporter } from './temporal-cli.js';
 import { startTemporalCluster } from './cluster/temporal-cluster.js';
@@ -26,6 +30,8 @@ export interface StackEndpoints {
   /** `url` carries the embedded server's password: the file is written with mode 0600. */
   database: { url: string; embedded: boolean };
   chain: { rpcUrl: string; chainId: number; registryAddress: Address; local: boolean };
+  /** Where operators connect (src/operator-endpoint/): they never receive the Temporal address or namespace. */
+  operatorEndpoint?: { address: string };
   /** Processes this stack started (pid per service); none remain after stop(). */
   pids: Record<string, number>;
 }
@@ -44,6 +50,8 @@ export interface StartStackOptions {
   report?: ProgressReporter;
   /** Override the Temporal dev server's codec endpoint (the Web UI decodes payloads through it). */
   codecEndpoint?: string;
+  /** Where the operator endpoint's metrics go (the start process's registry). */
+  metrics?: Registry;
 }
 
 async function migrate(url: string, report: ProgressReporter): Promise<void> {
@@ -191,6 +199,15 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
   }
   const endpoints: StackEndpoints = { temporal: temporal.value, database: database.value, chain: chain.value.chain, pids: ctx.pids };
   try {
+    // Operators connect here, never to Temporal: the endpoint admits each node only to its own queues.
+    const operatorEndpoint = await startOperatorEndpoint({
+      config: loadOperatorEndpointConfig(process.env, { temporal: { address: temporal.value.address, namespace: temporal.value.namespace } }),
+      logger: createLogger('operator-endpoint'),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+    });
+    ctx.stops.push(() => operatorEndpoint.close());
+    ctx.report(`operator endpoint on ${operatorEndpoint.address}`);
+    endpoints.operatorEndpoint = { address: operatorEndpoint.address };
     writeFileSync(stackFile(), `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
     chmodSync(stackFile(), 0o600); // an existing file keeps its mode otherwise
   } catch (error) {

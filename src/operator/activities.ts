@@ -7,6 +7,7 @@ import {
   openJsonEnvelope,
   sealEnvelope,
   signPoe,
+  signHealthProbe,
   signScoreReport,
   type NodeIdentity,
 } from '../crypto/index.js';
@@ -17,6 +18,7 @@ import {
   type DispatchInput,
   type DispatchResult,
   type InferencePayload,
+  type ProbeInput,
   type ProbeResult,
   type ResultPayload,
   type ScoreInput,
@@ -43,7 +45,8 @@ export interface OperatorActivitiesOptions {
 export interface OperatorActivities {
   executeInference(input: DispatchInput): Promise<DispatchResult>;
   scoreClaim(input: ScoreInput): Promise<ScoreResult>;
-  probe(): Promise<ProbeResult>;
+  /** Health: answers the probe's challenge signed with the node's key (unsigned for a probe without one). */
+  probe(input?: ProbeInput): Promise<ProbeResult>;
 }
 
 /** Heartbeat period while a forward pass runs (it cannot report progress per token). */
@@ -231,8 +234,12 @@ export function createOperatorActivities({ identity, engine, logger, coordinator
     executeInference: (input) => guarded(input?.requestId, () => run(input)),
     scoreClaim: (input) => guarded(input?.requestId, () => score(input)),
 
-    async probe() {
-      return { wire: OPERATOR_WIRE, nodeId: identity.nodeId, inFlight, concurrency: engine.info().concurrency };
+    async probe(input) {
+      const answer: ProbeResult = { wire: OPERATOR_WIRE, nodeId: identity.nodeId, inFlight, concurrency: engine.info().concurrency };
+      const challenge = input?.challenge;
+      // Signs only a challenge addressed to this node: a signature is bound to the node id and that challenge.
+      if (typeof challenge !== 'string' || challenge === '' || challenge.length > 128 || input?.nodeId !== identity.nodeId) return answer;
+      return { ...answer, challenge, signature: signHealthProbe(identity.nodeId, challenge, identity.sign.secretKey) };
     },
   };
 }

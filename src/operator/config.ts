@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { defaultModelPath } from '../inference/model-source.js';
@@ -5,15 +6,19 @@ import { stateDir } from '../shared/paths.js';
 import { nonEmpty, parseEnv } from '../config/parse-env.js';
 import type { LogitNoise } from '../sampling/logit-noise.js';
 import { ConfigError } from '../shared/errors.js';
+import { OPERATOR_ENDPOINT_PORT } from '../protocol/operator-endpoint-wire.js';
 
 /** Everything an operator process needs; see parseOperatorConfig for the environment variables. */
 export interface OperatorConfig {
-  temporal: {
+  /**
+   * The coordinator's operator endpoint (src/operator-endpoint/): the node logs in there with its key and its
+   * Temporal workers connect through it. Operators hold no Temporal address or namespace credentials.
+   */
+  endpoint: {
     address: string;
-    namespace: string;
-    /** API key for a hosted Temporal (implies TLS). */
-    apiKey?: string;
     tls: boolean;
+    /** CA of the endpoint's certificate (PEM), when it is not signed by a public CA. */
+    caFile?: string;
   };
   name: string;
   keyFile: string;
@@ -31,12 +36,16 @@ export interface OperatorConfig {
    * honest stand-in for another device. Refused unless NODE_ENV=test.
    */
   testLogitNoise?: LogitNoise;
+  /**
+   * BENCHMARK ONLY (PARALLELIX_TEST_DIRECT_TEMPORAL_ADDRESS, _NAMESPACE): connect straight to Temporal, bypassing the
+   * operator endpoint, to measure what the endpoint adds. Refused unless NODE_ENV=test.
+   */
+  testDirectTemporal?: { address: string; namespace: string };
 }
 
 /** Values from CLI flags; each one set wins over its environment variable. */
 export type OperatorConfigOverrides = Partial<{
-  temporalAddress: string;
-  temporalNamespace: string;
+  endpoint: string;
   name: string;
   keyFile: string;
   model: string;
@@ -52,10 +61,9 @@ const positiveInt = (max: number) => z.coerce.number().int().min(1).max(max);
 const bool = z.enum(['1', '0', 'true', 'false']).transform((v) => v === '1' || v === 'true');
 
 const envSchema = z.object({
-  PARALLELIX_TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').default('127.0.0.1:7233'),
-  PARALLELIX_TEMPORAL_NAMESPACE: z.string().min(1).default('parallelix'),
-  PARALLELIX_TEMPORAL_API_KEY: z.string().min(1).optional(),
-  PARALLELIX_TEMPORAL_TLS: bool.optional(),
+  PARALLELIX_OPERATOR_ENDPOINT: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').optional(),
+  PARALLELIX_OPERATOR_ENDPOINT_TLS: bool.optional(),
+  PARALLELIX_OPERATOR_ENDPOINT_TLS_CA: z.string().min(1).optional(),
   PARALLELIX_OPERATOR_NAME: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"')
@@ -71,11 +79,12 @@ const envSchema = z.object({
   PARALLELIX_OPERATOR_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   PARALLELIX_TEST_LOGIT_NOISE: z.coerce.number().min(0).max(10).optional(),
   PARALLELIX_TEST_LOGIT_NOISE_SEED: z.coerce.number().int().min(0).max(0xffffffff).default(1),
+  PARALLELIX_TEST_DIRECT_TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').optional(),
+  PARALLELIX_TEST_DIRECT_TEMPORAL_NAMESPACE: z.string().min(1).default('parallelix'),
 });
 
 const overrideToEnv: Record<keyof OperatorConfigOverrides, keyof z.input<typeof envSchema>> = {
-  temporalAddress: 'PARALLELIX_TEMPORAL_ADDRESS',
-  temporalNamespace: 'PARALLELIX_TEMPORAL_NAMESPACE',
+  endpoint: 'PARALLELIX_OPERATOR_ENDPOINT',
   name: 'PARALLELIX_OPERATOR_NAME',
   keyFile: 'PARALLELIX_OPERATOR_KEY_FILE',
   model: 'PARALLELIX_MODEL',
@@ -88,11 +97,26 @@ const overrideToEnv: Record<keyof OperatorConfigOverrides, keyof z.input<typeof 
 };
 
 /**
- * Operator configuration from environment variables (PARALLELIX_TEMPORAL_ADDRESS, PARALLELIX_TEMPORAL_NAMESPACE,
- * PARALLELIX_OPERATOR_NAME, PARALLELIX_OPERATOR_KEY_FILE, PARALLELIX_MODEL, PARALLELIX_MODEL_PATH,
+ * The operator endpoint of the local stack (`parallelix start` writes it to `<state>/stack.json`), if one runs.
+ * Read here without the stack's modules: an operator loads nothing of the coordinator side.
+ */
+function localStackOperatorEndpoint(): string | undefined {
+  const file = path.join(stateDir(), 'stack.json');
+  if (!existsSync(file)) return undefined;
+  try {
+    const stack = JSON.parse(readFileSync(file, 'utf8')) as { operatorEndpoint?: { address?: unknown } };
+    return typeof stack.operatorEndpoint?.address === 'string' ? stack.operatorEndpoint.address : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Operator configuration from environment variables (PARALLELIX_OPERATOR_ENDPOINT: host:port of the operator
+ * endpoint, default the local stack's or 127.0.0.1:7280; PARALLELIX_OPERATOR_ENDPOINT_TLS,
+ * PARALLELIX_OPERATOR_ENDPOINT_TLS_CA (PEM file, implies TLS); PARALLELIX_OPERATOR_NAME, PARALLELIX_OPERATOR_KEY_FILE, PARALLELIX_MODEL, PARALLELIX_MODEL_PATH,
  * PARALLELIX_MODEL_DTYPE, PARALLELIX_DEVICE, PARALLELIX_MAX_CONTEXT_TOKENS, PARALLELIX_MAX_NEW_TOKENS,
- * PARALLELIX_OPERATOR_CONCURRENCY, PARALLELIX_OPERATOR_SHUTDOWN_GRACE_MS, PARALLELIX_TEMPORAL_API_KEY,
- * PARALLELIX_TEMPORAL_TLS); `overrides` (CLI flags) win. Empty strings count as unset. Throws ConfigError.
+ * PARALLELIX_OPERATOR_CONCURRENCY, PARALLELIX_OPERATOR_SHUTDOWN_GRACE_MS); `overrides` (CLI flags) win. Empty strings count as unset. Throws ConfigError.
  */
 export function parseOperatorConfig(
   env: NodeJS.ProcessEnv = process.env,
@@ -108,12 +132,16 @@ export function parseOperatorConfig(
       details: 'PARALLELIX_TEST_LOGIT_NOISE perturbs the model on purpose: it is for tests and benchmarks only (NODE_ENV=test)',
     });
   }
+  if (e.PARALLELIX_TEST_DIRECT_TEMPORAL_ADDRESS !== undefined && merged.NODE_ENV !== 'test') {
+    throw new ConfigError('invalid operator configuration', {
+      details: 'PARALLELIX_TEST_DIRECT_TEMPORAL_ADDRESS bypasses the operator endpoint: it is for benchmarks only (NODE_ENV=test)',
+    });
+  }
   return {
-    temporal: {
-      address: e.PARALLELIX_TEMPORAL_ADDRESS,
-      namespace: e.PARALLELIX_TEMPORAL_NAMESPACE,
-      ...(e.PARALLELIX_TEMPORAL_API_KEY ? { apiKey: e.PARALLELIX_TEMPORAL_API_KEY } : {}),
-      tls: e.PARALLELIX_TEMPORAL_TLS ?? e.PARALLELIX_TEMPORAL_API_KEY !== undefined,
+    endpoint: {
+      address: e.PARALLELIX_OPERATOR_ENDPOINT ?? localStackOperatorEndpoint() ?? `127.0.0.1:${OPERATOR_ENDPOINT_PORT}`,
+      tls: e.PARALLELIX_OPERATOR_ENDPOINT_TLS ?? e.PARALLELIX_OPERATOR_ENDPOINT_TLS_CA !== undefined,
+      ...(e.PARALLELIX_OPERATOR_ENDPOINT_TLS_CA ? { caFile: path.resolve(e.PARALLELIX_OPERATOR_ENDPOINT_TLS_CA) } : {}),
     },
     name: e.PARALLELIX_OPERATOR_NAME,
     keyFile: path.resolve(
@@ -129,6 +157,9 @@ export function parseOperatorConfig(
     shutdownGraceMs: e.PARALLELIX_OPERATOR_SHUTDOWN_GRACE_MS,
     ...(e.PARALLELIX_TEST_LOGIT_NOISE !== undefined
       ? { testLogitNoise: { size: e.PARALLELIX_TEST_LOGIT_NOISE, seed: e.PARALLELIX_TEST_LOGIT_NOISE_SEED } }
+      : {}),
+    ...(e.PARALLELIX_TEST_DIRECT_TEMPORAL_ADDRESS
+      ? { testDirectTemporal: { address: e.PARALLELIX_TEST_DIRECT_TEMPORAL_ADDRESS, namespace: e.PARALLELIX_TEST_DIRECT_TEMPORAL_NAMESPACE } }
       : {}),
   };
 }

@@ -24,3 +24,8 @@ export class DispatchNotAuthenticError extends ParallelixError {
 export class CoordinatorNotPinnedError extends ParallelixError {
   override readonly code = 'COORDINATOR_NOT_PINNED';
 }
+
+/** The operator endpoint did not let this node log in (unreachable, refused challenge or signature). */
+export class EndpointLoginError extends ParallelixError {
+  override readonly code = 'ENDPOINT_LOGIN_FAILED';
+}

@@ -4,12 +4,14 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadOrCreateIdentity, signAnnouncement, type NodeIdentity, type OperatorCapabilities } from '../crypto/index.js';
 import { createInferenceEngine, type InferenceEngine } from '../inference/engine.js';
 import { OPERATOR_WIRE, type RegistrationInput, type RegistrationResult } from '../protocol/operator-wire.js';
+import { REGISTRATION_WORKFLOW_TYPE, registrationWorkflowId } from '../protocol/operator-endpoint-wire.js';
 import { COORDINATOR_TASK_QUEUE, nodeHealthTaskQueue, nodeTaskQueue } from '../protocol/task-queues.js';
 import type { Registry } from 'prom-client';
 import { instrumentOperatorActivities } from '../metrics/operator-metrics.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createOperatorActivities, type OperatorActivities } from './activities.js';
 import type { OperatorConfig } from './config.js';
+import { endpointTls, keepSessionFresh, loginToEndpoint } from './endpoint-login.js';
 import { RegistrationRefusedError } from './errors.js';
 import { coordinatorPinFile, pinCoordinator, readCoordinatorPin, type CoordinatorPin } from './coordinator-pin.js';
 import { operatorDataConverter } from './sealing-codec.js';
@@ -78,24 +80,33 @@ function refusal(error: unknown): RegistrationRefusedError | undefined {
   });
 }
 
+/** How this node reaches Temporal: the operator endpoint with its session token (a benchmark may go direct). */
+interface TemporalAccess {
+  address: string;
+  tls: ReturnType<typeof endpointTls>;
+  apiKey?: string;
+  namespace: string;
+}
+
+function connectionOptions(access: TemporalAccess): { address: string; tls: TemporalAccess['tls']; apiKey?: string } {
+  return { address: access.address, tls: access.tls, ...(access.apiKey ? { apiKey: access.apiKey } : {}) };
+}
+
+/** Starts its registration workflow through the operator endpoint (the one workflow it may start) and waits. */
 async function register(
-  config: OperatorConfig,
+  access: TemporalAccess,
   identity: NodeIdentity,
   capabilities: OperatorCapabilities,
   dataConverter: ReturnType<typeof operatorDataConverter>,
 ): Promise<RegistrationResult> {
-  const connection = await Connection.connect({
-    address: config.temporal.address,
-    tls: config.temporal.tls,
-    ...(config.temporal.apiKey ? { apiKey: config.temporal.apiKey } : {}),
-  });
+  const connection = await Connection.connect(connectionOptions(access));
   try {
-    const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
+    const client = new Client({ connection, namespace: access.namespace, dataConverter });
     const input: RegistrationInput = { wire: OPERATOR_WIRE, announcement: signAnnouncement(identity, capabilities) };
     try {
-      return await client.workflow.execute('registerNodeWorkflow', {
+      return await client.workflow.execute(REGISTRATION_WORKFLOW_TYPE, {
         taskQueue: COORDINATOR_TASK_QUEUE,
-        workflowId: `register-${identity.nodeId}-${Date.now()}`,
+        workflowId: registrationWorkflowId(identity.nodeId, Date.now()),
         workflowExecutionTimeout: REGISTRATION_TIMEOUT,
         args: [input],
       });
@@ -145,21 +156,28 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
   let pin: CoordinatorPin | undefined = await readCoordinatorPin(pinFile);
   const dataConverter = operatorDataConverter(() => pin?.boxPublicKey);
   let connection: NativeConnection | undefined;
+  let stopRefresh: (() => void) | undefined;
   try {
     const loadMs = await engine.load(); // the engine logs one line with the device and why
     if (signal?.aborted) return;
 
-    connection = await NativeConnection.connect({
-      address: config.temporal.address,
-      tls: config.temporal.tls,
-      ...(config.temporal.apiKey ? { apiKey: config.temporal.apiKey } : {}),
-    });
+    // The operator endpoint, never Temporal itself: the session token is the connection's API key.
+    let access: TemporalAccess;
+    if (config.testDirectTemporal) {
+      access = { ...config.testDirectTemporal, tls: false };
+    } else {
+      const session = await loginToEndpoint(config.endpoint, identity);
+      access = { address: config.endpoint.address, tls: endpointTls(config.endpoint), apiKey: session.token, namespace: session.namespace };
+      const live = (connection = await NativeConnection.connect(connectionOptions(access)));
+      stopRefresh = keepSessionFresh(config.endpoint, identity, session, (token) => live.setApiKey(token), logger);
+    }
+    connection ??= await NativeConnection.connect(connectionOptions(access));
     const honest = createOperatorActivities({ identity, engine, logger, coordinator: () => pin });
     const served = options.wrapActivities ? options.wrapActivities(honest, identity) : honest;
     const activities = options.metrics ? instrumentOperatorActivities(served, options.metrics) : served;
     const taskQueue = nodeTaskQueue(identity.nodeId);
     const healthTaskQueue = nodeHealthTaskQueue(identity.nodeId);
-    const common = { connection, namespace: config.temporal.namespace, shutdownGraceTime: config.shutdownGraceMs, dataConverter };
+    const common = { connection, namespace: access.namespace, shutdownGraceTime: config.shutdownGraceMs, dataConverter };
     // Two queues: a probe must never wait behind inferences holding every inference slot.
     const inferenceWorker = await Worker.create({
       ...common,
@@ -187,7 +205,7 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
     try {
       if (signal?.aborted) throw abortedError();
       const registration = await Promise.race([
-        register(config, identity, capabilitiesOf(config, engine), dataConverter),
+        register(access, identity, capabilitiesOf(config, engine), dataConverter),
         running.then(() => Promise.reject(abortedError())),
       ]);
       pin = await pinCoordinator(pinFile, { signPublicKey: registration.coordinatorSignPublicKey, boxPublicKey: registration.coordinatorBoxPublicKey }, pin);
@@ -209,6 +227,7 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
     }
     logger.info({ nodeId: identity.nodeId }, 'operator stopped');
   } finally {
+    stopRefresh?.();
     await connection?.close().catch(() => undefined);
     await engine.dispose().catch(() => undefined);
   }

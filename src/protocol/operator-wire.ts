@@ -108,12 +108,23 @@ export interface ScoreResult extends OperatorWireMessage {
   signature: string;
 }
 
+/** Input of the operator's `probe` activity: a fresh challenge (absent in probes of health runs from before it). */
+export interface ProbeInput extends OperatorWireMessage {
+  nodeId: string;
+  /** A fresh random value from the health workflow (uuid4), signed back by the node. */
+  challenge: string;
+}
+
 /** Output of the operator's `probe` activity: proof that the node's worker is polling right now. */
 export interface ProbeResult extends OperatorWireMessage {
   nodeId: string;
   inFlight: number;
   /** Inferences the node runs at once (its inference queue's activity slots). */
   concurrency: number;
+  /** The probe's challenge, as signed (src/crypto/health-probe.ts). */
+  challenge?: string;
+  /** Ed25519 signature of the node over healthProbeMessage(nodeId, challenge), base64. */
+  signature?: string;
 }
 
 /** Input of the coordinator's node registration workflow, started by an operator at start-up. */

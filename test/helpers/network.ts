@@ -25,6 +25,8 @@ import { topUp } from '../../src/db/credits.js';
 import { createPrismaClient, type PrismaClient } from '../../src/db/client.js';
 import { getFreePort } from '../../src/devstack/ports.js';
 import { projectRoot } from '../../src/shared/paths.js';
+import type { OperatorEndpoint } from '../../src/operator-endpoint/server.js';
+import { startTestOperatorEndpoint } from './operator-endpoint.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { spawnCli, type CliProcess } from './cli-process.js';
 import { startTestCluster, startTestTemporal, type TestTemporal, type TestTemporalServer } from './temporal.js';
@@ -50,6 +52,8 @@ export interface TestNetwork {
   db: PrismaClient;
   anvil: AnvilHandle;
   registryAddress: `0x${string}`;
+  /** Where operators connect (in this process, in front of Temporal): they get no Temporal address. */
+  operatorEndpoint: OperatorEndpoint;
   /** The in-process coordinator; null when the network runs coordinator processes instead. */
   coordinator: RunningCoordinator | null;
   coordinatorProcesses: CoordinatorProcess[];
@@ -109,6 +113,7 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
   // One owner client: its nonce manager orders the authorisations of coordinators started at once.
   const owner = createRegistryClient({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: ANVIL_DEPLOYER_PRIVATE_KEY, address: registry.address });
   const db = createPrismaClient(database.url, { maxConnections: 4 });
+  const operatorEndpoint = await startTestOperatorEndpoint(temporal.server);
   const base = loadCoordinatorPolicy({});
   const policy: CoordinatorPolicy = { ...base, pipeline: { ...base.pipeline, dispatchHeartbeatSeconds: 10, ...options.policy } };
   const keyDir = path.join(stateRoot, 'coordinator');
@@ -131,6 +136,7 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
     db,
     anvil,
     registryAddress: registry.address,
+    operatorEndpoint,
     coordinator: options.coordinatorProcesses ? null : await startCoordinator(coordinatorOptions),
     coordinatorProcesses: [],
     client: new Client({
@@ -147,8 +153,7 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
     async startOperator(name, extraEnv = {}, entry) {
       const proc = spawnOperator(
         {
-          PARALLELIX_TEMPORAL_ADDRESS: temporal.server.address,
-          PARALLELIX_TEMPORAL_NAMESPACE: temporal.server.namespace,
+          PARALLELIX_OPERATOR_ENDPOINT: operatorEndpoint.address,
           PARALLELIX_OPERATOR_NAME: name,
           PARALLELIX_STATE_DIR: stateRoot,
           PARALLELIX_MODEL: TEST_MODEL,
@@ -211,6 +216,7 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
     async stop() {
       await Promise.all([...network.operators.values()].map(({ process }) => process.stop('SIGKILL')));
       await network.stopCoordinators().catch(() => undefined);
+      await operatorEndpoint.close();
       await db.$disconnect();
       await temporal.stop();
       await anvil.stop();

@@ -3,10 +3,10 @@ import { parseOperatorConfig } from '../../src/operator/config.js';
 import { ConfigError } from '../../src/shared/errors.js';
 
 describe('operator configuration', () => {
-  test('defaults: local Temporal, project namespace, tiny model, key file under the state folder', () => {
-    const config = parseOperatorConfig({ PARALLELIX_STATE_DIR: '/tmp/px-state', PARALLELIX_MODEL_PATH: '/models' });
+  test('defaults: the local operator endpoint, tiny model, key file under the state folder', () => {
+    const config = parseOperatorConfig({ PARALLELIX_STATE_DIR: '/tmp/px-state-none', PARALLELIX_MODEL_PATH: '/models' });
     expect(config).toEqual({
-      temporal: { address: '127.0.0.1:7233', namespace: 'parallelix', tls: false },
+      endpoint: { address: '127.0.0.1:7280', tls: false },
       name: 'default',
       keyFile: expect.stringMatching(/[/\\]operators[/\\]default[/\\]node-key\.json$/) as unknown as string,
       model: 'tiny-random-LlamaForCausalLM-fp16',
@@ -23,8 +23,9 @@ describe('operator configuration', () => {
   test('environment values are parsed, empty ones ignored, CLI overrides win', () => {
     const config = parseOperatorConfig(
       {
+        PARALLELIX_OPERATOR_ENDPOINT: 'endpoint.example:7280',
+        PARALLELIX_OPERATOR_ENDPOINT_TLS_CA: '/ca.pem',
         PARALLELIX_TEMPORAL_ADDRESS: 'temporal.example:7233',
-        PARALLELIX_TEMPORAL_API_KEY: 'k',
         PARALLELIX_OPERATOR_NAME: 'gpu-1',
         PARALLELIX_OPERATOR_KEY_FILE: '/keys/n.json',
         PARALLELIX_DEVICE: 'webgpu',
@@ -33,7 +34,9 @@ describe('operator configuration', () => {
       },
       { concurrency: '4', device: 'cpu', model: undefined },
     );
-    expect(config.temporal).toEqual({ address: 'temporal.example:7233', namespace: 'parallelix', apiKey: 'k', tls: true });
+    // Operators read no Temporal settings at all: the endpoint is their only door.
+    expect(config.endpoint).toEqual({ address: 'endpoint.example:7280', tls: true, caFile: path.resolve('/ca.pem') });
+    expect(JSON.stringify(config)).not.toContain('temporal.example');
     expect(config.name).toBe('gpu-1');
     expect(config.keyFile).toBe(path.resolve('/keys/n.json'));
     expect(config.device).toBe('cpu');
@@ -46,7 +49,7 @@ describe('operator configuration', () => {
     [{ PARALLELIX_DEVICE: 'gpu' }, /PARALLELIX_DEVICE/],
     [{ PARALLELIX_OPERATOR_CONCURRENCY: '0' }, /PARALLELIX_OPERATOR_CONCURRENCY/],
     [{ PARALLELIX_MAX_NEW_TOKENS: '1.5' }, /PARALLELIX_MAX_NEW_TOKENS/],
-    [{ PARALLELIX_TEMPORAL_ADDRESS: 'no-port' }, /PARALLELIX_TEMPORAL_ADDRESS must be host:port/],
+    [{ PARALLELIX_OPERATOR_ENDPOINT: 'no-port' }, /PARALLELIX_OPERATOR_ENDPOINT must be host:port/],
     [{ PARALLELIX_OPERATOR_NAME: '../escape' }, /PARALLELIX_OPERATOR_NAME/],
   ])('rejects %j with a ConfigError naming the variable', (env, message) => {
     let error: unknown;

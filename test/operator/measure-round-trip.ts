@@ -14,6 +14,7 @@ import { createLogger } from '../../src/shared/logger.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { provideTestPostgres } from '../helpers/test-postgres.js';
 import { startTestTemporal } from '../helpers/temporal.js';
+import { startTestOperatorEndpoint } from '../helpers/operator-endpoint.js';
 import { spawnOperator } from './operator-process.js';
 
 const device = process.argv[2] ?? 'cpu';
@@ -36,7 +37,8 @@ const workers = [
 ];
 const running = Promise.all(workers.map((w) => w.run()));
 const t0 = performance.now();
-const op = spawnOperator({ PARALLELIX_TEMPORAL_ADDRESS: temporal.server.address, PARALLELIX_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'px-m-')),
+const endpoint = await startTestOperatorEndpoint(temporal.server);
+const op = spawnOperator({ PARALLELIX_OPERATOR_ENDPOINT: endpoint.address, PARALLELIX_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'px-m-')),
   PARALLELIX_DEVICE: device, PARALLELIX_MODEL: model, PARALLELIX_MODEL_DTYPE: dtype, PARALLELIX_MAX_NEW_TOKENS: String(tokens) });
 const ready = await op.ready;
 const results: Record<string, unknown> = { device, model, spawnToReadyMs: Math.round(performance.now() - t0), loadMs: ready.loadMs };
@@ -54,6 +56,7 @@ for (let i = 0; i < 6; i++) {
 const mean = rt.reduce((a, b) => a + b, 0) / rt.length;
 Object.assign(results, { outputTokens: out, roundTripMs: Math.round(mean), roundTripTokensPerS: Math.round((out / mean) * 1000) });
 await op.stop();
+await endpoint.close();
 for (const w of workers) w.shutdown();
 await running;
 const engine = createInferenceEngine({ model, dtype, device: device as 'cpu', localModelPath: defaultModelPath(), maxContextTokens: 2048, maxNewTokensLimit: tokens, concurrency: 1, logger: createLogger('e') });

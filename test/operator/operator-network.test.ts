@@ -34,6 +34,8 @@ import {
 import { COORDINATOR_TASK_QUEUE, nodeTaskQueue } from '../../src/protocol/task-queues.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { startTestOperatorEndpoint } from '../helpers/operator-endpoint.js';
+import type { OperatorEndpoint } from '../../src/operator-endpoint/server.js';
 import { startTestTemporal, type TestTemporal } from '../helpers/temporal.js';
 import { spawnOperator, type OperatorProcess } from './operator-process.js';
 import { waitFor } from '../helpers/observe.js';
@@ -53,6 +55,7 @@ let temporal: TestTemporal;
 let database: TestDatabase;
 let db: PrismaClient;
 let workerConnection: NativeConnection;
+let endpoint: OperatorEndpoint;
 let workers: Worker[] = [];
 let workersRunning: Promise<unknown>;
 let stateRoot: string;
@@ -70,8 +73,7 @@ const nodeIds = new Map<string, string>();
 
 function operatorEnv(name: string): Record<string, string> {
   return {
-    PARALLELIX_TEMPORAL_ADDRESS: temporal.server.address,
-    PARALLELIX_TEMPORAL_NAMESPACE: temporal.server.namespace,
+    PARALLELIX_OPERATOR_ENDPOINT: endpoint.address,
     PARALLELIX_OPERATOR_NAME: name,
     PARALLELIX_STATE_DIR: stateRoot,
     PARALLELIX_MODEL: MODEL,
@@ -156,6 +158,7 @@ beforeAll(async () => {
   stateRoot = mkdtempSync(path.join(os.tmpdir(), 'px-operators-'));
   [temporal, database] = await Promise.all([startTestTemporal(), createTestDatabase()]);
   db = createPrismaClient(database.url);
+  endpoint = await startTestOperatorEndpoint(temporal.server);
   workerConnection = await NativeConnection.connect({ address: temporal.server.address });
   fixtureClient = new Client({ connection: temporal.connection, namespace: temporal.server.namespace, dataConverter: fixtureDataConverter });
   const common = { connection: workerConnection, namespace: temporal.server.namespace };
@@ -188,6 +191,7 @@ afterAll(async () => {
   for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
   await workersRunning?.catch(() => undefined);
   await workerConnection?.close();
+  await endpoint?.close();
   await db?.$disconnect();
   await Promise.all([temporal?.stop(), database?.drop()]);
   if (stateRoot) rmSync(stateRoot, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { createRegistrationActivities, type RegistrationActivities } from '../../activities/register-node.js';
-import { createIdentity, signAnnouncement, toBase64, type OperatorCapabilities } from '../../src/crypto/index.js';
+import { createIdentity, signAnnouncement, signHealthProbe, toBase64, type OperatorCapabilities } from '../../src/crypto/index.js';
 import { createPrismaClient, type PrismaClient } from '../../src/db/client.js';
 import { OPERATOR_WIRE } from '../../src/protocol/operator-wire.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -89,13 +89,14 @@ test('health samples: recorded once per probe time, OFFLINE after failures, ACTI
   await activities.registerNode({ wire: OPERATOR_WIRE, announcement: signAnnouncement(node, capabilities) });
   const t = (s: number) => new Date(Date.UTC(2030, 0, 1, 0, 0, s)).toISOString();
   const { nodeId } = node;
-  expect(await activities.recordHealthSample({ nodeId, up: true, latencyMs: 12.4, at: t(0) })).toEqual({ status: 'ACTIVE' });
-  expect(await activities.recordHealthSample({ nodeId, up: true, latencyMs: 12.4, at: t(0) })).toEqual({ status: 'ACTIVE' }); // retry
-  expect(await activities.recordHealthSample({ nodeId, up: false, latencyMs: null, at: t(10) })).toEqual({ status: 'ACTIVE' });
+  expect(await activities.recordHealthSample({ nodeId, up: true, latencyMs: 12.4, at: t(0) })).toEqual({ status: 'ACTIVE', up: true });
+  expect(await activities.recordHealthSample({ nodeId, up: true, latencyMs: 12.4, at: t(0) })).toEqual({ status: 'ACTIVE', up: true }); // retry
+  expect(await activities.recordHealthSample({ nodeId, up: false, latencyMs: null, at: t(10) })).toEqual({ status: 'ACTIVE', up: false });
   expect(await activities.recordHealthSample({ nodeId, up: false, latencyMs: null, at: t(20), markOffline: true })).toEqual({
     status: 'OFFLINE',
+    up: false,
   });
-  expect(await activities.recordHealthSample({ nodeId, up: true, latencyMs: 9, at: t(30) })).toEqual({ status: 'ACTIVE' });
+  expect(await activities.recordHealthSample({ nodeId, up: true, latencyMs: 9, at: t(30) })).toEqual({ status: 'ACTIVE', up: true });
   const samples = await db.healthSample.findMany({ where: { nodeId }, orderBy: { at: 'asc' } });
   expect(samples.map((s) => [s.up, s.latencyMs])).toEqual([
     [true, 12],
@@ -105,5 +106,26 @@ test('health samples: recorded once per probe time, OFFLINE after failures, ACTI
   ]);
   expect(await activities.recordHealthSample({ nodeId: createIdentity().nodeId, up: true, latencyMs: 1, at: t(0) })).toEqual({
     status: null,
+    up: false,
   });
+});
+
+test('signed health: an answer counts as up only with the node\'s own signature over this probe\'s challenge', async () => {
+  const node = createIdentity();
+  const other = createIdentity();
+  await activities.registerNode({ wire: OPERATOR_WIRE, announcement: signAnnouncement(node, capabilities) });
+  const t = (s: number) => new Date(Date.UTC(2031, 0, 1, 0, 0, s)).toISOString();
+  const { nodeId } = node;
+  const challenge = 'c5a4f3f0-6b43-4c52-9b0c-0d6f2b6a1e01';
+  const sample = (at: string, signature: string | null, markOffline = false) =>
+    activities.recordHealthSample({ nodeId, up: true, latencyMs: 5, at, markOffline, probe: { challenge, signature } });
+  // The node's own signature: up.
+  expect(await sample(t(0), signHealthProbe(nodeId, challenge, node.sign.secretKey))).toEqual({ status: 'ACTIVE', up: true });
+  // Unsigned, signed by another key, signed over another challenge or another node id: down, whatever `up` claims.
+  expect(await sample(t(1), null)).toEqual({ status: 'ACTIVE', up: false });
+  expect(await sample(t(2), signHealthProbe(nodeId, challenge, other.sign.secretKey))).toEqual({ status: 'ACTIVE', up: false });
+  expect(await sample(t(3), signHealthProbe(nodeId, 'another-challenge', node.sign.secretKey))).toEqual({ status: 'ACTIVE', up: false });
+  expect(await sample(t(4), signHealthProbe(other.nodeId, challenge, node.sign.secretKey), true)).toEqual({ status: 'OFFLINE', up: false });
+  const samples = await db.healthSample.findMany({ where: { nodeId }, orderBy: { at: 'asc' } });
+  expect(samples.map((s) => [s.up, s.latencyMs])).toEqual([[true, 5], [false, null], [false, null], [false, null], [false, null]]);
 });

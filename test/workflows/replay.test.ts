@@ -37,6 +37,9 @@ const BRANCH_FIXTURES = [
   'inference-exact-majority-overruled', 'inference-tolerant-majority-overruled', 'inference-exact-no-majority', 'inference-tolerant-no-majority',
   'inference-exact-no-third-node', 'inference-tolerant-no-third-node', 'inference-fail-insufficient-credits', 'inference-fail-no-capable-node',
   'inference-fail-all-nodes-failed', 'inference-fail-anchor', 'inference-rematch-after-false-refusal', 'node-health-continue-as-new', 'node-registration',
+  // Node health on a real stack (real operator, through the operator endpoint): before signed probes (unsigned
+  // probe(), no patch marker) and with the signed-health-probe patch (a challenge per probe, signature checked).
+  'pre-signed-health', 'signed-health',
 ];
 
 test('the fixtures cover every branch the issue names, each a real history', () => {
@@ -44,6 +47,8 @@ test('the fixtures cover every branch the issue names, each a real history', () 
   for (const name of fixtures) expect((history(name).events ?? []).length).toBeGreaterThanOrEqual(8);
   const ended = history('node-health-continue-as-new').events ?? [];
   expect(ended[ended.length - 1]?.eventType).toBe(temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+  const markers = (name: string) => (history(name).events ?? []).filter((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_MARKER_RECORDED).length;
+  expect([markers('pre-signed-health'), markers('signed-health')]).toEqual([0, 1]);
 });
 
 test('every recorded history replays on the current workflow code', async () => {

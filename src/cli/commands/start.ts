@@ -91,7 +91,7 @@ export async function startCommand(flags: StartFlags): Promise<void> {
   };
   let stack: Awaited<ReturnType<typeof startStack>>;
   try {
-    stack = await startStack({ report, config: stackConfig, codecEndpoint: codec.url });
+    stack = await startStack({ report, config: stackConfig, codecEndpoint: codec.url, metrics: metrics.registry });
   } catch (error) {
     await stopAll();
     throw error;
@@ -121,8 +121,7 @@ export async function startCommand(flags: StartFlags): Promise<void> {
     step('operators')(`starting ${names.length} operator node(s): ${names.join(', ')} (logs in ${stateDir()}/logs)`);
     const fleet = await startOperatorFleet({
       names,
-      temporalAddress: temporal.address,
-      namespace: temporal.namespace,
+      operatorEndpoint: stack.endpoints.operatorEndpoint!.address,
       envFor: (i) => ({ PARALLELIX_METRICS_PORT: metricsPort(metricsBase, 10 + i) }),
     });
     stops.push(() => Promise.all(fleet.map((op) => op.process.stop())).then(() => undefined));
@@ -131,6 +130,7 @@ export async function startCommand(flags: StartFlags): Promise<void> {
     say('');
     say(`ParalleliX ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
     say(`  Temporal      ${temporal.address} (namespace ${temporal.namespace})`);
+    say(`  Operators     connect to the operator endpoint ${stack.endpoints.operatorEndpoint!.address} (never to Temporal)`);
     if (temporal.uiUrl) say(`  Temporal UI   ${temporal.uiUrl}/namespaces/${temporal.namespace}/workflows`);
     say(`  Codec server  ${codec.url} (Bearer token in ${process.env.PARALLELIX_CODEC_TOKEN ? 'PARALLELIX_CODEC_TOKEN' : tokenFile})`);
     say(`                browser: open ${codec.url}/login once, then tick "Include cross-origin credentials" in the UI's codec settings`);
