@@ -1,5 +1,8 @@
+import { Context } from '@temporalio/activity';
 import type { PipelineSettings } from '../src/coordinator/config.js';
 import { maxCost, promptTokenUpperBound } from '../src/coordinator/pricing.js';
+import { TemplateRefusedError } from '../src/coordinator/token-counter.js';
+import { verifyRequestSeal } from '../src/crypto/request-seal.js';
 import type { InferenceWorkflowInput } from '../src/protocol/inference.js';
 import { normalizeConversation } from '../src/protocol/conversation.js';
 import { describeIssues, inferenceRequestSchema } from '../src/protocol/inference-input.js';
@@ -9,21 +12,48 @@ import { FailureType, nonRetryable } from './failures.js';
 export interface AcceptedRequest {
   maxCost: number;
   promptTokenBound: number;
+  /**
+   * The prompt's tokens as the coordinator counted them with the model's tokenizer (chat template applied): what
+   * step 10 holds a node's count to. Absent when the coordinator has no local tokenizer of the model (and in runs
+   * accepted before it was counted).
+   */
+  promptTokens?: number;
   settings: PipelineSettings;
 }
 
-/** Step 01: check the request's shape (the SDK checks it too) and price its worst case. No state is written. */
-export function createAcceptRequest({ policy }: CoordinatorDeps) {
+/**
+ * Step 01: check that the platform sealed this input for this run, its shape (the SDK checks it too) and that the
+ * model's chat template takes it, then price its worst case. Nothing is held before this passes.
+ */
+export function createAcceptRequest({ db, policy, requestSealKey, tokens }: Pick<CoordinatorDeps, 'db' | 'policy' | 'requestSealKey' | 'tokens'>) {
   return async function acceptRequest(input: InferenceWorkflowInput): Promise<AcceptedRequest> {
-    const parsed = inferenceRequestSchema.safeParse(input);
+    const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
+    const { platformSeal, ...request } = (input ?? {}) as InferenceWorkflowInput;
+    if (!verifyRequestSeal(requestSealKey, workflowId, request, platformSeal)) {
+      throw nonRetryable(FailureType.requestNotAuthentic, 'the request is not sealed by the platform: only platform clients (SDK, gateway, CLI) may start inference runs');
+    }
+    // A sealed input copied from history and started again under the same id: that id already has its request.
+    if (await db.inferenceRequest.findUnique({ where: { workflowId }, select: { id: true } })) {
+      throw nonRetryable(FailureType.requestNotAuthentic, 'this sealed request was already admitted once under this workflow id');
+    }
+    const parsed = inferenceRequestSchema.safeParse(request);
     if (!parsed.success) {
       throw nonRetryable(FailureType.invalidRequest, `invalid request: ${describeIssues(parsed.error)}`);
     }
-    // Priced as dispatched: step 04 seals the normalised conversation (runs started without the SDK included).
-    const promptTokenBound = promptTokenUpperBound(normalizeConversation(parsed.data.messages));
+    // Priced and counted as dispatched: step 04 seals the normalised conversation (runs started without the SDK included).
+    const messages = normalizeConversation(parsed.data.messages);
+    let promptTokens: number | undefined;
+    try {
+      promptTokens = await tokens.countPrompt(parsed.data.model, messages);
+    } catch (error) {
+      if (error instanceof TemplateRefusedError) throw nonRetryable(FailureType.invalidRequest, 'messages do not fit the model chat template');
+      throw error;
+    }
+    const promptTokenBound = promptTokenUpperBound(messages);
     return {
       maxCost: maxCost(policy.price, promptTokenBound, parsed.data.maxNewTokens),
       promptTokenBound,
+      ...(promptTokens === undefined ? {} : { promptTokens }),
       settings: {
         ...policy.pipeline,
         sampleProbability: parsed.data.sampleProbability ?? policy.pipeline.sampleProbability,

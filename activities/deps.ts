@@ -1,6 +1,8 @@
 import type { RegistryClient } from '../src/chain/registry.js';
 import type { AnchorGroupCommit } from '../src/coordinator/anchor-group-commit.js';
 import type { CoordinatorPolicy } from '../src/coordinator/config.js';
+import type { TokenCounter } from '../src/coordinator/token-counter.js';
+import type { RequestSealKey } from '../src/crypto/request-seal.js';
 import type { NodeIdentity } from '../src/crypto/identity.js';
 import type { PrismaClient } from '../src/db/client.js';
 import type { Logger } from '../src/shared/logger.js';
@@ -9,8 +11,12 @@ import type { Logger } from '../src/shared/logger.js';
 export interface CoordinatorDeps {
   db: PrismaClient;
   registry: RegistryClient;
-  /** The coordinator's own box key pair: results are sealed back to it. */
+  /** The coordinator's own key pairs: results are sealed back to its box key; its sign key signs dispatches. */
   identity: NodeIdentity;
+  /** Checks the platform's seal on each request (step 01); derived from the codec key. */
+  requestSealKey: RequestSealKey;
+  /** The coordinator's own token counts (steps 01 and 10). */
+  tokens: TokenCounter;
   policy: CoordinatorPolicy;
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Batched anchoring (policy.anchorBatchMax > 0): this process's group commit; absent, each record anchors alone. */

@@ -1,4 +1,5 @@
 import { sealEnvelope } from '../src/crypto/envelope.js';
+import { signDispatch } from '../src/crypto/dispatch-signature.js';
 import { toBase64 } from '../src/crypto/encoding.js';
 import { OPERATOR_WIRE, type DispatchInput, type InferencePayload } from '../src/protocol/operator-wire.js';
 import { normalizeConversation } from '../src/protocol/conversation.js';
@@ -18,7 +19,8 @@ export interface EncryptInput {
 
 /**
  * Step 04: seal the prompt to the matched node's X25519 key (fresh ephemeral key per envelope, bound to the
- * request id). The returned dispatch holds no plaintext and crosses to the operator as is.
+ * request id) and sign the dispatch with the coordinator's Ed25519 key. The returned dispatch holds no plaintext and
+ * crosses to the operator as is.
  */
 export function createEncrypt({ db, identity }: CoordinatorDeps) {
   return async function encrypt(input: EncryptInput): Promise<DispatchInput> {
@@ -33,7 +35,7 @@ export function createEncrypt({ db, identity }: CoordinatorDeps) {
         data: { nodeId: input.node.nodeId, status: 'DISPATCHED', step: 5, dispatchedAt: new Date() },
       });
     }
-    return {
+    const dispatch: DispatchInput = {
       wire: OPERATOR_WIRE,
       requestId: input.requestId,
       nodeId: input.node.nodeId,
@@ -42,5 +44,7 @@ export function createEncrypt({ db, identity }: CoordinatorDeps) {
       envelope,
       replyToBoxPublicKey: toBase64(identity.box.publicKey),
     };
+    // The node executes only what the coordinator key it pinned signed, and seals only to the pinned reply key.
+    return { ...dispatch, coordinatorSignature: signDispatch('executeInference', dispatch, identity.sign.secretKey) };
   };
 }

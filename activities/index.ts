@@ -8,6 +8,7 @@
  */
 import { createAcceptRequest } from './accept-request.js';
 import { createAdmit } from './admit.js';
+import { createCheckRefusal } from './check-refusal.js';
 import { createAnchor } from './anchor.js';
 import type { CoordinatorDeps } from './deps.js';
 import { createEncrypt } from './encrypt.js';
@@ -25,6 +26,7 @@ const WORK = {
   admit: createAdmit,
   match: createMatch,
   encrypt: createEncrypt,
+  checkRefusal: createCheckRefusal,
   verifyResult: createVerifyResult,
   penaliseNode: createPenalise,
   recordProgress: createRecordProgress,
@@ -49,6 +51,7 @@ export function coordinatorStepActivities(work: CoordinatorWork) {
     '02 Admit': work.admit,
     '03 Match': work.match,
     '04 Encrypt': work.encrypt,
+    '05 Dispatch · check refusal': work.checkRefusal,
     '10 Verify sig': work.verifyResult,
     '10 Verify sig · penalise': work.penaliseNode,
     '11 Sample · match': work.match,
@@ -56,6 +59,7 @@ export function coordinatorStepActivities(work: CoordinatorWork) {
     '11 Sample · verify': work.verifyResult,
     '11 Sample · penalise': work.penaliseNode,
     '11 Sample · record': work.recordProgress,
+    '11 Sample · check refusal': work.checkRefusal,
     '11 Sample · seal claim': work.sealClaim,
     '11 Sample · judge': work.judgeScore,
     '12 Anchor': work.anchor,

@@ -13,6 +13,8 @@ export interface RegistrationActivitiesOptions {
   logger: Pick<Logger, 'info' | 'warn'>;
   /** The coordinator's X25519 public key (base64) returned to operators; results are sealed to it. */
   coordinatorBoxPublicKey: string;
+  /** The coordinator's Ed25519 public key (base64) returned to operators, who pin it and run only what it signed. */
+  coordinatorSignPublicKey: string;
   /** Announcements older than this are refused (replays). Default 10 minutes. */
   maxAnnouncementAgeMs?: number;
   /** Health monitor settings handed to the registration workflow. */
@@ -25,6 +27,7 @@ export interface NodeRegistration {
   taskQueue: string;
   healthTaskQueue: string;
   coordinatorBoxPublicKey: string;
+  coordinatorSignPublicKey: string;
   /** false when a newer announcement of this node was already stored (this one changed nothing). */
   applied: boolean;
   health: NodeHealthSettings;
@@ -73,7 +76,7 @@ function verify(input: RegistrationInput, maxAgeMs: number): OperatorAnnouncemen
 }
 
 export function createRegistrationActivities(options: RegistrationActivitiesOptions): RegistrationActivities {
-  const { db, logger, coordinatorBoxPublicKey } = options;
+  const { db, logger, coordinatorBoxPublicKey, coordinatorSignPublicKey } = options;
   const maxAgeMs = options.maxAnnouncementAgeMs ?? 10 * 60_000;
   const health: NodeHealthSettings = { ...DEFAULT_NODE_HEALTH_SETTINGS, ...options.health };
 
@@ -104,6 +107,7 @@ export function createRegistrationActivities(options: RegistrationActivitiesOpti
         taskQueue: nodeTaskQueue(nodeId),
         healthTaskQueue: nodeHealthTaskQueue(nodeId),
         coordinatorBoxPublicKey,
+        coordinatorSignPublicKey,
         applied,
         health,
       };

@@ -1,4 +1,5 @@
 import { nodeSignKey } from '../src/coordinator/node-keys.js';
+import { signDispatch } from '../src/crypto/dispatch-signature.js';
 import { sealEnvelope } from '../src/crypto/envelope.js';
 import { verifyScoreReport } from '../src/crypto/score-report.js';
 import type { ChatMessage } from '../src/protocol/inference.js';
@@ -24,10 +25,10 @@ export interface SealClaimInput {
  * Step 11, tolerant mode: seal the prompt and node_i's claimed answer (text and token ids) to node_j's key. Like
  * step 04, what crosses to the operator holds no plaintext.
  */
-export function createSealClaim() {
+export function createSealClaim({ identity }: Pick<CoordinatorDeps, 'identity'>) {
   return async function sealClaim(input: SealClaimInput): Promise<ScoreInput> {
     const payload: ScorePayload = { messages: input.messages, claim: input.claim };
-    return {
+    const scoreInput: ScoreInput = {
       wire: OPERATOR_WIRE,
       requestId: input.requestId,
       nodeId: input.node.nodeId,
@@ -36,6 +37,7 @@ export function createSealClaim() {
       maxNewTokens: input.maxNewTokens,
       envelope: sealEnvelope(payload as unknown as Record<string, unknown>, input.node.boxPublicKey, { requestId: input.requestId }),
     };
+    return { ...scoreInput, coordinatorSignature: signDispatch('scoreClaim', scoreInput, identity.sign.secretKey) };
   };
 }
 

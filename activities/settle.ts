@@ -38,6 +38,22 @@ class NotAnchoredError extends Error {
   }
 }
 
+/** The ledger's token columns are 32-bit integers. */
+const MAX_LEDGER_TOKENS = 2_147_483_647;
+
+function ledgerCount(value: unknown): number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? Math.min(value, MAX_LEDGER_TOKENS) : 0;
+}
+
+/**
+ * Usage as Settle may write it: non-negative integers within the ledger's range. Anything else (NaN, negative,
+ * fractional, not a number) counts as 0 tokens; the charge is capped by the hold whatever the counts.
+ */
+export function ledgerUsage(usage: unknown): TokenUsage {
+  const { inputTokens, outputTokens } = (typeof usage === 'object' && usage !== null ? usage : {}) as Partial<Record<keyof TokenUsage, unknown>>;
+  return { inputTokens: ledgerCount(inputTokens), outputTokens: ledgerCount(outputTokens) };
+}
+
 /**
  * Step 14, only after the anchor: capture the metered cost, release the rest of the hold, credit the delivering
  * node a reward weight scaled by its uptime and each scoring node its verification weight. Idempotent by request id
@@ -45,6 +61,8 @@ class NotAnchoredError extends Error {
  */
 export function createSettle({ db, policy }: Pick<CoordinatorDeps, 'db' | 'policy'>) {
   return async function settle(input: SettleInput): Promise<SettleOutput> {
+    // Step 10 admits only counted usage; a run verified before it did may carry anything: never let it wedge Settle.
+    const usage = ledgerUsage(input.usage);
     const verifiers = (input.verifiers ?? []).filter((v) => v.nodeId !== input.nodeId);
     const uptimes = await nodeUptimes(db, [input.nodeId, ...verifiers.map((v) => v.nodeId)], policy.uptimeWindowMs);
     const uptime = uptimes.get(input.nodeId) ?? 1;
@@ -57,7 +75,7 @@ export function createSettle({ db, policy }: Pick<CoordinatorDeps, 'db' | 'polic
     // rewards and the request's settled state commit together or not at all. A retry re-runs the idempotent part.
     const captured = await captureHold(
       db,
-      { requestId: input.requestId, amount: (held) => BigInt(actualCost(policy.price, input.usage, Number(held))) },
+      { requestId: input.requestId, amount: (held) => BigInt(actualCost(policy.price, usage, Number(held))) },
       async (tx, outcome) => {
         const weight = BigInt(Math.round(Number(outcome.capturedAmount) * uptime));
         await tx.rewardLedgerEntry.createMany({
@@ -70,8 +88,8 @@ export function createSettle({ db, policy }: Pick<CoordinatorDeps, 'db' | 'polic
             status: 'SETTLED',
             step: 14,
             actualCost: outcome.capturedAmount,
-            tokensIn: input.usage.inputTokens,
-            tokensOut: input.usage.outputTokens,
+            tokensIn: usage.inputTokens,
+            tokensOut: usage.outputTokens,
             settledAt: new Date(),
           },
         });

@@ -8,7 +8,12 @@ import { FailureType, nonRetryable } from './failures.js';
 
 export type VerifyOutcome =
   | { ok: true; text: string; tokenIds: number[]; poe: string; signature: string }
-  | { ok: false; reason: 'BAD_SIGNATURE' | 'POE_MISMATCH' | 'UNREADABLE_RESULT' | 'WRONG_REQUEST' | 'OUT_OF_BOUNDS' };
+  | { ok: false; reason: 'BAD_SIGNATURE' | 'POE_MISMATCH' | 'UNREADABLE_RESULT' | 'WRONG_REQUEST' | 'OUT_OF_BOUNDS' | 'USAGE_MISMATCH' };
+
+/** A token count a ledger may hold: a non-negative safe integer. */
+export function isTokenCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
 
 function openResult(result: DispatchResult, deps: CoordinatorDeps): ResultPayload | undefined {
   try {
@@ -22,6 +27,24 @@ function openResult(result: DispatchResult, deps: CoordinatorDeps): ResultPayloa
   }
 }
 
+/**
+ * Usage is counted, not told: billed output tokens are the generated ids (which must decode to the PoE'd text when
+ * the coordinator holds the model's tokenizer), billed input tokens the coordinator's own count of the templated
+ * prompt (without a tokenizer: at most the prompt's upper bound). A node's usage that says otherwise is a lie about
+ * what it is paid for, penalised like a bad PoE.
+ */
+async function usageCounted(input: VerifyInput, tokenIds: number[], text: string, deps: CoordinatorDeps): Promise<boolean> {
+  const usage: unknown = input.result.usage;
+  if (typeof usage !== 'object' || usage === null) return false;
+  const { inputTokens, outputTokens } = usage as Record<string, unknown>;
+  if (!isTokenCount(inputTokens) || !isTokenCount(outputTokens) || outputTokens !== tokenIds.length) return false;
+  if (input.promptTokens !== undefined && inputTokens !== input.promptTokens) return false;
+  if (inputTokens === 0 || (input.promptTokenBound !== undefined && inputTokens > input.promptTokenBound)) return false;
+  if (input.model === undefined) return true;
+  const decoded = await deps.tokens.decode(input.model, tokenIds);
+  return decoded === undefined || decoded === text;
+}
+
 export interface VerifyInput {
   requestId: string;
   nodeId: string;
@@ -29,6 +52,12 @@ export interface VerifyInput {
   result: DispatchResult;
   /** The coordinator key step 04 asked the node to seal the result to (absent in runs started before it was passed). */
   sealedTo?: string;
+  /** The model run (absent in runs started before usage was counted: then only bounds are checked). */
+  model?: string;
+  /** Step 01's own count of the prompt's tokens: the node's inputTokens must equal it. */
+  promptTokens?: number;
+  /** Step 01's upper bound of the prompt's tokens: without a count, the node's inputTokens must not exceed it. */
+  promptTokenBound?: number;
 }
 
 /**
@@ -55,9 +84,8 @@ export function createVerifyResult(deps: CoordinatorDeps) {
     if (computePoe({ requestId: input.requestId, result: text, nodeId: input.nodeId }) !== result.poe) {
       return { ok: false, reason: 'POE_MISMATCH' };
     }
-    if (tokenIds.length === 0 || tokenIds.length > input.maxNewTokens || tokenIds.length !== result.usage?.outputTokens) {
-      return { ok: false, reason: 'OUT_OF_BOUNDS' };
-    }
+    if (tokenIds.length === 0 || tokenIds.length > input.maxNewTokens) return { ok: false, reason: 'OUT_OF_BOUNDS' };
+    if (!(await usageCounted(input, tokenIds, text, deps))) return { ok: false, reason: 'USAGE_MISMATCH' };
     return { ok: true, text, tokenIds, poe: result.poe, signature: result.signature };
   };
 }

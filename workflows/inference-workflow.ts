@@ -93,12 +93,14 @@ const phase = {
     encrypt: local('04 Encrypt', '15 seconds', quick),
     verifyResult: local('10 Verify sig', '15 seconds', quick),
     penaliseNode: local('10 Verify sig · penalise', '15 seconds', quick),
+    checkRefusal: local('05 Dispatch · check refusal', '15 seconds', quick),
   },
   sample: {
     match: local('11 Sample · match', '15 seconds', quick),
     encrypt: local('11 Sample · encrypt', '15 seconds', quick),
     verifyResult: local('11 Sample · verify', '15 seconds', quick),
     penaliseNode: local('11 Sample · penalise', '15 seconds', quick),
+    checkRefusal: local('11 Sample · check refusal', '15 seconds', quick),
   },
 };
 
@@ -109,6 +111,12 @@ interface Execution {
   text: string;
   tokenIds: number[];
 }
+
+/**
+ * Patch: a node's claim that the request is unservable (INVALID_INPUT, PROMPT_TOO_LONG, …) no longer ends the request
+ * by itself; the coordinator's own check decides (activities/check-refusal.ts). Runs started before it end as they did.
+ */
+const NODE_REFUSAL_CHECKED = 'node-refusal-checked';
 
 /** A tolerant check of one claim by one scoring node. */
 interface Scored {
@@ -167,7 +175,11 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
   /** Steps 03–10 on one node, re-matching another node after a failure, up to the configured count. */
   /** Primary: any node of the model. Sample: a node of the same model and dtype as node_i (any device). */
   const executeOnSomeNode = async (purpose: 'primary' | 'sample', exclude: string[], budget: number, dtype?: string): Promise<Execution> => {
-    const { match, encrypt, verifyResult, penaliseNode } = phase[purpose];
+    const { match, encrypt, verifyResult, penaliseNode, checkRefusal } = phase[purpose];
+    /** Refusals the coordinator could not check (no tokenizer): the request ends with one only if every node refused. */
+    const unchecked: unknown[] = [];
+    const unanimousRefusal = (attempts: number): unknown =>
+      attempts > 0 && unchecked.length === attempts && new Set(unchecked.map(failureType)).size === 1 ? unchecked[0] : undefined;
     for (let attempt = 0; attempt < budget; attempt += 1) {
       if (purpose === 'primary') enter('03 Match');
       const node = await match({
@@ -176,6 +188,8 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
         ...(dtype === undefined ? {} : { dtype }),
         maxNewTokens: input.maxNewTokens,
         exclude: [...exclude, ...spent()],
+      }).catch((error: unknown) => {
+        throw unanimousRefusal(attempt) ?? error;
       });
       tried(node.nodeId);
       if (purpose === 'primary') {
@@ -191,13 +205,30 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
         result = await dispatchTo(node.nodeId, settings, purpose).executeInference(dispatch);
       } catch (error) {
         const type = failureType(error);
-        if (type && REQUEST_INPUT_FAILURES.includes(type)) throw error;
+        if (type && REQUEST_INPUT_FAILURES.includes(type)) {
+          if (!patched(NODE_REFUSAL_CHECKED)) throw error;
+          const verdict = await checkRefusal({ nodeId: node.nodeId, type, maxNewTokens: input.maxNewTokens, promptTokens: accepted.promptTokens });
+          if (verdict === 'agree') throw error;
+          if (verdict === 'disagree') await penaliseNode({ nodeId: node.nodeId, requestId, reason: 'FALSE_REFUSAL' });
+          else unchecked.push(error);
+          log.warn('node refused a request the coordinator accepted; re-matching', { requestId, nodeId: node.nodeId, failure: type });
+          continue;
+        }
         log.warn('dispatch failed; re-matching', { requestId, nodeId: node.nodeId, failure: type ?? 'timeout or crash' });
         continue;
       }
 
       if (purpose === 'primary') enter('10 Verify sig');
-      const verdict: VerifyOutcome = await verifyResult({ requestId, nodeId: node.nodeId, maxNewTokens: input.maxNewTokens, result, sealedTo: dispatch.replyToBoxPublicKey }).catch(
+      const verdict: VerifyOutcome = await verifyResult({
+        requestId,
+        nodeId: node.nodeId,
+        maxNewTokens: input.maxNewTokens,
+        result,
+        sealedTo: dispatch.replyToBoxPublicKey,
+        model: input.model,
+        promptTokenBound: accepted.promptTokenBound,
+        ...(accepted.promptTokens === undefined ? {} : { promptTokens: accepted.promptTokens }),
+      }).catch(
         (error: unknown) => {
           // This process cannot open a result sealed to another coordinator's key (a misconfigured fleet): a plain
           // error fails the workflow task, which Temporal retries, reaching a process that holds the key. The
@@ -212,6 +243,9 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
       }
       return { node, result, text: verdict.text, tokenIds: verdict.tokenIds };
     }
+    // Every node tried refused the request the same way, and the coordinator had no count to say otherwise.
+    const refusal = unanimousRefusal(budget);
+    if (refusal) throw refusal;
     throw ApplicationFailure.nonRetryable(`no node completed ${purpose} execution after ${budget} attempt(s)`, 'ALL_NODES_FAILED');
   };
 

@@ -45,5 +45,6 @@ export async function registerNodeWorkflow(input: RegistrationInput): Promise<Re
     nodeId,
     taskQueue: registration.taskQueue,
     coordinatorBoxPublicKey: registration.coordinatorBoxPublicKey,
+    coordinatorSignPublicKey: registration.coordinatorSignPublicKey,
   };
 }

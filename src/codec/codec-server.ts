@@ -3,6 +3,7 @@ import type { Payload } from '@temporalio/common';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { CodecKey } from './codec-key.js';
+import type { KeyPair } from '../crypto/identity.js';
 import { EncryptionCodec } from './encryption-codec.js';
 import { tokenMatches } from './codec-token.js';
 
@@ -23,6 +24,8 @@ export interface CodecServerOptions {
   key: CodecKey;
   /** Keys of earlier rotations, still accepted for decoding. */
   previousKeys?: CodecKey[];
+  /** The coordinator's box key pair: opens what operators sealed to the coordinator (their failures, heartbeats). */
+  coordinatorBox?: KeyPair;
   token: string;
   /** Origin(s) of the Temporal Web UI, e.g. `http://127.0.0.1:8233`. */
   uiOrigin: string | string[];
@@ -87,7 +90,7 @@ enable <em>Include cross-origin credentials</em>.</p>
 
 /** The Fastify app (not listening): `startCodecServer` serves it; tests may `inject` into it. */
 export async function buildCodecServer(options: Omit<CodecServerOptions, 'port' | 'host'>): Promise<FastifyInstance> {
-  const codec = new EncryptionCodec(options.key, options.previousKeys ?? []);
+  const codec = new EncryptionCodec(options.key, options.previousKeys ?? [], options.coordinatorBox);
   const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT });
   await app.register(cors, {
     origin: Array.isArray(options.uiOrigin) ? options.uiOrigin : [options.uiOrigin],

@@ -2,8 +2,10 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { ValueError } from '@temporalio/common';
 import proto from '@temporalio/proto';
+import type { KeyPair } from '../crypto/identity.js';
 import { isOperatorWireMessage } from '../protocol/operator-wire.js';
 import type { CodecKey } from './codec-key.js';
+import { openPayloadSealedToCoordinator, SEALED_TO_COORDINATOR_ENCODING } from './sealed-payload.js';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 const KEY_ID = 'encryption-key-id';
@@ -38,8 +40,15 @@ function isOperatorWirePayload(payload: Payload): boolean {
 export class EncryptionCodec implements PayloadCodec {
   private readonly keys: Map<string, Buffer>;
 
-  /** `current` encrypts; `previous` keys still decrypt history written before a rotation. */
-  constructor(private readonly current: CodecKey, previous: CodecKey[] = []) {
+  /**
+   * `current` encrypts; `previous` keys still decrypt history written before a rotation; `coordinatorBox` opens
+   * what operators sealed to the coordinator (src/codec/sealed-payload.ts).
+   */
+  constructor(
+    private readonly current: CodecKey,
+    previous: CodecKey[] = [],
+    private readonly coordinatorBox?: KeyPair,
+  ) {
     this.keys = new Map([...previous, current].map((k) => [k.id, k.key]));
   }
 
@@ -59,7 +68,9 @@ export class EncryptionCodec implements PayloadCodec {
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
-      if (metadataString(payload, 'encoding') !== ENCRYPTED_ENCODING) return payload;
+      const encoding = metadataString(payload, 'encoding');
+      if (encoding === SEALED_TO_COORDINATOR_ENCODING) return openPayloadSealedToCoordinator(payload, this.coordinatorBox);
+      if (encoding !== ENCRYPTED_ENCODING) return payload;
       const keyId = metadataString(payload, KEY_ID);
       const key = keyId ? this.keys.get(keyId) : undefined;
       if (!key || !payload.data) throw new ValueError(`no payload codec key with id ${keyId ?? '(none)'}`);

@@ -24,6 +24,9 @@ import { temporalConnectionSecurity } from '../temporal/connection-security.js';
 import { projectRoot, stateDir } from '../shared/paths.js';
 import { loadCoordinatorPolicy, type CoordinatorPolicy } from './config.js';
 import { coordinatorDataConverter } from './data-converter.js';
+import { createTokenCounter, type TokenCounter } from './token-counter.js';
+import { deriveRequestSealKey } from '../crypto/request-seal.js';
+import { defaultModelPath } from '../inference/model-source.js';
 
 export interface CoordinatorOptions {
   temporal: { address: string; namespace: string };
@@ -56,6 +59,8 @@ export interface CoordinatorOptions {
    * a coordinator without the codec. Never set in production.
    */
   dataConverter?: DataConverter;
+  /** The coordinator's token counter; default: tokenizers from the local models folder (PARALLELIX_MODEL_PATH). */
+  tokens?: TokenCounter;
 }
 
 export interface RunningCoordinator {
@@ -110,6 +115,9 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   let connection: NativeConnection | undefined;
   let worker: Worker;
   const coordinatorBoxPublicKey = toBase64(identity.box.publicKey);
+  const coordinatorSignPublicKey = toBase64(identity.sign.publicKey);
+  const requestSealKey = deriveRequestSealKey(codecKey);
+  const tokens = options.tokens ?? createTokenCounter({ modelPath: defaultModelPath(), logger });
   try {
     registry = await anchoringRegistry(options.chain, claim.privateKey);
     // Batched anchoring sends from the same claimed account (its own nonce sequence, this process only).
@@ -121,8 +129,14 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
           )
         : undefined;
     const plain = {
-      ...createCoordinatorActivities({ db, registry, identity, policy, logger, ...(anchorBatches ? { anchorBatches } : {}) }),
-      ...createRegistrationActivities({ db, logger, coordinatorBoxPublicKey, ...(options.health ? { health: options.health } : {}) }),
+      ...createCoordinatorActivities({ db, registry, identity, policy, logger, requestSealKey, tokens, ...(anchorBatches ? { anchorBatches } : {}) }),
+      ...createRegistrationActivities({
+        db,
+        logger,
+        coordinatorBoxPublicKey,
+        coordinatorSignPublicKey,
+        ...(options.health ? { health: options.health } : {}),
+      }),
     };
     const activities = options.metrics ? instrumentActivities(plain, options.metrics) : plain;
     connection = await NativeConnection.connect({ address: options.temporal.address, ...temporalConnectionSecurity() });
@@ -132,7 +146,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       taskQueue: COORDINATOR_TASK_QUEUE,
       workflowsPath: WORKFLOWS_PATH,
       activities,
-      dataConverter: options.dataConverter ?? coordinatorDataConverter(codecKey),
+      dataConverter: options.dataConverter ?? coordinatorDataConverter(codecKey, identity.box),
       maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks ?? 40,
       maxConcurrentLocalActivityExecutions: 64,
     });

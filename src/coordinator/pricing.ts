@@ -25,7 +25,9 @@ export function maxCost(price: ModelPrice, promptTokenBound: number, maxNewToken
   return promptTokenBound * price.inputPerToken + maxNewTokens * price.outputPerToken;
 }
 
-/** The metered cost; never more than what was held. */
+/** The metered cost: an integer between 0 and what was held, whatever the counts. */
 export function actualCost(price: ModelPrice, usage: TokenUsage, held: number): number {
-  return Math.min(held, usage.inputTokens * price.inputPerToken + usage.outputTokens * price.outputPerToken);
+  const metered = usage.inputTokens * price.inputPerToken + usage.outputTokens * price.outputPerToken;
+  if (!Number.isFinite(metered) || metered <= 0) return 0;
+  return Math.min(held, Math.floor(metered));
 }

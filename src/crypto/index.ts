@@ -18,3 +18,5 @@ export * from './errors.js';
 export * from './identity.js';
 export * from './poe.js';
 export * from './score-report.js';
+export * from './dispatch-signature.js';
+export * from './request-seal.js';

@@ -28,13 +28,17 @@ import {
 } from '../protocol/operator-wire.js';
 import { InvalidInputError, ParallelixError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { DispatchNotForThisNodeError, ModelNotServedError } from './errors.js';
+import { verifyDispatchSignature, type SignedDispatchKind } from '../crypto/dispatch-signature.js';
+import type { CoordinatorPin } from './coordinator-pin.js';
+import { CoordinatorNotPinnedError, DispatchNotAuthenticError, DispatchNotForThisNodeError, ModelNotServedError } from './errors.js';
 
 export interface OperatorActivitiesOptions {
   identity: NodeIdentity;
   /** A loaded engine (runOperator loads it before polling). */
   engine: InferenceEngine;
   logger: Pick<Logger, 'info' | 'warn'>;
+  /** The coordinator keys this node pinned at registration (undefined until then: every dispatch is refused). */
+  coordinator: () => CoordinatorPin | undefined;
 }
 
 /** Activities an operator's workers host: executeInference (steps 06–09), scoreClaim (step 11) and probe (health). */
@@ -55,11 +59,36 @@ function nonRetryable(error: ParallelixError): ApplicationFailure {
     error instanceof PromptTooLongError
       ? [{ inputTokens: error.inputTokens, maxNewTokens: error.maxNewTokens, maxContextTokens: error.maxContextTokens }]
       : undefined;
-  return ApplicationFailure.create({ message: error.message, type: error.code, nonRetryable: true, cause: error, ...(details ? { details } : {}) });
+  // The message without its details: details can quote the request (e.g. a chat template's own error text), and a
+  // failure's text is logged by the worker here and stored in history (sealed to the coordinator, but never needed).
+  return ApplicationFailure.create({ message: withoutDetails(error), type: error.code, nonRetryable: true, ...(details ? { details } : {}) });
+}
+
+function withoutDetails(error: ParallelixError): string {
+  const at = error.details === undefined ? -1 : error.message.indexOf('\n\nDetails: ');
+  return at < 0 ? error.message : error.message.slice(0, at);
+}
+
+/**
+ * An unexpected fault (a runtime error of the engine, …): its text is withheld, since it may quote the request.
+ * Retryable, as before: Temporal's retry policy decides.
+ */
+function withheld(error: unknown): ApplicationFailure {
+  const name = error instanceof Error ? error.name : typeof error;
+  return ApplicationFailure.create({ message: `the operator failed (${name}); its text is withheld, as it may quote the request`, type: 'OPERATOR_FAULT' });
+}
+
+/** Only what the pinned coordinator key signed runs here; checked before anything else is read or opened. */
+function checkSigned(kind: SignedDispatchKind, input: DispatchInput | ScoreInput, pin: CoordinatorPin | undefined): CoordinatorPin {
+  if (input?.wire !== OPERATOR_WIRE) throw new InvalidInputError('dispatch is not an operator wire message');
+  if (!pin) throw new CoordinatorNotPinnedError('this node has not pinned a coordinator key yet: it runs no dispatch before it registered');
+  if (!verifyDispatchSignature(kind, input, pin.signPublicKey)) {
+    throw new DispatchNotAuthenticError('the dispatch is not signed by the coordinator key this node pinned');
+  }
+  return pin;
 }
 
 function checkAddressing(input: DispatchInput | ScoreInput, identity: NodeIdentity, served: string): void {
-  if (input?.wire !== OPERATOR_WIRE) throw new InvalidInputError('dispatch is not an operator wire message');
   if (input.nodeId !== identity.nodeId) {
     throw new DispatchNotForThisNodeError(`dispatch for ${String(input.nodeId)} reached node ${identity.nodeId}`);
   }
@@ -67,8 +96,11 @@ function checkAddressing(input: DispatchInput | ScoreInput, identity: NodeIdenti
   if (input.model !== served) throw new ModelNotServedError(`model ${String(input.model)} is not served by this node`);
 }
 
-function checkDispatch(input: DispatchInput, identity: NodeIdentity, served: string): void {
+function checkDispatch(input: DispatchInput, identity: NodeIdentity, served: string, pin: CoordinatorPin): void {
   checkAddressing(input, identity, served);
+  if (input.replyToBoxPublicKey !== pin.boxPublicKey) {
+    throw new DispatchNotAuthenticError('the dispatch asks for a reply key other than the coordinator key this node pinned');
+  }
   let replyKey: Uint8Array;
   try {
     replyKey = fromBase64(input.replyToBoxPublicKey);
@@ -78,12 +110,13 @@ function checkDispatch(input: DispatchInput, identity: NodeIdentity, served: str
   if (replyKey.byteLength !== 32) throw new InvalidInputError('replyToBoxPublicKey must be a 32-byte key');
 }
 
-export function createOperatorActivities({ identity, engine, logger }: OperatorActivitiesOptions): OperatorActivities {
+export function createOperatorActivities({ identity, engine, logger, coordinator }: OperatorActivitiesOptions): OperatorActivities {
   let inFlight = 0;
 
   async function run(input: DispatchInput): Promise<DispatchResult> {
+    const pin = checkSigned('executeInference', input, coordinator());
     const info = engine.info();
-    checkDispatch(input, identity, info.model);
+    checkDispatch(input, identity, info.model, pin);
     const { requestId } = input;
     // Step 06: only this node's box key opens the envelope; it must be bound to this request id.
     const payload = openJsonEnvelope(input.envelope, identity.box.secretKey, identity.box.publicKey, {
@@ -103,7 +136,8 @@ export function createOperatorActivities({ identity, engine, logger }: OperatorA
 
     // Steps 08–09: commit to the exact text, sign, seal the text back to the coordinator.
     const poe = computePoe({ requestId, result: result.text, nodeId: identity.nodeId });
-    const sealed = sealEnvelope({ text: result.text, tokenIds: result.tokenIds } satisfies ResultPayload as unknown as Record<string, unknown>, input.replyToBoxPublicKey, {
+    // Sealed to the pinned coordinator key only, whatever else a dispatch could name.
+    const sealed = sealEnvelope({ text: result.text, tokenIds: result.tokenIds } satisfies ResultPayload as unknown as Record<string, unknown>, pin.boxPublicKey, {
       requestId,
     });
     const durationMs = Math.round(performance.now() - started);
@@ -127,6 +161,7 @@ export function createOperatorActivities({ identity, engine, logger }: OperatorA
 
   /** Step 11, tolerant mode, on node_j: open the claim, score it in one forward pass, sign what was measured. */
   async function score(input: ScoreInput): Promise<ScoreResult> {
+    checkSigned('scoreClaim', input, coordinator());
     const info = engine.info();
     checkAddressing(input, identity, info.model);
     if (typeof input.claimedNodeId !== 'string' || input.claimedNodeId === identity.nodeId) {
@@ -188,7 +223,8 @@ export function createOperatorActivities({ identity, engine, logger }: OperatorA
         logger.warn({ requestId, code: error.code }, 'inference refused');
         throw nonRetryable(error);
       }
-      throw error; // unexpected (runtime fault): Temporal's retry policy decides
+      logger.warn({ requestId, error: error instanceof Error ? error.name : typeof error }, 'inference failed');
+      throw withheld(error); // unexpected (runtime fault): Temporal's retry policy decides
     } finally {
       inFlight -= 1;
     }

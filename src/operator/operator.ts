@@ -14,6 +14,8 @@ import { createOperatorActivities, type OperatorActivities } from './activities.
 import type { OperatorConfig } from './config.js';
 import { endpointTls, keepSessionFresh, loginToEndpoint } from './endpoint-login.js';
 import { RegistrationRefusedError } from './errors.js';
+import { coordinatorPinFile, pinCoordinator, readCoordinatorPin, type CoordinatorPin } from './coordinator-pin.js';
+import { operatorDataConverter } from './sealing-codec.js';
 
 export interface RunOperatorOptions {
   /** Aborting stops polling, lets in-flight inferences finish (up to shutdownGraceMs) and returns. */
@@ -72,7 +74,9 @@ function refusal(error: unknown): RegistrationRefusedError | undefined {
   }
   const failure = cause instanceof TemporalFailure ? cause : undefined;
   const type = failure instanceof ApplicationFailure ? failure.type : undefined;
-  return new RegistrationRefusedError(`coordinator refused the announcement${type ? ` (${type})` : ''}: ${failure?.message ?? error.message}`, {
+  // The coordinator encrypts its failure messages (the operator has no key to read them): the type says what happened.
+  const message = failure?.message && failure.message !== 'Encoded failure' ? `: ${failure.message}` : '';
+  return new RegistrationRefusedError(`coordinator refused the announcement${type ? ` (${type})` : ''}${message}`, {
     cause: error,
   });
 }
@@ -90,10 +94,15 @@ function connectionOptions(access: TemporalAccess): { address: string; tls: Temp
 }
 
 /** Starts its registration workflow through the operator endpoint (the one workflow it may start) and waits. */
-async function register(access: TemporalAccess, identity: NodeIdentity, capabilities: OperatorCapabilities): Promise<RegistrationResult> {
+async function register(
+  access: TemporalAccess,
+  identity: NodeIdentity,
+  capabilities: OperatorCapabilities,
+  dataConverter: ReturnType<typeof operatorDataConverter>,
+): Promise<RegistrationResult> {
   const connection = await Connection.connect(connectionOptions(access));
   try {
-    const client = new Client({ connection, namespace: access.namespace });
+    const client = new Client({ connection, namespace: access.namespace, dataConverter });
     const input: RegistrationInput = { wire: OPERATOR_WIRE, announcement: signAnnouncement(identity, capabilities) };
     try {
       return await client.workflow.execute(REGISTRATION_WORKFLOW_TYPE, {
@@ -146,6 +155,11 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
     ...(config.testLogitNoise ? { logitNoise: config.testLogitNoise } : {}),
   });
   const engine = options.wrapEngine ? options.wrapEngine(baseEngine) : baseEngine;
+  // The coordinator keys this node trusts (pinned at its first registration): dispatches must be signed by one,
+  // results and failures are sealed to the other.
+  const pinFile = coordinatorPinFile(config.keyFile);
+  let pin: CoordinatorPin | undefined = await readCoordinatorPin(pinFile);
+  const dataConverter = operatorDataConverter(() => pin?.boxPublicKey);
   let connection: NativeConnection | undefined;
   let stopRefresh: (() => void) | undefined;
   try {
@@ -163,12 +177,12 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
       stopRefresh = keepSessionFresh(config.endpoint, identity, session, (token) => live.setApiKey(token), logger);
     }
     connection ??= await NativeConnection.connect(connectionOptions(access));
-    const honest = createOperatorActivities({ identity, engine, logger });
+    const honest = createOperatorActivities({ identity, engine, logger, coordinator: () => pin });
     const served = options.wrapActivities ? options.wrapActivities(honest, identity) : honest;
     const activities = options.metrics ? instrumentOperatorActivities(served, options.metrics) : served;
     const taskQueue = nodeTaskQueue(identity.nodeId);
     const healthTaskQueue = nodeHealthTaskQueue(identity.nodeId);
-    const common = { connection, namespace: access.namespace, shutdownGraceTime: config.shutdownGraceMs };
+    const common = { connection, namespace: access.namespace, shutdownGraceTime: config.shutdownGraceMs, dataConverter };
     // Two queues: a probe must never wait behind inferences holding every inference slot.
     const inferenceWorker = await Worker.create({
       ...common,
@@ -196,9 +210,10 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
     try {
       if (signal?.aborted) throw abortedError();
       const registration = await Promise.race([
-        register(access, identity, capabilitiesOf(config, engine)),
+        register(access, identity, capabilitiesOf(config, engine), dataConverter),
         running.then(() => Promise.reject(abortedError())),
       ]);
+      pin = await pinCoordinator(pinFile, { signPublicKey: registration.coordinatorSignPublicKey, boxPublicKey: registration.coordinatorBoxPublicKey }, pin);
       const device = engine.info().device;
       process.stdout.write(`operator ${identity.nodeId} ready on task queue ${taskQueue} (model ${config.model}, device ${device}, load ${loadMs} ms)\n`);
       logger.info({ nodeId: identity.nodeId, taskQueue, healthTaskQueue, device, loadMs }, 'operator registered and polling');

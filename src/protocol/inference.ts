@@ -1,4 +1,5 @@
 import type { RecordMode, RecordScore, VerdictName } from '../chain/record.js';
+import type { RequestSeal } from '../crypto/request-seal.js';
 import type { InferencePayload } from './operator-wire.js';
 
 export type ChatMessage = InferencePayload['messages'][number];
@@ -13,6 +14,11 @@ export interface InferenceWorkflowInput {
   sampleProbability?: number;
   /** Overrides the coordinator's sample mode for this request; for audits, tests and benchmarks. */
   sampleMode?: 'exact' | 'tolerant';
+  /**
+   * The platform's seal over the rest of this input and the workflow id (src/crypto/request-seal.ts), added by the
+   * platform clients' interceptor (src/sdk/request-seal-interceptor.ts). Step 01 refuses a run without a valid one.
+   */
+  platformSeal?: RequestSeal;
 }
 
 export interface TokenUsage {
@@ -86,3 +92,6 @@ export const RESULT_CHUNK_QUERY = 'resultChunk';
 
 /** Failure types that mean the request itself is unservable (another node would refuse it too): its input is at fault. */
 export const REQUEST_INPUT_FAILURES: readonly string[] = ['INVALID_INPUT', 'PROMPT_TOO_LONG', 'MAX_NEW_TOKENS_EXCEEDED'];
+
+/** Step 01's refusal of a run whose input the platform did not seal (or sealed for another run). */
+export const REQUEST_NOT_AUTHENTIC = 'REQUEST_NOT_AUTHENTIC';

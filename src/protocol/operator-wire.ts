@@ -43,8 +43,10 @@ export interface DispatchInput extends OperatorWireMessage {
   maxNewTokens: number;
   /** InferencePayload sealed to the node's box key, bound to requestId. */
   envelope: SealedEnvelope;
-  /** Coordinator's X25519 public key (base64) the result is sealed back to. */
+  /** Coordinator's X25519 public key (base64) the result is sealed back to; a node seals only to the key it pinned. */
   replyToBoxPublicKey: string;
+  /** The coordinator's Ed25519 signature over every other field (src/crypto/dispatch-signature.ts), base64. */
+  coordinatorSignature?: string;
 }
 
 /** Output of `executeInference` (step 09). */
@@ -74,6 +76,8 @@ export interface ScoreInput extends OperatorWireMessage {
   maxNewTokens: number;
   /** ScorePayload sealed to node_j's box key, bound to requestId. */
   envelope: SealedEnvelope;
+  /** The coordinator's Ed25519 signature over every other field (src/crypto/dispatch-signature.ts), base64. */
+  coordinatorSignature?: string;
 }
 
 /** What node_j measured and signs: per-position scores of the claim, bound to it by the claim's PoE. */
@@ -131,8 +135,10 @@ export interface RegistrationInput extends OperatorWireMessage {
 export interface RegistrationResult extends OperatorWireMessage {
   nodeId: string;
   taskQueue: string;
-  /** The coordinator's X25519 public key, base64. */
+  /** The coordinator's X25519 public key, base64: the only key the node seals results to (pinned on first use). */
   coordinatorBoxPublicKey: string;
+  /** The coordinator's Ed25519 public key, base64: the node executes only dispatches it signed (pinned on first use). */
+  coordinatorSignPublicKey?: string;
 }
 
 export function isOperatorWireMessage(value: unknown): value is OperatorWireMessage {

@@ -6,6 +6,7 @@ import { ApplicationFailure, CancelledFailure, TerminatedFailure, WorkflowExecut
 import { loadOrCreateCodecKey, type CodecKey } from '../codec/codec-key.js';
 import { coordinatorDataConverter } from '../coordinator/data-converter.js';
 import { normalizeConversation } from '../protocol/conversation.js';
+import { platformClientInterceptors } from './request-seal-interceptor.js';
 import { INFERENCE_WORKFLOW, REQUEST_INPUT_FAILURES, STATUS_QUERY, type InferenceResult, type RequestStatus } from '../protocol/inference.js';
 import { describeIssues, inferenceRequestSchema } from '../protocol/inference-input.js';
 import { COORDINATOR_TASK_QUEUE } from '../protocol/task-queues.js';
@@ -198,7 +199,8 @@ export async function createParallelixClient(options: ParallelixClientOptions = 
   const namespace = options.namespace ?? process.env.PARALLELIX_TEMPORAL_NAMESPACE ?? 'parallelix';
   const key = options.codecKey ?? loadOrCreateCodecKey(options.codecKeyFile ?? path.join(stateDir(), 'coordinator', 'codec-key'));
   const connection = options.connection ?? (await Connection.connect({ address, ...(options.security ?? temporalConnectionSecurity()) }));
-  const client = new Client({ connection, namespace, dataConverter: coordinatorDataConverter(key) });
+  // Every request this client starts carries the platform's seal (step 01 refuses a run without one).
+  const client = new Client({ connection, namespace, dataConverter: coordinatorDataConverter(key), interceptors: platformClientInterceptors(key) });
   const pollMs = options.pollIntervalMs ?? 100;
 
   return {

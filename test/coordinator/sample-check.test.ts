@@ -51,7 +51,7 @@ describe('11 Sample · judge', () => {
 test('11 Sample · seal claim: only node_j opens the prompt and the claim, bound to the request', async () => {
   const nodeJ = createIdentity();
   const messages = [{ role: 'user' as const, content: 'secret prompt' }];
-  const sealed = await createSealClaim()({
+  const sealed = await createSealClaim({ identity: createIdentity() })({
     requestId: 'req-1',
     node: { nodeId: nodeJ.nodeId, boxPublicKey: publicIdentity(nodeJ).boxPublicKey, dtype: 'fp16', device: 'cpu' },
     claimedNodeId: 'node-i',

@@ -4,7 +4,8 @@
  * It walks the raw history as the server stores it (no data converter), so it sees exactly what an engineer with
  * namespace access, a database dump or the Web UI without the codec would see:
  *  - every payload (inputs, results, local-activity markers, heartbeat details, failure details and encoded
- *    attributes, memos, headers) must be `binary/encrypted` by the coordinator's codec, except operator wire
+ *    attributes, memos, headers) must be `binary/encrypted` by the coordinator's codec (or sealed to the
+ *    coordinator's box key by an operator: its failures and heartbeats), except operator wire
  *    messages (public data + sealed envelopes) and search attributes (plain by Temporal's design);
  *  - every encrypted payload must open with the codec (it is our ciphertext, not garbage);
  *  - no byte string and no text field anywhere (payload bytes, failure messages, stack traces, search attributes,
@@ -15,6 +16,7 @@
 import type { PayloadCodec } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { ENCRYPTED_ENCODING } from '../../src/codec/encryption-codec.js';
+import { SEALED_TO_COORDINATOR_ENCODING } from '../../src/codec/sealed-payload.js';
 import { isOperatorWireMessage } from '../../src/protocol/operator-wire.js';
 
 type History = temporal.api.history.v1.IHistory;
@@ -112,7 +114,8 @@ export async function scanHistoryForPlaintext(history: History, options: Plainte
       payloads.searchAttributes += 1;
       return;
     }
-    if (encoding === ENCRYPTED_ENCODING) {
+    // Encrypted by the coordinator's codec, or sealed to the coordinator's box key by an operator (its failures).
+    if (encoding === ENCRYPTED_ENCODING || encoding === SEALED_TO_COORDINATOR_ENCODING) {
       payloads.encrypted += 1;
       try {
         const [opened] = await options.codec.decode([payload as Parameters<PayloadCodec['decode']>[0][number]]);

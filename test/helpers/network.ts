@@ -19,6 +19,8 @@ import { loadCoordinatorPolicy, type CoordinatorPolicy } from '../../src/coordin
 import { startCoordinator, type CoordinatorOptions, type RunningCoordinator } from '../../src/coordinator/coordinator.js';
 import { coordinatorDataConverter } from '../../src/coordinator/data-converter.js';
 import { EncryptionCodec } from '../../src/codec/encryption-codec.js';
+import { loadOrCreateIdentity } from '../../src/crypto/identity.js';
+import { platformClientInterceptors } from '../../src/sdk/request-seal-interceptor.js';
 import { topUp } from '../../src/db/credits.js';
 import { createPrismaClient, type PrismaClient } from '../../src/db/client.js';
 import { rpcAnswers, stopMiningForCrash } from '../../src/chain/anvil.js';
@@ -145,6 +147,9 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
     ...(options.codec === false ? { dataConverter: {} } : {}),
   };
   const codecKey = loadOrCreateCodecKey(path.join(keyDir, 'codec-key'));
+  // The coordinator's key pair (created here first; coordinators started below load the same file): its box key
+  // opens what operators seal to the coordinator.
+  const coordinatorIdentity = await loadOrCreateIdentity(path.join(keyDir, 'coordinator-key.json'));
   const network: TestNetwork = {
     temporal,
     database,
@@ -157,9 +162,11 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
     client: new Client({
       connection: temporal.connection,
       namespace: temporal.server.namespace,
-      ...(options.codec === false ? {} : { dataConverter: coordinatorDataConverter(codecKey) }),
+      ...(options.codec === false ? {} : { dataConverter: coordinatorDataConverter(codecKey, coordinatorIdentity.box) }),
+      // The platform seals its requests whether or not payloads are encrypted.
+      interceptors: platformClientInterceptors(codecKey),
     }),
-    codec: new EncryptionCodec(codecKey),
+    codec: new EncryptionCodec(codecKey, [], coordinatorIdentity.box),
     stateRoot,
     policy,
     operators: new Map(),

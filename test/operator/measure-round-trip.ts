@@ -31,7 +31,7 @@ const connection = await NativeConnection.connect({ address: temporal.server.add
 const workers = [
   await Worker.create({ connection, namespace: temporal.server.namespace, taskQueue: COORDINATOR_TASK_QUEUE,
     workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)),
-    activities: createRegistrationActivities({ db, logger: createLogger('c'), coordinatorBoxPublicKey: toBase64(coordinator.box.publicKey) }) }),
+    activities: createRegistrationActivities({ db, logger: createLogger('c'), coordinatorBoxPublicKey: toBase64(coordinator.box.publicKey), coordinatorSignPublicKey: toBase64(coordinator.sign.publicKey) }) }),
   await Worker.create({ connection, namespace: temporal.server.namespace, taskQueue: 'measure',
     workflowsPath: fileURLToPath(new URL('../fixtures/workflows/dispatch-workflow.ts', import.meta.url)) }),
 ];

@@ -2,15 +2,19 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError } from '@temporalio/client';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Client, WorkflowFailedError } from '@temporalio/client';
+import { EncryptionCodec } from '../../src/codec/encryption-codec.js';
+import { coordinatorDataConverter } from '../../src/coordinator/data-converter.js';
 import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createRegistrationActivities } from '../../activities/register-node.js';
 import { nodeUptimes } from '../../src/coordinator/uptime.js';
 import {
   createIdentity,
+  dispatchFields,
   openJsonEnvelope,
+  signDispatch,
   poeMatches,
   sealEnvelope,
   signAnnouncement,
@@ -56,6 +60,14 @@ let workers: Worker[] = [];
 let workersRunning: Promise<unknown>;
 let stateRoot: string;
 const coordinator: NodeIdentity = createIdentity();
+/**
+ * What the stand-in coordinator's dispatch fixture runs with: its own codec, and its box key, which opens what
+ * operators seal to the coordinator they pinned (their failures and heartbeat details).
+ */
+const fixtureKey = { id: 'operator-test', key: randomBytes(32) };
+const fixtureCodec = new EncryptionCodec(fixtureKey, [], coordinator.box);
+const fixtureDataConverter = coordinatorDataConverter(fixtureKey, coordinator.box);
+let fixtureClient: Client;
 const operators = new Map<string, OperatorProcess>();
 const nodeIds = new Map<string, string>();
 
@@ -96,7 +108,7 @@ async function dispatchInput(
   const requestId = overrides.requestId ?? `req-${randomUUID()}`;
   const sealTo = (await db.node.findUniqueOrThrow({ where: { nodeId: overrides.sealTo ?? to } })).boxPublicKey;
   const { sealTo: _s, messages, ...rest } = overrides;
-  return {
+  const fields: DispatchInput = {
     wire: OPERATOR_WIRE,
     requestId,
     nodeId: to,
@@ -106,10 +118,17 @@ async function dispatchInput(
     replyToBoxPublicKey: toBase64(coordinator.box.publicKey),
     ...rest,
   };
+  return signed(fields);
+}
+
+/** Signed by the stand-in coordinator, whose keys the operators pinned at registration (or by `key`). */
+function signed(input: DispatchInput, key = coordinator.sign.secretKey): DispatchInput {
+  const fields = dispatchFields(input);
+  return { ...fields, coordinatorSignature: signDispatch('executeInference', fields, key) };
 }
 
 function startDispatch(taskQueue: string, dispatch: DispatchInput, heartbeatTimeoutMs = 10_000) {
-  return temporal.client.workflow.start('dispatchFixtureWorkflow', {
+  return fixtureClient.workflow.start('dispatchFixtureWorkflow', {
     taskQueue: FIXTURE_QUEUE,
     workflowId: `dispatch-${dispatch.requestId}-${randomUUID()}`,
     args: [{ taskQueue, dispatch, heartbeatTimeoutMs }],
@@ -141,6 +160,7 @@ beforeAll(async () => {
   db = createPrismaClient(database.url);
   endpoint = await startTestOperatorEndpoint(temporal.server);
   workerConnection = await NativeConnection.connect({ address: temporal.server.address });
+  fixtureClient = new Client({ connection: temporal.connection, namespace: temporal.server.namespace, dataConverter: fixtureDataConverter });
   const common = { connection: workerConnection, namespace: temporal.server.namespace };
   workers = [
     await Worker.create({
@@ -151,11 +171,13 @@ beforeAll(async () => {
         db,
         logger: createLogger('coordinator-test'),
         coordinatorBoxPublicKey: toBase64(coordinator.box.publicKey),
+        coordinatorSignPublicKey: toBase64(coordinator.sign.publicKey),
         health: { intervalMs: 300, probeScheduleToStartMs: 1_000, probeStartToCloseMs: 2_000, offlineAfterFailures: 2 },
       }),
     }),
     await Worker.create({
       ...common,
+      dataConverter: fixtureDataConverter,
       taskQueue: FIXTURE_QUEUE,
       workflowsPath: fileURLToPath(new URL('../fixtures/workflows/dispatch-workflow.ts', import.meta.url)),
     }),
@@ -232,6 +254,27 @@ test('the same request on two operator processes gives the same text and a valid
   expect(verifyPoeSignature(a.poe, a.signature, (await nodeRow('beta')).signPublicKey)).toBe(false);
 });
 
+test('a node runs only dispatches signed by the coordinator key it pinned, and seals only to the pinned reply key', async () => {
+  const genuine = await dispatchInput(node('alpha'));
+  const attacker = createIdentity();
+  const { coordinatorSignature: _sig, ...unsigned } = genuine;
+  const cases: Array<[string, DispatchInput]> = [
+    ['unsigned', unsigned],
+    ['signed by another key', signed(genuine, attacker.sign.secretKey)],
+    ['another reply key, the genuine signature', { ...genuine, replyToBoxPublicKey: toBase64(attacker.box.publicKey) }],
+    ['another reply key, signed by the attacker', signed({ ...genuine, replyToBoxPublicKey: toBase64(attacker.box.publicKey) }, attacker.sign.secretKey)],
+    ['the genuine reply key, another model', { ...genuine, maxNewTokens: 33 }],
+  ];
+  for (const [name, input] of cases) {
+    const failure = await failureOf(dispatch(input));
+    expect([name, failure.type, failure.nonRetryable]).toEqual([name, 'DISPATCH_NOT_AUTHENTIC', true]);
+  }
+  // The genuine dispatch still runs, its result sealed to the pinned key.
+  const result = await dispatch(genuine);
+  expect(openJsonEnvelope(result.sealedResult, coordinator.box.secretKey, coordinator.box.publicKey, { expectRequestId: genuine.requestId })).toMatchObject({ text: FRANCE_32 });
+  expect(operators.get('alpha')!.stderr()).not.toContain('capital of France');
+});
+
 test('an envelope sealed to node A and dispatched to node B is refused as not for this node', async () => {
   const input = await dispatchInput(node('beta'), { sealTo: node('alpha') });
   const failure = await failureOf(dispatch(input));
@@ -247,16 +290,18 @@ test('typed, non-retryable refusals: tampering, replay, wrong node id, unserved 
 
   const replayed = await dispatchInput(node('alpha'));
   replayed.requestId = `req-${randomUUID()}`; // envelope stays bound to the original request id
+  // Signed again as a (faulty) coordinator would: the node's own checks still refuse them.
+  const [tamperedSigned, replayedSigned] = [signed(tampered), signed(replayed)];
 
   const longPrompt = [{ role: 'user' as const, content: 'story '.repeat(3000) }];
   const cases: Array<[string, DispatchInput, string?]> = [
-    ['ENVELOPE_TAMPERED', tampered],
-    ['ENVELOPE_REQUEST_MISMATCH', replayed],
+    ['ENVELOPE_TAMPERED', tamperedSigned],
+    ['ENVELOPE_REQUEST_MISMATCH', replayedSigned],
     ['DISPATCH_NOT_FOR_THIS_NODE', await dispatchInput(node('beta')), nodeTaskQueue(node('alpha'))],
     ['MODEL_NOT_SERVED', await dispatchInput(node('alpha'), { model: 'some-other-model' })],
     ['PROMPT_TOO_LONG', await dispatchInput(node('alpha'), { messages: longPrompt })],
     ['MAX_NEW_TOKENS_EXCEEDED', await dispatchInput(node('alpha'), { maxNewTokens: 5000 })],
-    ['INVALID_INPUT', await dispatchInput(node('alpha'), { replyToBoxPublicKey: 'not-a-key' })],
+    ['DISPATCH_NOT_AUTHENTIC', await dispatchInput(node('alpha'), { replyToBoxPublicKey: 'not-a-key' })],
   ];
   for (const [code, input, queue] of cases) {
     const handle = await startDispatch(queue ?? nodeTaskQueue(input.nodeId), input);
@@ -294,7 +339,9 @@ test('cancelling a dispatch stops the generation mid-way and the activity ends c
   const gamma = operators.get('gamma')!;
   gamma.child.kill('SIGSTOP');
   try {
-    expect(Buffer.from(details.payloads![0]!.data!).toString()).toMatch(/^\{"tokens":\d+\}$/);
+    // Sealed to the coordinator like everything the operator writes that is not a wire message; progress only inside.
+    const [progress] = await fixtureCodec.decode([details.payloads![0]! as Parameters<typeof fixtureCodec.decode>[0][number]]);
+    expect(Buffer.from(progress!.data!).toString()).toMatch(/^\{"tokens":\d+\}$/);
     await handle.cancel();
     await waitFor('the cancellation request in history', async () => {
       const events = (await handle.fetchHistory()).events ?? [];
@@ -352,6 +399,7 @@ test('a forged announcement is refused and stores nothing', async () => {
     nodeId: impostor.nodeId,
     taskQueue: nodeTaskQueue(impostor.nodeId),
     coordinatorBoxPublicKey: toBase64(coordinator.box.publicKey),
+    coordinatorSignPublicKey: toBase64(coordinator.sign.publicKey),
   });
   await temporal.client.workflow.getHandle(`node-health-${impostor.nodeId}`).terminate('test: no such process');
   await db.healthSample.deleteMany({ where: { nodeId: impostor.nodeId } });

@@ -23,7 +23,7 @@ const capabilities: OperatorCapabilities = {
 beforeAll(async () => {
   database = await createTestDatabase();
   db = createPrismaClient(database.url);
-  activities = createRegistrationActivities({ db, logger, coordinatorBoxPublicKey: coordinatorKey, health: { intervalMs: 1234 } });
+  activities = createRegistrationActivities({ db, logger, coordinatorBoxPublicKey: coordinatorKey, coordinatorSignPublicKey: coordinatorKey, health: { intervalMs: 1234 } });
 });
 
 afterAll(async () => {
@@ -42,7 +42,7 @@ test('registration stores the node once, is idempotent, and ignores an older ann
   const node = createIdentity();
   const first = signAnnouncement(node, capabilities, new Date(Date.now() - 60_000));
   const result = await activities.registerNode({ wire: OPERATOR_WIRE, announcement: first });
-  expect(result).toMatchObject({ nodeId: node.nodeId, coordinatorBoxPublicKey: coordinatorKey, applied: true });
+  expect(result).toMatchObject({ nodeId: node.nodeId, coordinatorBoxPublicKey: coordinatorKey, coordinatorSignPublicKey: coordinatorKey, applied: true });
   expect(result.health.intervalMs).toBe(1234);
   expect((await activities.registerNode({ wire: OPERATOR_WIRE, announcement: first })).applied).toBe(true);
 

@@ -26,7 +26,11 @@ test('a coordinator holding another key than the result was sealed to hands the 
   const stray = await network.startCoordinatorProcess(1, { PARALLELIX_COORDINATOR_KEY_FILE: path.join(network.stateRoot, 'stray-key.json') });
   const failedTask = async (): Promise<string | undefined> => {
     const { events } = await handle.fetchHistory();
-    return events?.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes?.failure?.message ?? undefined;
+    const failure = events?.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes?.failure;
+    if (!failure?.encodedAttributes) return failure?.message ?? undefined;
+    // Failure messages are encrypted in history (encodeCommonAttributes): the platform's codec opens them.
+    const [opened] = await network.codec.decode([failure.encodedAttributes as Parameters<typeof network.codec.decode>[0][number]]);
+    return (JSON.parse(Buffer.from(opened!.data!).toString()) as { message: string }).message;
   };
   let message: string | undefined;
   for (let i = 0; i < 600 && !message; i += 1) {

@@ -1,6 +1,7 @@
 /**
  * Steps 10 and 11 (exact mode) against real misbehaving operator processes (test/fixtures/faulty-operator.ts): a forged
- * signature and a wrong PoE are caught by verification, an altered result only by sampling.
+ * signature, a wrong PoE and forged usage (huge, negative, NaN, fractional) are caught by verification, a refusal of a
+ * valid request by the coordinator's own check (the request is re-matched), an altered result only by sampling.
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -11,6 +12,9 @@ import { getBalance } from '../../src/db/credits.js';
 import { COORDINATOR_TASK_QUEUE } from '../../src/protocol/task-queues.js';
 import type { InferenceResult, InferenceWorkflowInput, RequestStatus } from '../../src/protocol/inference.js';
 import { projectRoot } from '../../src/shared/paths.js';
+import { createTokenCounter } from '../../src/coordinator/token-counter.js';
+import { defaultModelPath } from '../../src/inference/model-source.js';
+import { normalizeConversation } from '../../src/protocol/conversation.js';
 import { loadOrCreateCodecKey } from '../../src/codec/codec-key.js';
 import { createParallelixClient } from '../../src/sdk/index.js';
 import { waitFor } from '../helpers/observe.js';
@@ -74,6 +78,14 @@ async function retire(name: string): Promise<void> {
   throw new Error(`${name} was never marked offline`);
 }
 
+/** The prompt's tokens as the coordinator's tokenizer counts them (the model's own tokenizer, loaded here too). */
+async function countedPrompt(): Promise<number> {
+  const tokens = createTokenCounter({ modelPath: defaultModelPath(), logger: { info: () => undefined, warn: () => undefined } });
+  const count = await tokens.countPrompt(TEST_MODEL, normalizeConversation(messages));
+  if (count === undefined) throw new Error('the test model has no local tokenizer');
+  return count;
+}
+
 async function penaltiesOf(nodeId: string, requestId: string): Promise<string[]> {
   const rows = await network.db.nodePenalty.findMany({ where: { nodeId, requestId } });
   return rows.map((row) => row.reason);
@@ -82,6 +94,14 @@ async function penaltiesOf(nodeId: string, requestId: string): Promise<string[]>
 describe.each([
   ['forge-signature', 'BAD_SIGNATURE'],
   ['wrong-poe', 'POE_MISMATCH'],
+  // Usage is counted, not told (issue 10): the honest, signed result with other token counts.
+  ['usage-huge', 'USAGE_MISMATCH'],
+  ['usage-negative', 'USAGE_MISMATCH'],
+  ['usage-nan', 'USAGE_MISMATCH'],
+  ['usage-fractional', 'USAGE_MISMATCH'],
+  // A node's word that a valid request is unservable: the coordinator's own check disagrees.
+  ['refuse-invalid-input', 'FALSE_REFUSAL'],
+  ['refuse-prompt-too-long', 'FALSE_REFUSAL'],
 ])('an operator returning a %s result', (fault, reason) => {
   test(`is penalised (${reason}) and the request completes on an honest node`, async () => {
     const name = `faulty-${fault}`;
@@ -91,15 +111,18 @@ describe.each([
 
     // A node health probe can reorder a tie; retry until the faulty node was matched first (normally at once).
     let outcome: Awaited<ReturnType<typeof run>> | undefined;
+    let attemptsRun = 0;
     for (let attempt = 0; attempt < 5 && outcome?.status.triedNodeIds[0] !== faulty; attempt += 1) {
       await preferNodes([faulty, ...honest]);
       outcome = await run(userId);
+      attemptsRun += 1;
     }
     const { result, status } = outcome!;
     expect(status.triedNodeIds[0]).toBe(faulty);
-    // The faulty node really ran the inference: it is its result that failed verification.
+    // The faulty node really ran the inference: it is its result that failed verification (a refusal runs nothing).
     const faultyLogs = network.operators.get(name)!.process.logs();
-    expect(faultyLogs.some((line) => line.msg === 'inference done' && line.requestId === result.requestId)).toBe(true);
+    const ran = faultyLogs.some((line) => line.msg === 'inference done' && line.requestId === result.requestId);
+    expect(ran).toBe(!fault.startsWith('refuse-'));
 
     expect(honest).toContain(result.nodeId);
     expect(result.text).toBe(HONEST_TEXT);
@@ -116,6 +139,10 @@ describe.each([
     const onChain = await network.readOnChain(result.requestId);
     expect(onChain?.nodeKey).toBe(idToBytes32(result.nodeId));
     expect(onChain?.verdict).toBe('Accepted');
+    // Charged what the coordinator counted: its own tokenizer's count of the prompt, the generated ids of the answer.
+    expect(result.usage).toEqual({ inputTokens: await countedPrompt(), outputTokens: 32 });
+    expect(result.creditsCharged).toBe(result.usage.inputTokens * network.policy.price.inputPerToken + 32 * network.policy.price.outputPerToken);
+    expect(await getBalance(network.db, userId)).toEqual({ balance: BigInt(100_000 - result.creditsCharged * attemptsRun), held: 0n });
 
     await retire(name);
   }, 180_000);

@@ -2,7 +2,7 @@
  * Invariant 4 at the activity itself: step 14 refuses to capture or reward without an anchored ExecutionRecord,
  * whatever the workflow does (real activities on a real database; no chain is needed to refuse).
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { createAdmit } from '../../activities/admit.js';
 import { createSettle } from '../../activities/settle.js';
@@ -53,4 +53,26 @@ test('settle without an anchored record: refused (NOT_ANCHORED, not retried), no
   expect(settled.charged).toBe(10 * 1 + 20 * 2);
   expect(await getBalance(db, userId)).toEqual({ balance: 1_000n - 50n, held: 0n });
   expect(await db.rewardLedgerEntry.count({ where: { requestId } })).toBe(1);
+});
+
+test.each([
+  ['huge', { inputTokens: 10, outputTokens: 1e12 }, 300],
+  ['negative', { inputTokens: -5, outputTokens: 20 }, 40],
+  ['NaN (null on the wire)', { inputTokens: 10, outputTokens: null }, 10],
+  ['fractional', { inputTokens: 10.5, outputTokens: 20 }, 40],
+  ['not a number', { inputTokens: '10', outputTokens: 20 }, 40],
+])('settle is never wedged by %s usage (a run verified before usage was counted): it settles within the hold', async (_name, usage, charged) => {
+  const userId = `user-${randomUUID()}`;
+  const requestId = randomUUID();
+  await topUp(db, userId, 1_000n, `topup-${userId}`);
+  await createAdmit({ db })({ requestId, workflowId: `request-${requestId}`, userId, model: 'm', maxCost: 300 });
+  await db.executionRecord.create({
+    data: { requestId, nodeId: 'node-settle', poe: `0x${'11'.repeat(32)}`, verdict: 'UNSAMPLED', anchorTxHash: `0x${randomBytes(32).toString('hex')}`, blockNumber: 7n, anchoredAt: new Date() },
+  });
+  // What a node could once put in its result's usage, as it reaches Settle through history (JSON).
+  const settled = await createSettle({ db, policy })({ requestId, nodeId: 'node-settle', usage: usage as never });
+  expect(settled.charged).toBe(charged);
+  expect(await getBalance(db, userId)).toEqual({ balance: 1_000n - BigInt(charged), held: 0n });
+  const row = await db.inferenceRequest.findUniqueOrThrow({ where: { requestId } });
+  for (const count of [row.tokensIn, row.tokensOut]) expect(Number.isSafeInteger(count) && count! >= 0 && count! <= 2_147_483_647).toBe(true);
 });

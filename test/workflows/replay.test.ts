@@ -37,7 +37,7 @@ const BRANCH_FIXTURES = [
   'inference-exact-majority-overruled', 'inference-tolerant-majority-overruled', 'inference-exact-no-majority', 'inference-tolerant-no-majority',
   'inference-exact-no-third-node', 'inference-tolerant-no-third-node', 'inference-fail-insufficient-credits', 'inference-fail-no-capable-node',
   'inference-fail-all-nodes-failed', 'inference-fail-anchor', 'inference-anchor-refused', 'inference-anchor-waits-for-chain',
-  'inference-anchor-wait-gives-up', 'node-health-continue-as-new', 'node-registration',
+  'inference-anchor-wait-gives-up', 'inference-rematch-after-false-refusal', 'node-health-continue-as-new', 'node-registration',
   // Node health on a real stack (real operator, through the operator endpoint): before signed probes (unsigned
   // probe(), no patch marker) and with the signed-health-probe patch (a challenge per probe, signature checked).
   'pre-signed-health', 'signed-health',

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { loadOrCreateCodecKey } from '../../codec/codec-key.js';
+import { coordinatorKeyFile } from '../../config/connections.js';
+import { loadOrCreateIdentity } from '../../crypto/identity.js';
 import { startCodecServer } from '../../codec/codec-server.js';
 import { loadCodecServerSettings } from '../../codec/codec-settings.js';
 import { loadOrCreateCodecToken } from '../../codec/codec-token.js';
@@ -78,6 +80,7 @@ export async function startCommand(flags: StartFlags): Promise<void> {
   const codec = await startCodecServer({
     port: codecSettings.port,
     key: loadOrCreateCodecKey(path.join(keyDir, 'codec-key')),
+    coordinatorBox: (await loadOrCreateIdentity(coordinatorKeyFile())).box,
     token: loadOrCreateCodecToken(tokenFile),
     uiOrigin: [...uiOrigins, ...codecSettings.extraOrigins],
   });
