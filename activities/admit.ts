@@ -18,7 +18,7 @@ export interface AdmitInput {
 export function createAdmit({ db }: Pick<CoordinatorDeps, 'db'>) {
   return async function admit(input: AdmitInput): Promise<{ held: number }> {
     try {
-      const hold = await reserveHold(db, { userExternalId: input.userId, requestId: input.requestId, amount: BigInt(input.maxCost) });
+      const hold = await reserveHold(db, { userExternalId: input.userId, requestId: input.requestId, amount: BigInt(input.maxCost), workflowId: input.workflowId });
       const user = await db.user.findUniqueOrThrow({ where: { externalId: input.userId }, select: { id: true } });
       await db.inferenceRequest.upsert({
         where: { requestId: input.requestId },

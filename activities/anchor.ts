@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 import type { RecordDevice, RecordMode, RecordScore, VerdictName } from '../src/chain/record.js';
 import type { Prisma } from '../src/db/client.js';
 import type { CoordinatorDeps } from './deps.js';
@@ -41,6 +42,11 @@ const json = (score: RecordScore | null): Prisma.InputJsonValue | undefined => (
  */
 export function createAnchor({ db, registry }: CoordinatorDeps) {
   return async function anchorRecord(input: AnchorInput): Promise<AnchorOutput> {
+    // A hold released already (the run was closed and swept) means nobody pays for this record: never anchor it.
+    const hold = await db.creditHold.findUnique({ where: { requestId: input.requestId }, select: { status: true } });
+    if (hold?.status === 'RELEASED') {
+      throw ApplicationFailure.nonRetryable(`request ${input.requestId}: its credit hold was released; not anchoring`, 'HOLD_RELEASED');
+    }
     const node = await db.node.findUniqueOrThrow({ where: { nodeId: input.nodeId }, select: { signPublicKey: true } });
     const anchored = await registry.anchorRecord({
       requestId: input.requestId,

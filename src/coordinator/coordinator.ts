@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import { loadOrCreateIdentity } from '../crypto/identity.js';
 import { createPrismaClient, disconnect, type PrismaClient } from '../db/client.js';
 import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
 import { claimAnchorer } from './anchorer-lock.js';
+import { startHoldSweeper, type RunningSweeper } from './hold-sweeper.js';
 import { instrumentActivities } from './instrument-activities.js';
 import type { NodeHealthSettings } from './node-health-settings.js';
 import { COORDINATOR_TASK_QUEUE } from '../protocol/task-queues.js';
@@ -61,6 +63,8 @@ export interface RunningCoordinator {
   coordinatorBoxPublicKey: string;
   /** The account this process anchors from. */
   anchorer: Address;
+  /** Releases holds of closed, unsettled runs every policy.holdSweep.intervalMs. */
+  sweeper: RunningSweeper;
   /** Resolves when the worker has stopped; rejects if it failed. */
   done: Promise<void>;
   stop(): Promise<void>;
@@ -106,13 +110,20 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   });
   let registry: RegistryClient;
   let connection: NativeConnection | undefined;
+  let clientConnection: Connection | undefined;
   let worker: Worker;
   const coordinatorBoxPublicKey = toBase64(identity.box.publicKey);
   try {
     registry = await anchoringRegistry(options.chain, claim.privateKey);
     const plain = {
       ...createCoordinatorActivities({ db, registry, identity, policy, logger }),
-      ...createRegistrationActivities({ db, logger, coordinatorBoxPublicKey, ...(options.health ? { health: options.health } : {}) }),
+      ...createRegistrationActivities({
+        db,
+        logger,
+        coordinatorBoxPublicKey,
+        allowlistFile: policy.nodeAllowlistFile,
+        ...(options.health ? { health: options.health } : {}),
+      }),
     };
     const activities = options.metrics ? instrumentActivities(plain, options.metrics) : plain;
     connection = await NativeConnection.connect({ address: options.temporal.address, ...temporalConnectionSecurity() });
@@ -126,13 +137,25 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks ?? 40,
       maxConcurrentLocalActivityExecutions: 64,
     });
+    clientConnection = await Connection.connect({ address: options.temporal.address, ...temporalConnectionSecurity() });
   } catch (error) {
     await connection?.close().catch(() => undefined);
+    await clientConnection?.close().catch(() => undefined);
     await claim.release();
     if (!options.db) await disconnect(db).catch(() => undefined);
     throw error;
   }
   const workerConnection = connection;
+  const sweeperConnection = clientConnection;
+  // Every coordinator process sweeps; releases are idempotent, so several sweeping at once is safe.
+  const sweeper = startHoldSweeper({
+    db,
+    workflows: new Client({ connection: sweeperConnection, namespace: options.temporal.namespace }).workflow,
+    registry,
+    logger,
+    ...policy.holdSweep,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+  });
   let lostClaim: Error | undefined;
   void claim.lost.then((error) => {
     // Without the claim another process may take this account: stop anchoring rather than race its nonces.
@@ -141,6 +164,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     if (worker.getState() === 'RUNNING') worker.shutdown();
   });
   const done = worker.run().finally(async () => {
+    await sweeper.stop();
+    await sweeperConnection.close().catch(() => undefined);
     await claim.release();
     await workerConnection.close().catch(() => undefined);
     if (!options.db) await disconnect(db).catch(() => undefined);
@@ -152,6 +177,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     worker,
     coordinatorBoxPublicKey,
     anchorer: registry.account,
+    sweeper,
     done,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -32,6 +32,7 @@ import { createLogger } from '../../src/shared/logger.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startTestTemporal, type TestTemporal } from '../helpers/temporal.js';
 import { spawnOperator, type OperatorProcess } from './operator-process.js';
+import { approveNode } from '../../src/coordinator/node-admission.js';
 import { waitFor } from '../helpers/observe.js';
 import { FRANCE_32_TEXT, FRANCE_MESSAGES } from '../fixtures/reference-prompt.js';
 
@@ -74,6 +75,7 @@ async function startOperator(name: string): Promise<string> {
   operators.set(name, proc);
   const { nodeId } = await proc.ready;
   nodeIds.set(name, nodeId);
+  await approveNode(db, nodeId); // admitted as the local stack admits its own operators
   return nodeId;
 }
 
