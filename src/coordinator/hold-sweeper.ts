@@ -1,6 +1,6 @@
 import type { WorkflowClient } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import type { RegistryClient } from '../chain/registry.js';
 import { releaseHold } from '../db/credits.js';
 import type { PrismaClient } from '../db/client.js';
@@ -81,7 +81,7 @@ async function isAnchored(options: HoldSweeperOptions, requestId: string): Promi
   return (await options.registry?.readRecord(requestId)) != null;
 }
 
-const WORKFLOW_TASK_COMPLETED = temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED;
+const WORKFLOW_TASK_COMPLETED = proto.temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED;
 
 /**
  * Resets a closed run to its last completed workflow task: a new run of the same workflow id replays up to there
