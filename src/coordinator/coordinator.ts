@@ -15,6 +15,7 @@ import { createPrismaClient, disconnect, type PrismaClient } from '../db/client.
 import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
 import { claimAnchorer } from './anchorer-lock.js';
 import { startHoldSweeper, type RunningSweeper } from './hold-sweeper.js';
+import { readNodeAllowlist } from './node-admission.js';
 import { instrumentActivities } from './instrument-activities.js';
 import type { NodeHealthSettings } from './node-health-settings.js';
 import { COORDINATOR_TASK_QUEUE } from '../protocol/task-queues.js';
@@ -100,6 +101,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   const identity = await loadOrCreateIdentity(options.keyDir ? path.join(keyDir, 'coordinator-key.json') : coordinatorKeyFile());
   const codecKey = loadOrCreateCodecKey(path.join(keyDir, 'codec-key'));
   const policy = options.policy ?? loadCoordinatorPolicy();
+  // A bad allowlist fails the start (a clear message) rather than each registration later.
+  await readNodeAllowlist(policy.nodeAllowlistFile);
   const db = options.db ?? createPrismaClient(options.databaseUrl);
   // One account per process, held for its lifetime (anchorer-lock.ts): no two processes share a nonce sequence.
   const claim = await claimAnchorer({

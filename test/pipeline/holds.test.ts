@@ -55,7 +55,10 @@ async function lockSession(sql: string, params: unknown[] = []): Promise<() => P
   await client.connect();
   await client.query('BEGIN');
   await client.query(sql, params);
+  let open = true;
   return async () => {
+    if (!open) return;
+    open = false;
     await client.query('ROLLBACK').catch(() => undefined);
     await client.end();
   };
@@ -118,8 +121,6 @@ interface Case {
   expect: 'released' | 'captured' | 'released-or-captured';
 }
 
-const noop = async (): Promise<void> => undefined;
-
 const CASES: Case[] = [
   { at: '01 Request', expect: 'released' },
   { at: '02 Admit', expect: 'released' },
@@ -145,85 +146,98 @@ function cancelTakenIn(handle: WorkflowHandle): Promise<true> {
 }
 
 /** How each case is held (the run is started right after the locks or freezes that must come first). */
-async function drive(c: Case, userId: string, start: () => Promise<WorkflowHandle>): Promise<{ handle: WorkflowHandle; release: () => Promise<void> }> {
+async function drive(c: Case, userId: string, start: () => Promise<WorkflowHandle>, releases: Array<() => Promise<void>>): Promise<WorkflowHandle> {
+  /** Registers what lets the run go (run by the test however the drive ends). */
+  const held = async (release: () => Promise<void>): Promise<void> => {
+    releases.push(release);
+  };
   switch (c.at) {
     case '01 Request':
-      return { handle: await start(), release: noop };
+      return start();
     case '02 Admit': {
-      const release = await lockSession(`SELECT 1 FROM "User" WHERE "externalId" = $1 FOR UPDATE`, [userId]);
+      await held(await lockSession(`SELECT 1 FROM "User" WHERE "externalId" = $1 FOR UPDATE`, [userId]));
       const handle = await start();
       await waitBlockedOn('User');
       await waitAtStep(handle, '02 Admit');
-      return { handle, release };
+      return handle;
     }
     case '03 Match': {
-      const release = await lockSession(`LOCK TABLE "Node" IN ACCESS EXCLUSIVE MODE`);
+      // Match reads the nodes' health samples (uptime). (A lock on "Node" would block 02's insert: its foreign key check.)
+      await held(await lockSession(`LOCK TABLE "HealthSample" IN ACCESS EXCLUSIVE MODE`));
       const handle = await start();
       await waitFor('the request row', async () => ((await requestRow(handle.workflowId)) ? true : undefined));
-      await waitBlockedOn('Node');
+      await waitBlockedOn('HealthSample');
       await waitAtStep(handle, '03 Match');
-      return { handle, release };
+      return handle;
     }
     case '04 Encrypt': {
-      const unlockNodes = await lockSession(`LOCK TABLE "Node" IN ACCESS EXCLUSIVE MODE`);
+      const unlockSamples = await lockSession(`LOCK TABLE "HealthSample" IN ACCESS EXCLUSIVE MODE`);
+      await held(unlockSamples);
       const handle = await start();
       const row = await waitFor('the request row', () => requestRow(handle.workflowId).then((r) => r ?? undefined));
-      const release = await lockSession(`SELECT 1 FROM "InferenceRequest" WHERE "requestId" = $1 FOR UPDATE`, [row.requestId]);
-      await unlockNodes();
+      await held(await lockSession(`SELECT 1 FROM "InferenceRequest" WHERE "requestId" = $1 FOR UPDATE`, [row.requestId]));
+      await unlockSamples();
       await waitBlockedOn('InferenceRequest');
       await waitAtStep(handle, '04 Encrypt');
-      return { handle, release };
+      return handle;
     }
     case '05 Dispatch (queued)': {
       operators('SIGSTOP');
+      await held(async () => operators('SIGCONT'));
       const handle = await start();
       await waitFor('the request dispatched', async () => ((await requestRow(handle.workflowId))?.status === 'DISPATCHED' ? true : undefined));
       await waitAtStep(handle, '05 Dispatch');
-      return { handle, release: async () => operators('SIGCONT') };
+      return handle;
     }
     case '06–09 on the node': {
+      await held(async () => operators('SIGCONT'));
       const handle = await start();
       await frozenOnNode(handle);
-      return { handle, release: async () => operators('SIGCONT') };
+      return handle;
     }
     case '10 Verify sig': {
+      await held(async () => operators('SIGCONT'));
       const handle = await start();
       await frozenOnNode(handle);
-      const release = await lockSession(`LOCK TABLE "Node" IN ACCESS EXCLUSIVE MODE`);
+      await held(await lockSession(`LOCK TABLE "Node" IN ACCESS EXCLUSIVE MODE`));
       operators('SIGCONT');
       await waitBlockedOn('Node');
       await waitAtStep(handle, '10 Verify sig');
-      return { handle, release };
+      return handle;
     }
     case '11 Sample': {
+      await held(async () => operators('SIGCONT'));
       const handle = await start();
       await frozenOnNode(handle);
       const row = (await requestRow(handle.workflowId))!;
       // 11's record waits for the request row; 10 and the sample's re-dispatch do not touch it.
-      const release = await lockSession(`SELECT 1 FROM "InferenceRequest" WHERE "requestId" = $1 FOR UPDATE`, [row.requestId]);
+      await held(await lockSession(`SELECT 1 FROM "InferenceRequest" WHERE "requestId" = $1 FOR UPDATE`, [row.requestId]));
       operators('SIGCONT');
       await waitBlockedOn('InferenceRequest');
       await waitAtStep(handle, '11 Sample');
-      return { handle, release };
+      return handle;
     }
     case '12 Anchor (chain frozen)': {
+      await held(async () => operators('SIGCONT'));
       const handle = await start();
       await frozenOnNode(handle);
       chain('SIGSTOP');
+      await held(async () => chain('SIGCONT'));
       operators('SIGCONT');
       await waitAtStep(handle, '12 Anchor');
-      return { handle, release: async () => chain('SIGCONT') };
+      return handle;
     }
     case '12 Anchor (on chain, row not written)': {
+      await held(async () => operators('SIGCONT'));
       const handle = await start();
       await frozenOnNode(handle);
       const row = (await requestRow(handle.workflowId))!;
-      const release = await lockSession(`SELECT 1 FROM "InferenceRequest" WHERE "requestId" = $1 FOR UPDATE`, [row.requestId]);
+      await held(await lockSession(`SELECT 1 FROM "InferenceRequest" WHERE "requestId" = $1 FOR UPDATE`, [row.requestId]));
       operators('SIGCONT');
       await waitFor('the record on chain', async () => ((await network.readOnChain(row.requestId)) ? true : undefined), 60_000, 200);
       await waitBlockedOn('InferenceRequest');
       await waitAtStep(handle, '12 Anchor');
-      return { handle, release };
+      return handle;
     }
     default:
       throw new Error(`no hold for ${c.at}`);
@@ -255,9 +269,12 @@ describe.each(['cancel', 'terminate'] as const)('%s', (how) => {
     };
     const start = () =>
       network.client.workflow.start('inferenceWorkflow', { taskQueue: COORDINATOR_TASK_QUEUE, workflowId: `holds-${randomUUID()}`, args: [input] });
-    const { handle, release } = await drive(c, userId, start);
-    const { runId } = await handle.describe();
+    const releases: Array<() => Promise<void>> = [];
+    let handle: WorkflowHandle;
+    let runId: string;
     try {
+      handle = await drive(c, userId, start, releases);
+      runId = (await handle.describe()).runId;
       // Held until the run took the cancel in, so that it meets it at this step.
       if (how === 'cancel') {
         await handle.cancel();
@@ -266,7 +283,8 @@ describe.each(['cancel', 'terminate'] as const)('%s', (how) => {
         await handle.terminate('test: terminated mid-step');
       }
     } finally {
-      await release();
+      // Let go in reverse order (a lock taken last is released first); a failed drive lets go too.
+      for (const release of releases.reverse()) await release();
     }
     ended.push({ c, how, userId, handle, runId });
     // The run itself ends (a cancel once 12 Anchor is under way is too late: that run anchors and settles).
