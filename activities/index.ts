@@ -19,30 +19,49 @@ import { createJudgeScore, createSealClaim } from './sample-check.js';
 import { createSettle } from './settle.js';
 import { createVerifyResult } from './verify.js';
 
+/** How each kind of work is built from the coordinator's clients; one implementation serves every step doing it. */
+const WORK = {
+  acceptRequest: createAcceptRequest,
+  admit: createAdmit,
+  match: createMatch,
+  encrypt: createEncrypt,
+  verifyResult: createVerifyResult,
+  penaliseNode: createPenalise,
+  recordProgress: createRecordProgress,
+  sealClaim: createSealClaim,
+  judgeScore: createJudgeScore,
+  anchor: createAnchor,
+  settle: createSettle,
+  releaseCredits: createReleaseCredits,
+} satisfies Record<string, (deps: CoordinatorDeps) => unknown>;
+
+export type CoordinatorWork = { [K in keyof typeof WORK]: ReturnType<(typeof WORK)[K]> };
+
 export function createCoordinatorActivities(deps: CoordinatorDeps) {
-  const match = createMatch(deps);
-  const encrypt = createEncrypt(deps);
-  const verifyResult = createVerifyResult(deps);
-  const penaliseNode = createPenalise(deps);
-  const recordProgress = createRecordProgress(deps);
+  const work = Object.fromEntries(Object.entries(WORK).map(([name, make]) => [name, make(deps)])) as CoordinatorWork;
+  return coordinatorStepActivities(work);
+}
+
+/** The activities under their steps' names (what the workflow calls and the Web UI shows). */
+export function coordinatorStepActivities(work: CoordinatorWork) {
   return {
-    '01 Request': createAcceptRequest(deps),
-    '02 Admit': createAdmit(deps),
-    '03 Match': match,
-    '04 Encrypt': encrypt,
-    '10 Verify sig': verifyResult,
-    '10 Verify sig · penalise': penaliseNode,
-    '11 Sample · match': match,
-    '11 Sample · encrypt': encrypt,
-    '11 Sample · verify': verifyResult,
-    '11 Sample · penalise': penaliseNode,
-    '11 Sample · record': recordProgress,
-    '11 Sample · seal claim': createSealClaim(),
-    '11 Sample · judge': createJudgeScore(deps),
-    '12 Anchor': createAnchor(deps),
-    '13 Return result': recordProgress,
-    '14 Settle': createSettle(deps),
-    'Compensate · release credits': createReleaseCredits(deps),
+    '01 Request': work.acceptRequest,
+    '02 Admit': work.admit,
+    '03 Match': work.match,
+    '04 Encrypt': work.encrypt,
+    '10 Verify sig': work.verifyResult,
+    '10 Verify sig · penalise': work.penaliseNode,
+    '11 Sample · match': work.match,
+    '11 Sample · encrypt': work.encrypt,
+    '11 Sample · verify': work.verifyResult,
+    '11 Sample · penalise': work.penaliseNode,
+    '11 Sample · record': work.recordProgress,
+    '11 Sample · seal claim': work.sealClaim,
+    '11 Sample · judge': work.judgeScore,
+    '12 Anchor': work.anchor,
+    '13 Return result': work.recordProgress,
+    '14 Settle': work.settle,
+    'Compensate · release credits': work.releaseCredits,
   };
 }
 

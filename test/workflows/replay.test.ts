@@ -1,44 +1,65 @@
 /**
- * Runs in flight survive workflow changes: histories recorded with the workflow code before tolerant sampling
- * (commit 8e99490: one unsampled request, one sampled at p = 1 with the exact check) replay without
- * non-determinism on today's code. Their payloads are encrypted with the fixture's throwaway codec key.
+ * Runs in flight survive workflow changes: every history in test/fixtures/histories/ replays without
+ * non-determinism on today's workflow code, with the SDK's replayer. The fixtures are one run of every branch of
+ * the inference workflow and of the registration and health workflows (recorded by
+ * test/fixtures/record-histories.ts with fake activities), plus two runs recorded with the code before tolerant
+ * sampling (commit 8e99490). Their payloads are encrypted with the fixtures' throwaway codec key.
+ *
+ * Controls: the same histories replayed on the inference workflow with one extra step fail when the step is added
+ * without patched() and pass when it is behind patched(): the suite catches exactly what would break running code.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
-import { Worker } from '@temporalio/worker';
-import { loadOrCreateCodecKey } from '../../src/codec/codec-key.js';
+import { Worker, type ReplayResult } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../../src/coordinator/coordinator.js';
 import { coordinatorDataConverter } from '../../src/coordinator/data-converter.js';
 import { projectRoot } from '../../src/shared/paths.js';
+import { fixtureCodecKey, HISTORIES_DIR } from '../fixtures/fake-pipeline-server.js';
 
-const dir = path.join(projectRoot, 'test', 'fixtures', 'histories');
-/** A fixture's codec key: `<prefix>.codec-key` for a family of fixtures recorded together, else `codec-key`. */
-function keyFor(name: string) {
-  const own = readdirSync(dir).find((file) => file.endsWith('.codec-key') && name.startsWith(file.slice(0, -'.codec-key'.length)));
-  const text = readFileSync(path.join(dir, own ?? 'codec-key'), 'utf8').trim();
-  return loadOrCreateCodecKey('/nonexistent', { PARALLELIX_CODEC_KEY: text });
+const fixtures = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, '')).sort();
+const dataConverter = coordinatorDataConverter(fixtureCodecKey());
+
+function history(name: string): temporal.api.history.v1.History {
+  // Written with JSON.stringify(await handle.fetchHistory()): protobufjs's object form (camelCase, enums by name).
+  return temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(path.join(HISTORIES_DIR, `${name}.json`), 'utf8')) as object);
 }
-/**
- * release-on-every-exit-*: recorded by test/pipeline/holds.test.ts (PARALLELIX_RECORD_HISTORIES) on the code that
- * added the RELEASE_ON_EVERY_EXIT patch: cancel and terminate at each step, the patched branches included.
- */
-const RECORDED = readdirSync(dir)
-  .filter((file) => file.startsWith('release-on-every-exit-') && file.endsWith('.json'))
-  .map((file) => file.slice(0, -'.json'.length))
-  .sort();
 
-test('the patched branches have recorded histories', () => {
-  expect(RECORDED.length).toBeGreaterThanOrEqual(10);
+async function replayAll(workflowsPath: string, names: string[]): Promise<Map<string, ReplayResult['error']>> {
+  const results = new Map<string, ReplayResult['error']>();
+  const histories = names.map((name) => ({ workflowId: name, history: history(name) }));
+  for await (const result of Worker.runReplayHistories({ workflowsPath, dataConverter }, histories)) results.set(result.workflowId, result.error);
+  return results;
+}
+
+const BRANCH_FIXTURES = [
+  'inference-happy', 'inference-exact-agree', 'inference-tolerant-agree', 'inference-exact-dispute-upheld', 'inference-tolerant-dispute-upheld',
+  'inference-exact-majority-overruled', 'inference-tolerant-majority-overruled', 'inference-exact-no-majority', 'inference-tolerant-no-majority',
+  'inference-exact-no-third-node', 'inference-tolerant-no-third-node', 'inference-fail-insufficient-credits', 'inference-fail-no-capable-node',
+  'inference-fail-all-nodes-failed', 'inference-fail-anchor', 'node-health-continue-as-new', 'node-registration',
+];
+
+test('the fixtures cover every branch the issue names, each a real history', () => {
+  expect(fixtures).toEqual(expect.arrayContaining(BRANCH_FIXTURES));
+  for (const name of fixtures) expect((history(name).events ?? []).length).toBeGreaterThanOrEqual(8);
+  const ended = history('node-health-continue-as-new').events ?? [];
+  expect(ended[ended.length - 1]?.eventType).toBe(temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
 });
 
-test.each(['pre-tolerant-unsampled', 'pre-tolerant-sampled-exact', ...RECORDED])('history %s replays on the current workflow code', async (name) => {
-  const key = keyFor(name);
-  // Written with JSON.stringify(await handle.fetchHistory()): protobufjs's object form (camelCase, enums by name).
-  const history = temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(path.join(dir, `${name}.json`), 'utf8')) as object);
-  const types = (history.events ?? []).map((e) => e.eventType);
-  expect(types.length).toBeGreaterThan(name.startsWith('release-on-every-exit-') ? 3 : 10);
-  await expect(
-    Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH, dataConverter: coordinatorDataConverter(key) }, history),
-  ).resolves.toBeUndefined();
-}, 120_000);
+test('every recorded history replays on the current workflow code', async () => {
+  const results = await replayAll(WORKFLOWS_PATH, fixtures);
+  expect([...results.keys()].sort()).toEqual(fixtures);
+  const broken = [...results].filter(([, error]) => error).map(([name, error]) => `${name}: ${error?.message}`);
+  expect(broken).toEqual([]);
+}, 180_000);
+
+test('a step added without patched() breaks the running inference workflows; behind patched() it does not', async () => {
+  const inference = fixtures.filter((f) => f.startsWith('inference-') || f.startsWith('pre-tolerant-'));
+  const dir = path.join(projectRoot, 'test', 'fixtures', 'workflows');
+  const unpatched = await replayAll(path.join(dir, 'unpatched-change.ts'), inference);
+  const patched = await replayAll(path.join(dir, 'patched-change.ts'), inference);
+  for (const name of inference) {
+    expect([name, unpatched.get(name)?.name]).toEqual([name, 'DeterminismViolationError']);
+    expect([name, patched.get(name)]).toEqual([name, undefined]);
+  }
+}, 240_000);
