@@ -425,12 +425,10 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
   };
   let anchor;
   try {
-    anchor = await anchorRecord(anchorInput).catch((error: unknown) => {
-      // A cancel once the anchor is under way is too late: the record may be landing on chain. Anchoring finishes
-      // (it is idempotent: a record already there is found) and the run settles; nothing anchored is released.
-      if (isCancellation(error) && patched(RELEASE_ON_EVERY_EXIT)) return CancellationScope.nonCancellable(() => anchorRecord(anchorInput));
-      throw error;
-    });
+    // A cancel once the anchor is under way is too late: the record may be landing on chain, so the anchor is not
+    // cancelled (an abandoned attempt would race a second one for the same record and account) and the run then
+    // returns and settles; nothing anchored is released.
+    anchor = await (patched(RELEASE_ON_EVERY_EXIT) ? CancellationScope.nonCancellable(() => anchorRecord(anchorInput)) : anchorRecord(anchorInput));
   } catch (error) {
     failWorkflowTaskOn(error);
     await compensate('anchor failed');

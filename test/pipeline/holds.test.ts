@@ -25,13 +25,13 @@ import { waitFor, waitForStartedDispatch } from '../helpers/observe.js';
 import { LONG_GENERATIONS, SEA_STORY } from '../helpers/scenarios.js';
 
 
-// The coordinator process sweeps every second, looks at every hold, and waits 2 s after a run closed.
+// The coordinator process sweeps every second, looks at every hold, and waits 5 s after a run closed.
 // Uptime is not at stake here (operators are frozen on purpose): every registered node stays matchable.
 const SWEEP_ENV = {
   PARALLELIX_MIN_UPTIME: '0',
   PARALLELIX_HOLD_SWEEP_INTERVAL_SECONDS: '1',
   PARALLELIX_HOLD_SWEEP_MIN_AGE_SECONDS: '0',
-  PARALLELIX_HOLD_SWEEP_GRACE_SECONDS: '2',
+  PARALLELIX_HOLD_SWEEP_GRACE_SECONDS: '5',
 };
 const FUNDS = 100_000;
 
