@@ -122,7 +122,9 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { at: '01 Request', expect: 'released' },
+  // Nothing holds a run at 01 (it does no I/O): the cancel or terminate is sent right after the start and lands
+  // wherever the run is by then, possibly past the anchor.
+  { at: '01 Request', expect: 'released-or-captured' },
   { at: '02 Admit', expect: 'released' },
   { at: '03 Match', expect: 'released' },
   { at: '04 Encrypt', expect: 'released' },
@@ -235,7 +237,8 @@ async function drive(c: Case, userId: string, start: () => Promise<WorkflowHandl
       await held(await lockSession(`SELECT 1 FROM "InferenceRequest" WHERE "requestId" = $1 FOR UPDATE`, [row.requestId]));
       operators('SIGCONT');
       await waitFor('the record on chain', async () => ((await network.readOnChain(row.requestId)) ? true : undefined), 60_000, 200);
-      await waitBlockedOn('InferenceRequest');
+      // The record's row waits for the request row (its foreign key).
+      await waitBlockedOn('ExecutionRecord');
       await waitAtStep(handle, '12 Anchor');
       return handle;
     }
@@ -308,11 +311,25 @@ test('after the sweeper: no HELD hold, exact balances, nothing anchored released
     }, 120_000, 500);
   }
 
+  // The new branches' histories: kept as replay fixtures when asked (PARALLELIX_RECORD_HISTORIES=<dir>).
+  const dir = process.env.PARALLELIX_RECORD_HISTORIES;
+  if (dir) {
+    copyFileSync(path.join(network.stateRoot, 'coordinator', 'codec-key'), path.join(dir, 'release-on-every-exit.codec-key'));
+    for (const e of ended) {
+      const name = `${e.how}-${e.c.at.replace(/[^A-Za-z0-9]+/g, '-').replace(/-+$/, '').toLowerCase()}`;
+      writeFileSync(path.join(dir, `release-on-every-exit-${name}.json`), JSON.stringify(await e.handle.fetchHistory()));
+    }
+  }
+
   const price = network.policy.price;
   const outcomes: string[] = [];
   for (const e of ended) {
     const user = await network.db.user.findUniqueOrThrow({ where: { externalId: e.userId }, include: { holds: true } });
     const label = `${e.how} at ${e.c.at}`;
+    // A terminate races local activities: once the hold point lets go, steps 11–14 run as local activities inside
+    // one workflow task, side effects included, before the server refuses that task's completion (the run is
+    // terminated). So a run terminated at 10 or 11 may have anchored and settled: either outcome is consistent.
+    const expected = e.how === 'terminate' && (e.c.at === '10 Verify sig' || e.c.at === '11 Sample') ? 'released-or-captured' : e.c.expect;
     expect(user.holds.length).toBeLessThanOrEqual(1);
     const hold = user.holds[0];
     const balance = await getBalance(network.db, e.userId);
@@ -326,7 +343,7 @@ test('after the sweeper: no HELD hold, exact balances, nothing anchored released
     const onChain = await network.readOnChain(hold.requestId);
     const row = await network.db.inferenceRequest.findUnique({ where: { requestId: hold.requestId } });
     if (hold.status === 'RELEASED') {
-      expect(e.c.expect).not.toBe('captured');
+      expect([label, expected]).not.toEqual([label, 'captured']);
       expect(hold.releasedAmount).toBe(hold.amount);
       expect(hold.capturedAmount).toBe(0n);
       // Nothing anchored is ever released.
@@ -334,7 +351,7 @@ test('after the sweeper: no HELD hold, exact balances, nothing anchored released
       expect(balance).toEqual({ balance: BigInt(FUNDS), held: 0n });
     } else {
       expect(hold.status).toBe('CAPTURED');
-      expect(e.c.expect).not.toBe('released');
+      expect([label, expected]).not.toEqual([label, 'released']);
       expect(onChain).not.toBeNull();
       expect(row?.status).toBe('SETTLED');
       // The capture is the metered cost of what was delivered, and the rest went back.
@@ -375,13 +392,4 @@ test('after the sweeper: no HELD hold, exact balances, nothing anchored released
   expect(sum('parallelix_holds_swept_credits_total')).toBe(sweptHolds.reduce((total, h) => total + Number(h.releasedAmount), 0));
   expect(sum('parallelix_holds_settlement_resumed_total')).toBeGreaterThanOrEqual(1);
 
-  // The new branches' histories: kept as replay fixtures when asked (PARALLELIX_RECORD_HISTORIES=<dir>).
-  const dir = process.env.PARALLELIX_RECORD_HISTORIES;
-  if (dir) {
-    copyFileSync(path.join(network.stateRoot, 'coordinator', 'codec-key'), path.join(dir, 'release-on-every-exit.codec-key'));
-    for (const e of ended) {
-      const name = `${e.how}-${e.c.at.replace(/[^A-Za-z0-9]+/g, '-').replace(/-+$/, '').toLowerCase()}`;
-      writeFileSync(path.join(dir, `release-on-every-exit-${name}.json`), JSON.stringify(await e.handle.fetchHistory()));
-    }
-  }
 }, 400_000);
