@@ -20,7 +20,7 @@ export function createAdmit({ db }: Pick<CoordinatorDeps, 'db'>) {
     try {
       // The request row commits with the hold (one transaction): never a hold without its request, nor a request
       // without its hold.
-      const hold = await reserveHold(db, { userExternalId: input.userId, requestId: input.requestId, amount: BigInt(input.maxCost) }, async (tx, { userId }) => {
+      const hold = await reserveHold(db, { userExternalId: input.userId, requestId: input.requestId, amount: BigInt(input.maxCost), workflowId: input.workflowId }, async (tx, { userId }) => {
         await tx.inferenceRequest.upsert({
           where: { requestId: input.requestId },
           create: {

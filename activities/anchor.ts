@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { nodeSignKey } from '../src/coordinator/node-keys.js';
 import type { InclusionProof } from '../src/chain/merkle.js';
 import type { ExecutionRecordInput, RecordDevice, RecordMode, RecordScore, VerdictName } from '../src/chain/record.js';
@@ -45,6 +46,11 @@ const json = (score: RecordScore | null): Prisma.InputJsonValue | undefined => (
  */
 export function createAnchor({ db, registry, anchorBatches }: CoordinatorDeps) {
   return async function anchorRecord(input: AnchorInput): Promise<AnchorOutput> {
+    // A hold released already (the run was closed and swept) means nobody pays for this record: never anchor it.
+    const hold = await db.creditHold.findUnique({ where: { requestId: input.requestId }, select: { status: true } });
+    if (hold?.status === 'RELEASED') {
+      throw ApplicationFailure.nonRetryable(`request ${input.requestId}: its credit hold was released; not anchoring`, 'HOLD_RELEASED');
+    }
     const signPublicKey = await nodeSignKey(db, input.nodeId);
     const chainInput = {
       requestId: input.requestId,

@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { NodeStatus, Prisma, type PrismaClient } from '../src/db/client.js';
 import { InvalidAnnouncementError, verifyAnnouncement, verifyHealthProbe, type OperatorAnnouncement } from '../src/crypto/index.js';
 import { NodeNotAdmittedError } from '../src/coordinator/errors.js';
+import { readNodeAllowlist } from '../src/coordinator/node-admission.js';
 import { DEFAULT_NODE_HEALTH_SETTINGS, type NodeHealthSettings } from '../src/coordinator/node-health-settings.js';
 import { OPERATOR_WIRE, type RegistrationInput } from '../src/protocol/operator-wire.js';
 import { nodeHealthTaskQueue, nodeTaskQueue } from '../src/protocol/task-queues.js';
@@ -19,6 +20,8 @@ export interface RegistrationActivitiesOptions {
   maxAnnouncementAgeMs?: number;
   /** Health monitor settings handed to the registration workflow. */
   health?: Partial<NodeHealthSettings>;
+  /** Node ids on this file register ACTIVE; any other new node registers PENDING until approved (node-admission.ts). */
+  allowlistFile?: string | null;
 }
 
 /** What registerNode hands the registration workflow. */
@@ -30,6 +33,8 @@ export interface NodeRegistration {
   coordinatorSignPublicKey: string;
   /** false when a newer announcement of this node was already stored (this one changed nothing). */
   applied: boolean;
+  /** ACTIVE, or PENDING while the node awaits approval (it is probed, never matched). */
+  status: NodeStatus;
   health: NodeHealthSettings;
 }
 
@@ -85,23 +90,27 @@ export function createRegistrationActivities(options: RegistrationActivitiesOpti
       const announcement = verify(input, maxAgeMs);
       const { nodeId, signPublicKey, boxPublicKey, capabilities } = announcement;
       const announcedAt = new Date(announcement.announcedAt);
-      const applied = await db.$transaction(async (tx) => {
+      const allowlisted = (await readNodeAllowlist(options.allowlistFile ?? null)).has(nodeId);
+      const { applied, status } = await db.$transaction(async (tx) => {
         const existing = await tx.node.findUnique({ where: { nodeId } });
         if (existing && (existing.status === NodeStatus.SUSPENDED || existing.status === NodeStatus.RETIRED)) {
           throw refuse(new NodeNotAdmittedError(`Node ${nodeId} is ${existing.status.toLowerCase()} and cannot re-register`));
         }
         // nodeId derives from the sign key, so the key is fixed; only a newer signed announcement may change the rest.
-        if (existing && existing.lastAnnouncedAt.getTime() > announcedAt.getTime()) return false;
+        if (existing && existing.lastAnnouncedAt.getTime() > announcedAt.getTime()) return { applied: false, status: existing.status };
+        // A new node waits for approval unless allowlisted; an approved one announcing again is up (ACTIVE).
+        const pending = !allowlisted && (!existing || existing.status === NodeStatus.PENDING);
+        const status = pending ? NodeStatus.PENDING : NodeStatus.ACTIVE;
         const data = {
           boxPublicKey,
           capabilities: capabilities as unknown as Prisma.InputJsonValue,
-          status: NodeStatus.ACTIVE,
+          status,
           lastAnnouncedAt: announcedAt,
         };
         await tx.node.upsert({ where: { nodeId }, create: { nodeId, signPublicKey, ...data }, update: data });
-        return true;
+        return { applied: true, status };
       });
-      logger.info({ nodeId, applied, models: capabilities.models, device: capabilities.device }, 'node registered');
+      logger.info({ nodeId, applied, status, models: capabilities.models, device: capabilities.device }, status === NodeStatus.PENDING ? 'node registered; awaiting approval (parallelix nodes approve)' : 'node registered');
       return {
         nodeId,
         taskQueue: nodeTaskQueue(nodeId),
@@ -109,6 +118,7 @@ export function createRegistrationActivities(options: RegistrationActivitiesOpti
         coordinatorBoxPublicKey,
         coordinatorSignPublicKey,
         applied,
+        status,
         health,
       };
     },

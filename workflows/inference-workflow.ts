@@ -9,6 +9,7 @@ import { ActivityFailure, ApplicationFailure, defineSearchAttributeKey, SearchAt
 import {
   CancellationScope,
   defineQuery,
+  isCancellation,
   log,
   patched,
   proxyActivities,
@@ -47,6 +48,13 @@ export const USER_ID = defineSearchAttributeKey('UserId', SearchAttributeType.KE
 export const PIPELINE_STEP = defineSearchAttributeKey('PipelineStep', SearchAttributeType.KEYWORD);
 export const VERDICT = defineSearchAttributeKey('Verdict', SearchAttributeType.KEYWORD);
 export const MODEL = defineSearchAttributeKey('Model', SearchAttributeType.KEYWORD);
+
+/**
+ * Patch: every exit without settlement releases the hold (a failure or cancel at 02 Admit or in step 11's
+ * bookkeeping), and a cancel once 12 Anchor is under way is too late: the run anchors and settles. Runs started
+ * before it replay their recorded paths.
+ */
+export const RELEASE_ON_EVERY_EXIT = 'release-on-every-exit';
 
 export const statusQuery = defineQuery<RequestStatus>(STATUS_QUERY);
 export const resultChunkQuery = defineQuery<string | null, [number]>(RESULT_CHUNK_QUERY);
@@ -152,8 +160,20 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
   // 02 Admit: hold the maximum cost first; only a cleared hold makes the request id public.
   enter('02 Admit');
   const requestId = uuid4();
+  /** Set once the hold went back: later failures must not release it twice. */
+  let released = false;
+  const compensate = async (reason: string): Promise<void> => {
+    await CancellationScope.nonCancellable(() => releaseCredits({ requestId, reason }));
+    released = true;
+  };
   await admit({ requestId, workflowId: workflowInfo().workflowId, userId: input.userId, model: input.model, maxCost: accepted.maxCost }).catch(
-    (error: unknown) => {
+    async (error: unknown) => {
+      // The hold may exist without its request row (or the admit was cancelled midway): give it back. A refusal
+      // for insufficient credits held nothing.
+      if (failureType(error) !== FailureType.insufficientCredits && patched(RELEASE_ON_EVERY_EXIT)) {
+        failWorkflowTaskOn(error);
+        await compensate(failureType(error) ?? (isCancellation(error) ? 'cancelled' : 'admit failed'));
+      }
       throw unwrap(error);
     },
   );
@@ -166,10 +186,6 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
   const spent = (): string[] => state.triedNodeIds.filter((id) => !scorers.has(id));
   const tried = (nodeId: string): void => {
     if (!state.triedNodeIds.includes(nodeId)) state.triedNodeIds.push(nodeId);
-  };
-
-  const compensate = async (reason: string): Promise<void> => {
-    await CancellationScope.nonCancellable(() => releaseCredits({ requestId, reason }));
   };
 
   /** Steps 03–10 on one node, re-matching another node after a failure, up to the configured count. */
@@ -342,6 +358,16 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
         throw unwrap(error);
       });
     });
+  /** Step 11's bookkeeping (record, penalise): a failure or a cancel there ends the run, so the hold goes back first. */
+  const orRelease = async <T>(work: Promise<T>): Promise<T> =>
+    work.catch(async (error: unknown) => {
+      failWorkflowTaskOn(error);
+      if (!released && patched(RELEASE_ON_EVERY_EXIT)) {
+        await compensate(isCancellation(error) ? 'cancelled' : (failureType(error) ?? 'sampling failed'));
+        throw unwrap(error);
+      }
+      throw error;
+    });
   const unresolved = async (error: unknown, message: string): Promise<never> => {
     failWorkflowTaskOn(error);
     await compensate('dispute unresolved: no third node');
@@ -370,11 +396,11 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
         dispute = second.score;
         if (second.pass) {
           verdict = 'AcceptedDisputeUpheld';
-          await penaliseLoser({ nodeId: first.node.nodeId, requestId, reason: 'SAMPLE_DISAGREEMENT' });
+          await orRelease(penaliseLoser({ nodeId: first.node.nodeId, requestId, reason: 'SAMPLE_DISAGREEMENT' }));
           verifiers.push({ nodeId: second.node.nodeId, scoredTokens: second.scoredTokens });
         } else {
           // Two nodes rejected node_i's answer: penalise it and deliver an answer made elsewhere, itself checked.
-          await penaliseLoser({ nodeId: primary.node.nodeId, requestId, reason: 'SAMPLE_DISAGREEMENT' });
+          await orRelease(penaliseLoser({ nodeId: primary.node.nodeId, requestId, reason: 'SAMPLE_DISAGREEMENT' }));
           const replacement = await executeOnSomeNode('sample', [primary.node.nodeId], settings.maxNodesTried, primary.node.dtype).catch(
             (error: unknown) => unresolved(error, 'node_i was overruled and no other node could answer'),
           );
@@ -395,7 +421,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
           if (!sampledNodeIds.includes(confirm.node.nodeId)) sampledNodeIds.push(confirm.node.nodeId);
         }
       }
-      await recordSample({ requestId, step: 11, status: 'SAMPLED' });
+      await orRelease(recordSample({ requestId, step: 11, status: 'SAMPLED' }));
     }
   } else if (sampled) {
     const second = await orSkip(executeOnSomeNode('sample', [primary.node.nodeId], settings.maxNodesTried, primary.node.dtype));
@@ -415,11 +441,11 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
         sampledNodeIds.push(third.node.nodeId);
         if (third.text === primary.text) {
           verdict = 'AcceptedDisputeUpheld';
-          await penaliseLoser({ nodeId: second.node.nodeId, requestId, reason: 'SAMPLE_DISAGREEMENT' });
+          await orRelease(penaliseLoser({ nodeId: second.node.nodeId, requestId, reason: 'SAMPLE_DISAGREEMENT' }));
         } else if (third.text === second.text) {
           // The majority overrules node_i: the user gets node_j's result, node_i is penalised and not rewarded.
           verdict = 'MajorityOverruled';
-          await penaliseLoser({ nodeId: primary.node.nodeId, requestId, reason: 'SAMPLE_DISAGREEMENT' });
+          await orRelease(penaliseLoser({ nodeId: primary.node.nodeId, requestId, reason: 'SAMPLE_DISAGREEMENT' }));
           delivered = second;
           pair(primary.node);
         } else {
@@ -427,7 +453,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
           throw ApplicationFailure.nonRetryable('three nodes returned three different results', 'NO_MAJORITY');
         }
       }
-      await recordSample({ requestId, step: 11, status: 'SAMPLED' });
+      await orRelease(recordSample({ requestId, step: 11, status: 'SAMPLED' }));
     }
   }
   upsertSearchAttributes([{ key: VERDICT, value: verdict }]);
@@ -477,13 +503,19 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
   };
   let anchor: AnchorOutput;
   try {
-    try {
-      anchor = await anchorWithRetries(settings.anchorAttempts ?? 20)(anchorInput);
-    } catch (error) {
-      failWorkflowTaskOn(error);
-      if (isRefusal(error) || !patched(ANCHOR_WAITS_FOR_CHAIN)) throw error;
-      anchor = await waitForChain(error);
-    }
+    const anchorSteps = async (): Promise<AnchorOutput> => {
+      try {
+        return await anchorWithRetries(settings.anchorAttempts ?? 20)(anchorInput);
+      } catch (error) {
+        failWorkflowTaskOn(error);
+        if (isRefusal(error) || !patched(ANCHOR_WAITS_FOR_CHAIN)) throw error;
+        return waitForChain(error);
+      }
+    };
+    // A cancel once the anchor is under way is too late: the record may be landing on chain, so the anchor (and its
+    // wait for the chain) is not cancelled (an abandoned attempt would race a second one for the same record and
+    // account) and the run then returns and settles; nothing anchored is released.
+    anchor = await (patched(RELEASE_ON_EVERY_EXIT) ? CancellationScope.nonCancellable(anchorSteps) : anchorSteps());
   } catch (error) {
     await compensate('anchor failed');
     throw unwrap(error);
@@ -493,7 +525,12 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
   enter('13 Return result');
   resultText = delivered.text;
   state.resultAvailable = true;
-  await recordReturn({ requestId, step: 13, status: 'RETURNED', usage: delivered.result.usage });
+  const returned = { requestId, step: 13, status: 'RETURNED' as const, usage: delivered.result.usage };
+  await recordReturn(returned).catch((error: unknown) => {
+    // Past the anchor a cancel is too late (the record is on chain): the return is recorded and the run settles.
+    if (isCancellation(error) && patched(RELEASE_ON_EVERY_EXIT)) return CancellationScope.nonCancellable(() => recordReturn(returned));
+    throw error;
+  });
 
   // 14 Settle: capture the metered cost, release the rest, reward the delivering node by uptime.
   enter('14 Settle');

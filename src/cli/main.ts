@@ -115,15 +115,30 @@ credits
     await creditsBalanceCommand(userId, flags);
   });
 
-program
-  .command('nodes')
-  .description('operator nodes')
+const nodes = program.command('nodes').description('operator nodes: list, and admission (approve, suspend)');
+nodes
   .command('list')
-  .description('registered nodes: id, keys, capabilities, status, uptime (PARALLELIX_UPTIME_WINDOW_SECONDS, default 3600), reward weight, penalties and reputation')
+  .description('registered nodes: id, keys, capabilities, status (PENDING: awaiting approval), uptime (PARALLELIX_UPTIME_WINDOW_SECONDS, default 3600), reward weight, penalties and reputation')
   .option('--json', 'print a JSON array')
   .action(async (flags: { json?: boolean }) => {
     const { nodesListCommand } = await import('./commands/nodes.js');
     await nodesListCommand(flags);
+  });
+nodes
+  .command('approve <nodeId>')
+  .description('admit a PENDING node (or readmit a SUSPENDED one): it becomes ACTIVE and may be matched; exit 8 when no such node')
+  .option('--json', 'print one JSON object')
+  .action(async (nodeId: string, flags: { json?: boolean }) => {
+    const { nodesAdmissionCommand } = await import('./commands/nodes.js');
+    await nodesAdmissionCommand('approve', nodeId, flags);
+  });
+nodes
+  .command('suspend <nodeId>')
+  .description('suspend a node: never matched again, its re-registration refused, until approved; exit 8 when no such node')
+  .option('--json', 'print one JSON object')
+  .action(async (nodeId: string, flags: { json?: boolean }) => {
+    const { nodesAdmissionCommand } = await import('./commands/nodes.js');
+    await nodesAdmissionCommand('suspend', nodeId, flags);
   });
 
 program

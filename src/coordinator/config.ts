@@ -27,6 +27,11 @@ const envSchema = z.object({
   PARALLELIX_SAMPLE_MAX_FAIL_SHARE: probability.default(DEFAULT_TOLERANT_THRESHOLDS.maxFailShare),
   PARALLELIX_SAMPLE_MAX_FAIL_RUN: z.coerce.number().int().min(0).default(DEFAULT_TOLERANT_THRESHOLDS.maxFailRun),
   PARALLELIX_SAMPLE_MAX_GAP: z.coerce.number().min(0).max(1000).default(DEFAULT_TOLERANT_THRESHOLDS.maxGap),
+  PARALLELIX_HOLD_SWEEP_INTERVAL_SECONDS: z.coerce.number().positive().default(60),
+  PARALLELIX_HOLD_SWEEP_MIN_AGE_SECONDS: z.coerce.number().min(0).default(60),
+  PARALLELIX_HOLD_SWEEP_GRACE_SECONDS: z.coerce.number().min(0).default(300),
+  PARALLELIX_PENALTY_SUSPEND_AFTER: positiveInt.default(10),
+  PARALLELIX_NODE_ALLOWLIST_FILE: z.string().min(1).optional(),
 });
 
 /** How step 11 checks node_i: re-generate and compare bytes, or score node_i's tokens in one forward pass. */
@@ -60,6 +65,20 @@ export interface CoordinatorPolicy {
    * group-commits records under Merkle roots, at most N per transaction (src/coordinator/anchor-group-commit.ts).
    */
   anchorBatchMax: number;
+  /** A node whose penalty count reaches this is SUSPENDED (never matched again until approved). */
+  suspendAfterPenalties: number;
+  /** A file of node ids (one a line, `#` comments) admitted ACTIVE at registration; others wait PENDING for approval. */
+  nodeAllowlistFile: string | null;
+  holdSweep: HoldSweepSettings;
+}
+
+/** The hold sweeper's timing (src/coordinator/hold-sweeper.ts). */
+export interface HoldSweepSettings {
+  intervalMs: number;
+  /** Holds younger than this are not looked at. */
+  minAgeMs: number;
+  /** A run closed less than this long ago keeps its hold (a local activity of a terminated run may still finish). */
+  graceMs: number;
 }
 
 export function loadCoordinatorPolicy(env: NodeJS.ProcessEnv = process.env): CoordinatorPolicy {
@@ -93,5 +112,12 @@ export function loadCoordinatorPolicy(env: NodeJS.ProcessEnv = process.env): Coo
     price: { inputPerToken: e.PARALLELIX_PRICE_INPUT_PER_TOKEN, outputPerToken: e.PARALLELIX_PRICE_OUTPUT_PER_TOKEN },
     penaltyReputationFactor: e.PARALLELIX_PENALTY_REPUTATION_FACTOR,
     anchorBatchMax: e.PARALLELIX_ANCHOR_BATCH_MAX,
+    suspendAfterPenalties: e.PARALLELIX_PENALTY_SUSPEND_AFTER,
+    nodeAllowlistFile: e.PARALLELIX_NODE_ALLOWLIST_FILE ?? null,
+    holdSweep: {
+      intervalMs: e.PARALLELIX_HOLD_SWEEP_INTERVAL_SECONDS * 1000,
+      minAgeMs: e.PARALLELIX_HOLD_SWEEP_MIN_AGE_SECONDS * 1000,
+      graceMs: e.PARALLELIX_HOLD_SWEEP_GRACE_SECONDS * 1000,
+    },
   };
 }

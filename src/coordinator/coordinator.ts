@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import path from 'node:path';
@@ -15,6 +16,8 @@ import { loadOrCreateIdentity } from '../crypto/identity.js';
 import { createPrismaClient, disconnect, type PrismaClient } from '../db/client.js';
 import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
 import { claimAnchorer } from './anchorer-lock.js';
+import { startHoldSweeper, type RunningSweeper } from './hold-sweeper.js';
+import { readNodeAllowlist } from './node-admission.js';
 import { instrumentActivities } from './instrument-activities.js';
 import type { NodeHealthSettings } from './node-health-settings.js';
 import { COORDINATOR_TASK_QUEUE } from '../protocol/task-queues.js';
@@ -68,6 +71,8 @@ export interface RunningCoordinator {
   coordinatorBoxPublicKey: string;
   /** The account this process anchors from. */
   anchorer: Address;
+  /** Releases holds of closed, unsettled runs every policy.holdSweep.intervalMs. */
+  sweeper: RunningSweeper;
   /** Resolves when the worker has stopped; rejects if it failed. */
   done: Promise<void>;
   stop(): Promise<void>;
@@ -103,6 +108,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   const identity = await loadOrCreateIdentity(options.keyDir ? path.join(keyDir, 'coordinator-key.json') : coordinatorKeyFile());
   const codecKey = loadOrCreateCodecKey(path.join(keyDir, 'codec-key'));
   const policy = options.policy ?? loadCoordinatorPolicy();
+  // A bad allowlist fails the start (a clear message) rather than each registration later.
+  await readNodeAllowlist(policy.nodeAllowlistFile);
   const db = options.db ?? createPrismaClient(options.databaseUrl);
   // One account per process, held for its lifetime (anchorer-lock.ts): no two processes share a nonce sequence.
   const claim = await claimAnchorer({
@@ -113,6 +120,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   });
   let registry: RegistryClient;
   let connection: NativeConnection | undefined;
+  let clientConnection: Connection | undefined;
   let worker: Worker;
   const coordinatorBoxPublicKey = toBase64(identity.box.publicKey);
   const coordinatorSignPublicKey = toBase64(identity.sign.publicKey);
@@ -135,6 +143,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
         logger,
         coordinatorBoxPublicKey,
         coordinatorSignPublicKey,
+        allowlistFile: policy.nodeAllowlistFile,
         ...(options.health ? { health: options.health } : {}),
       }),
     };
@@ -150,13 +159,25 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTasks ?? 40,
       maxConcurrentLocalActivityExecutions: 64,
     });
+    clientConnection = await Connection.connect({ address: options.temporal.address, ...temporalConnectionSecurity() });
   } catch (error) {
     await connection?.close().catch(() => undefined);
+    await clientConnection?.close().catch(() => undefined);
     await claim.release();
     if (!options.db) await disconnect(db).catch(() => undefined);
     throw error;
   }
   const workerConnection = connection;
+  const sweeperConnection = clientConnection;
+  // Every coordinator process sweeps; releases are idempotent, so several sweeping at once is safe.
+  const sweeper = startHoldSweeper({
+    db,
+    workflows: new Client({ connection: sweeperConnection, namespace: options.temporal.namespace }).workflow,
+    registry,
+    logger,
+    ...policy.holdSweep,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+  });
   let lostClaim: Error | undefined;
   void claim.lost.then((error) => {
     // Without the claim another process may take this account: stop anchoring rather than race its nonces.
@@ -165,6 +186,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     if (worker.getState() === 'RUNNING') worker.shutdown();
   });
   const done = worker.run().finally(async () => {
+    await sweeper.stop();
+    await sweeperConnection.close().catch(() => undefined);
     await claim.release();
     await workerConnection.close().catch(() => undefined);
     if (!options.db) await disconnect(db).catch(() => undefined);
@@ -176,6 +199,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     worker,
     coordinatorBoxPublicKey,
     anchorer: registry.account,
+    sweeper,
     done,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -137,14 +137,15 @@ export async function topUp(
  * Admit (step 02): atomically checks the balance and reserves `amount` for `requestId`.
  * Throws InsufficientCreditsError when the account (or a missing account) cannot cover it.
  * A retry with the same requestId returns the existing hold (applied: false), whatever its status.
+ * `workflowId` (the run holding it) lets the hold sweeper find out whether that run is closed.
  */
 export async function reserveHold(
   db: PrismaClient,
-  input: { userExternalId: string; requestId: string; amount: bigint },
+  input: { userExternalId: string; requestId: string; amount: bigint; workflowId?: string },
   /** Runs in the same transaction once the hold exists (new or found again on a retry): what must commit with it. */
   withHold?: (tx: Tx, hold: { userId: string }) => Promise<void>,
 ): Promise<HoldOutcome> {
-  const { userExternalId, requestId, amount } = input;
+  const { userExternalId, requestId, amount, workflowId } = input;
   requirePositive('amount', amount);
   if (!requestId) throw new InvalidInputError('requestId is required');
   return inTx(db, async (tx) => {
@@ -164,7 +165,7 @@ export async function reserveHold(
       data: { balance: { decrement: amount }, held: { increment: amount } },
     });
     const hold = await tx.creditHold.create({
-      data: { requestId, userId: user.id, amount },
+      data: { requestId, userId: user.id, amount, ...(workflowId ? { workflowId } : {}) },
       include: holdWithUser,
     });
     await tx.creditLedgerEntry.create({

@@ -1,8 +1,9 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { HoldSweeperMetrics } from '../coordinator/hold-sweeper.js';
 import type { PrismaClient } from '../db/client.js';
 
 /** What the coordinator's activities report beyond their timings (see instrumentCoordinatorActivities). */
-export interface CoordinatorMetrics {
+export interface CoordinatorMetrics extends HoldSweeperMetrics {
   requestSettled(): void;
   requestFailed(reason: string): void;
   requestRefused(failureType: string): void;
@@ -86,6 +87,24 @@ export function createCoordinatorMetrics(registry: Registry, db: PrismaClient): 
     buckets: [50_000, 75_000, 100_000, 150_000, 200_000, 300_000, 500_000, 1_000_000, 2_000_000],
     registers,
   });
+  const swept = new Counter({
+    name: 'parallelix_holds_swept_total',
+    help: 'Credit holds of closed, unsettled runs released by this process\'s hold sweeper, by how the run ended',
+    labelNames: ['run_status'] as const,
+    registers,
+  });
+  const sweptCredits = new Counter({
+    name: 'parallelix_holds_swept_credits_total',
+    help: 'Micro-credits returned to users by this process\'s hold sweeper, by how the run ended',
+    labelNames: ['run_status'] as const,
+    registers,
+  });
+  const resumed = new Counter({
+    name: 'parallelix_holds_settlement_resumed_total',
+    help: 'Runs closed after their anchor without settling (terminated, timed out) that this process\'s hold sweeper reset so that they settle',
+    labelNames: ['run_status'] as const,
+    registers,
+  });
   const anchorBatch = new Histogram({
     name: 'parallelix_anchor_batch_size',
     help: 'Execution records per anchoring transaction',
@@ -130,6 +149,11 @@ export function createCoordinatorMetrics(registry: Registry, db: PrismaClient): 
       anchorBatch.observe(batchSize);
     },
     penalised: (reason) => penalties.inc({ reason: labelValue(reason) }),
+    holdSwept: (amount, runStatus) => {
+      swept.inc({ run_status: labelValue(runStatus) });
+      sweptCredits.inc({ run_status: labelValue(runStatus) }, Number(amount));
+    },
+    settlementResumed: (runStatus) => resumed.inc({ run_status: labelValue(runStatus) }),
     stepFinished: (step, seconds, failureType) => {
       steps.observe({ step, outcome: failureType === null ? 'ok' : 'error' }, seconds);
       if (failureType !== null) stepFailures.inc({ step, failure_type: labelValue(failureType) });

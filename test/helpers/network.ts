@@ -18,6 +18,7 @@ import { loadOrCreateCodecKey } from '../../src/codec/codec-key.js';
 import { loadCoordinatorPolicy, type CoordinatorPolicy } from '../../src/coordinator/config.js';
 import { startCoordinator, type CoordinatorOptions, type RunningCoordinator } from '../../src/coordinator/coordinator.js';
 import { coordinatorDataConverter } from '../../src/coordinator/data-converter.js';
+import { approveNode } from '../../src/coordinator/node-admission.js';
 import { EncryptionCodec } from '../../src/codec/encryption-codec.js';
 import { loadOrCreateIdentity } from '../../src/crypto/identity.js';
 import { platformClientInterceptors } from '../../src/sdk/request-seal-interceptor.js';
@@ -67,7 +68,8 @@ export interface TestNetwork {
   /** The coordinator's policy (restartCoordinator can run it with another). */
   policy: CoordinatorPolicy;
   operators: Map<string, { process: OperatorProcess; nodeId: string }>;
-  startOperator(name: string, extraEnv?: Record<string, string>, entry?: string): Promise<string>;
+  /** Starts an operator process and (unless `approve: false`) admits its node, as the local stack does. */
+  startOperator(name: string, extraEnv?: Record<string, string>, entry?: string, options?: { approve?: boolean }): Promise<string>;
   /** Environment for a `parallelix` process that works against this network (without the anchoring key). */
   cliEnv(): Record<string, string>;
   /** Stops the in-process coordinator and starts it again, optionally with other options (e.g. a data converter). */
@@ -170,7 +172,7 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
     stateRoot,
     policy,
     operators: new Map(),
-    async startOperator(name, extraEnv = {}, entry) {
+    async startOperator(name, extraEnv = {}, entry, { approve = true } = {}) {
       const proc = spawnOperator(
         {
           PARALLELIX_OPERATOR_ENDPOINT: operatorEndpoint.address,
@@ -184,6 +186,7 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
       );
       const { nodeId } = await proc.ready;
       network.operators.set(name, { process: proc, nodeId });
+      if (approve) await approveNode(db, nodeId);
       return nodeId;
     },
     cliEnv() {

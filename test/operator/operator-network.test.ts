@@ -38,6 +38,7 @@ import { startTestOperatorEndpoint } from '../helpers/operator-endpoint.js';
 import type { OperatorEndpoint } from '../../src/operator-endpoint/server.js';
 import { startTestTemporal, type TestTemporal } from '../helpers/temporal.js';
 import { spawnOperator, type OperatorProcess } from './operator-process.js';
+import { approveNode } from '../../src/coordinator/node-admission.js';
 import { waitFor } from '../helpers/observe.js';
 import { FRANCE_32_TEXT, FRANCE_MESSAGES } from '../fixtures/reference-prompt.js';
 
@@ -88,6 +89,7 @@ async function startOperator(name: string): Promise<string> {
   operators.set(name, proc);
   const { nodeId } = await proc.ready;
   nodeIds.set(name, nodeId);
+  await approveNode(db, nodeId); // admitted as the local stack admits its own operators
   return nodeId;
 }
 

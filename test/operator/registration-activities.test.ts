@@ -1,4 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { approveNode } from '../../src/coordinator/node-admission.js';
 import { createRegistrationActivities, type RegistrationActivities } from '../../activities/register-node.js';
 import { createIdentity, signAnnouncement, signHealthProbe, toBase64, type OperatorCapabilities } from '../../src/crypto/index.js';
 import { createPrismaClient, type PrismaClient } from '../../src/db/client.js';
@@ -84,9 +88,38 @@ test('a suspended node cannot re-register itself back to ACTIVE', async () => {
   expect((await db.node.findUniqueOrThrow({ where: { nodeId: node.nodeId } })).status).toBe('SUSPENDED');
 });
 
+test('admission: a new node registers PENDING, stays PENDING when it announces again and under probes; an allowlisted one registers ACTIVE', async () => {
+  const pending = createIdentity();
+  const registered = await activities.registerNode({ wire: OPERATOR_WIRE, announcement: signAnnouncement(pending, capabilities) });
+  expect(registered.status).toBe('PENDING');
+  expect((await activities.registerNode({ wire: OPERATOR_WIRE, announcement: signAnnouncement(pending, capabilities) })).status).toBe('PENDING');
+  // Probed (its uptime is known at approval), never promoted by a probe.
+  expect(await activities.recordHealthSample({ nodeId: pending.nodeId, up: true, latencyMs: 3, at: new Date().toISOString() })).toEqual({ status: 'PENDING' });
+  expect(await activities.recordHealthSample({ nodeId: pending.nodeId, up: false, latencyMs: null, at: new Date(Date.now() + 1).toISOString(), markOffline: true })).toEqual({ status: 'PENDING' });
+  // Approved, it announces again as ACTIVE.
+  expect(await approveNode(db, pending.nodeId)).toEqual({ nodeId: pending.nodeId, from: 'PENDING', to: 'ACTIVE' });
+  expect((await activities.registerNode({ wire: OPERATOR_WIRE, announcement: signAnnouncement(pending, capabilities) })).status).toBe('ACTIVE');
+
+  const listed = createIdentity();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'px-allowlist-'));
+  const allowlistFile = path.join(dir, 'nodes');
+  writeFileSync(allowlistFile, `# the local stack's operators\n${listed.nodeId}\n\n`);
+  try {
+    const withList = createRegistrationActivities({ db, logger, coordinatorBoxPublicKey: coordinatorKey, coordinatorSignPublicKey: coordinatorKey, allowlistFile });
+    expect((await withList.registerNode({ wire: OPERATOR_WIRE, announcement: signAnnouncement(listed, capabilities) })).status).toBe('ACTIVE');
+    expect((await withList.registerNode({ wire: OPERATOR_WIRE, announcement: signAnnouncement(createIdentity(), capabilities) })).status).toBe('PENDING');
+    // A bad line is a configuration error naming the file and line, not a silent open door.
+    writeFileSync(allowlistFile, `${listed.nodeId}\nnot-a-node\n`);
+    await expect(withList.registerNode({ wire: OPERATOR_WIRE, announcement: signAnnouncement(createIdentity(), capabilities) })).rejects.toThrow(/line 2: not a node id/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('health samples: recorded once per probe time, OFFLINE after failures, ACTIVE again when up', async () => {
   const node = createIdentity();
   await activities.registerNode({ wire: OPERATOR_WIRE, announcement: signAnnouncement(node, capabilities) });
+  await approveNode(db, node.nodeId);
   const t = (s: number) => new Date(Date.UTC(2030, 0, 1, 0, 0, s)).toISOString();
   const { nodeId } = node;
   expect(await activities.recordHealthSample({ nodeId, up: true, latencyMs: 12.4, at: t(0) })).toEqual({ status: 'ACTIVE', up: true });

@@ -5,6 +5,7 @@ import { say } from '../output.js';
 import { printTable } from '../table.js';
 import { withSpinner } from '../spinner.js';
 import { loadCoordinatorPolicy } from '../../coordinator/config.js';
+import { approveNode, suspendNode } from '../../coordinator/node-admission.js';
 
 export interface NodeRow {
   nodeId: string;
@@ -77,6 +78,18 @@ export async function nodesListCommand(flags: { json?: boolean }): Promise<void>
       `${r.penaltyCount} / ${r.reputation.toFixed(2)}`,
     ]);
     printTable(['NODE', 'KEYS', 'CAPABILITIES', 'STATUS', `UPTIME ${windowSeconds}s`, 'REWARD WEIGHT', 'PENALTIES / REPUTATION'], table);
+  } finally {
+    await db.$disconnect();
+  }
+}
+
+/** `parallelix nodes approve|suspend <nodeId>`: one atomic status change (src/coordinator/node-admission.ts). */
+export async function nodesAdmissionCommand(action: 'approve' | 'suspend', nodeId: string, flags: { json?: boolean }): Promise<void> {
+  const db = openDatabase();
+  try {
+    const change = await (action === 'approve' ? approveNode : suspendNode)(db, nodeId);
+    if (flags.json) say(JSON.stringify(change));
+    else say(change.from === change.to ? `${nodeId} is already ${change.to}` : `${nodeId}: ${change.from} → ${change.to}`);
   } finally {
     await db.$disconnect();
   }

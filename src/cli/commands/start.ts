@@ -17,6 +17,7 @@ import { ConfigError, ProvisioningError } from '../../shared/errors.js';
 import { startCoordinator } from '../../coordinator/coordinator.js';
 import { startCoordinatorFleet } from '../../devstack/coordinator-fleet.js';
 import { startOperatorFleet } from '../../devstack/operator-fleet.js';
+import { approveNode } from '../../coordinator/node-admission.js';
 import { startStack } from '../../devstack/stack.js';
 import { stateDir } from '../../shared/paths.js';
 import { createPrismaClient } from '../../db/client.js';
@@ -125,6 +126,8 @@ export async function startCommand(flags: StartFlags): Promise<void> {
       envFor: (i) => ({ PARALLELIX_METRICS_PORT: metricsPort(metricsBase, 10 + i) }),
     });
     stops.push(() => Promise.all(fleet.map((op) => op.process.stop())).then(() => undefined));
+    // The stack's own operators need no approval: it admits them as they come up (others stay PENDING).
+    for (const op of fleet) await approveNode(db, op.nodeId);
     for (const op of fleet) step('operators')(`${op.name}: ${op.nodeId}`);
 
     say('');
