@@ -27,6 +27,7 @@ import type { TestTemporal, TestTemporalServer } from '../test/helpers/temporal.
 import { checkInvariants, type Outcome } from './chaos-invariants.js';
 import { machineFacts } from './machine.js';
 import { formatTable } from './table.js';
+import { mulberry32 } from '../src/shared/prng.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -48,17 +49,8 @@ const started = Date.now();
 const progress = (msg: string): void => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${msg}`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** mulberry32: the fault schedule and the request mix from --seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The fault schedule and the request mix from --seed. */
+const prng = mulberry32;
 /** Separate streams, so the fault schedule does not depend on how the requests interleave. */
 const random = prng(SEED);
 const faultRandom = prng(SEED ^ 0x5eed);

@@ -114,6 +114,8 @@ export function createBatchAnchorer(params: ChainConnection & { address: Address
         try {
           receipt = await publicClient.waitForTransactionReceipt({ hash: txHash, confirmations, timeout });
         } catch (err) {
+          // As for single records: a transaction lost with a crashed node's mempool must not leave a nonce gap.
+          resetNonce();
           throw toChainError(err, `wait for batch tx ${txHash}`);
         }
         if (receipt.status === 'success') {

@@ -6,22 +6,12 @@
  * noise(token) = size × σ(row) × N(0, 1), with N drawn from a PRNG seeded by (seed, the token ids so far): the
  * same seed and prompt give the same text on every run; another seed is another "device".
  */
+import { mulberry32 } from '../shared/prng.js';
+
 export interface LogitNoise {
   /** Noise standard deviation in units of the row's logit standard deviation (e.g. 0.01). */
   size: number;
   seed: number;
-}
-
-/** mulberry32: small, fast, good enough to stand in for hardware rounding noise. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** FNV-1a over the sequence so far (prompt + generated ids), folded with the seed. */
