@@ -44,14 +44,14 @@ const json = (score: RecordScore | null): Prisma.InputJsonValue | undefined => (
  * there; the contract itself refuses a second write. The database copy is an upsert keyed by request id. The
  * node's registered key and its signature go on chain with the record, so the chain alone proves who signed.
  */
-export function createAnchor({ db, registry, anchorBatches }: CoordinatorDeps) {
+export function createAnchor({ db, registry, anchorBatches, policy }: CoordinatorDeps) {
   return async function anchorRecord(input: AnchorInput): Promise<AnchorOutput> {
     // A hold released already (the run was closed and swept) means nobody pays for this record: never anchor it.
     const hold = await db.creditHold.findUnique({ where: { requestId: input.requestId }, select: { status: true } });
     if (hold?.status === 'RELEASED') {
       throw ApplicationFailure.nonRetryable(`request ${input.requestId}: its credit hold was released; not anchoring`, 'HOLD_RELEASED');
     }
-    const signPublicKey = await nodeSignKey(db, input.nodeId);
+    const signPublicKey = await nodeSignKey(db, input.nodeId, policy.nodeKeyCacheSize);
     const chainInput = {
       requestId: input.requestId,
       nodeId: input.nodeId,

@@ -61,10 +61,10 @@ export type JudgeScoreOutcome =
  * Step 11, tolerant mode: check node_j's signed score report (its registered key, this request, this claim) and
  * judge node_i's claim with the coordinator's thresholds. node_j measures; the coordinator decides.
  */
-export function createJudgeScore({ db }: CoordinatorDeps) {
+export function createJudgeScore({ db, policy }: CoordinatorDeps) {
   return async function judgeScore(input: JudgeScoreInput): Promise<JudgeScoreOutcome> {
     const { report, signature } = input.result ?? {};
-    if (!report || !verifyScoreReport(report, signature, await nodeSignKey(db, input.nodeId))) return { valid: false, reason: 'BAD_SCORE_SIGNATURE' };
+    if (!report || !verifyScoreReport(report, signature, await nodeSignKey(db, input.nodeId, policy.nodeKeyCacheSize))) return { valid: false, reason: 'BAD_SCORE_SIGNATURE' };
     if (
       report.requestId !== input.requestId ||
       report.nodeId !== input.nodeId ||

@@ -77,7 +77,7 @@ export function createVerifyResult(deps: CoordinatorDeps) {
       throw nonRetryable(FailureType.coordinatorKeyMismatch, 'the result was sealed to another coordinator key than this process holds (coordinators must share one key file)');
     }
     if (result.requestId !== input.requestId || result.nodeId !== input.nodeId) return { ok: false, reason: 'WRONG_REQUEST' };
-    if (!verifyPoeSignature(result.poe, result.signature, await nodeSignKey(deps.db, input.nodeId))) return { ok: false, reason: 'BAD_SIGNATURE' };
+    if (!verifyPoeSignature(result.poe, result.signature, await nodeSignKey(deps.db, input.nodeId, deps.policy.nodeKeyCacheSize))) return { ok: false, reason: 'BAD_SIGNATURE' };
     const opened = openResult(result, deps);
     if (opened === undefined) return { ok: false, reason: 'UNREADABLE_RESULT' };
     const { text, tokenIds } = opened;

@@ -22,6 +22,7 @@ const envSchema = z.object({
   PARALLELIX_ANCHOR_WAIT_SECONDS: positiveInt.default(24 * 3600),
   PARALLELIX_SAMPLE_MODE: z.enum(['exact', 'tolerant']).default('tolerant'),
   PARALLELIX_ANCHOR_BATCH_MAX: z.coerce.number().int().min(0).max(512).default(0),
+  PARALLELIX_NODE_KEY_CACHE_SIZE: z.coerce.number().int().min(0).default(10_000),
   PARALLELIX_SAMPLE_TOLERANCE: z.coerce.number().min(0).max(100).default(DEFAULT_TOLERANT_THRESHOLDS.tolerance),
   PARALLELIX_SAMPLE_TOP_K: positiveInt.default(DEFAULT_TOLERANT_THRESHOLDS.topK),
   PARALLELIX_SAMPLE_MAX_FAIL_SHARE: probability.default(DEFAULT_TOLERANT_THRESHOLDS.maxFailShare),
@@ -65,6 +66,8 @@ export interface CoordinatorPolicy {
    * group-commits records under Merkle roots, at most N per transaction (src/coordinator/anchor-group-commit.ts).
    */
   anchorBatchMax: number;
+  /** PARALLELIX_NODE_KEY_CACHE_SIZE: node signing keys kept in memory per process (0: every lookup reads the database). */
+  nodeKeyCacheSize: number;
   /** A node whose penalty count reaches this is SUSPENDED (never matched again until approved). */
   suspendAfterPenalties: number;
   /** A file of node ids (one a line, `#` comments) admitted ACTIVE at registration; others wait PENDING for approval. */
@@ -112,6 +115,7 @@ export function loadCoordinatorPolicy(env: NodeJS.ProcessEnv = process.env): Coo
     price: { inputPerToken: e.PARALLELIX_PRICE_INPUT_PER_TOKEN, outputPerToken: e.PARALLELIX_PRICE_OUTPUT_PER_TOKEN },
     penaltyReputationFactor: e.PARALLELIX_PENALTY_REPUTATION_FACTOR,
     anchorBatchMax: e.PARALLELIX_ANCHOR_BATCH_MAX,
+    nodeKeyCacheSize: e.PARALLELIX_NODE_KEY_CACHE_SIZE,
     suspendAfterPenalties: e.PARALLELIX_PENALTY_SUSPEND_AFTER,
     nodeAllowlistFile: e.PARALLELIX_NODE_ALLOWLIST_FILE ?? null,
     holdSweep: {

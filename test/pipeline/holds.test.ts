@@ -32,6 +32,8 @@ const SWEEP_ENV = {
   PARALLELIX_HOLD_SWEEP_INTERVAL_SECONDS: '1',
   PARALLELIX_HOLD_SWEEP_MIN_AGE_SECONDS: '0',
   PARALLELIX_HOLD_SWEEP_GRACE_SECONDS: '5',
+  // Step 10 is held by a lock on the Node table: its key lookup must read the database, not the process's cache.
+  PARALLELIX_NODE_KEY_CACHE_SIZE: '0',
 };
 const FUNDS = 100_000;
 
