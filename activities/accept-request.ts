@@ -32,8 +32,12 @@ export function createAcceptRequest({ db, policy, requestSealKey, tokens }: Pick
     if (!verifyRequestSeal(requestSealKey, workflowId, request, platformSeal)) {
       throw nonRetryable(FailureType.requestNotAuthentic, 'the request is not sealed by the platform: only platform clients (SDK, gateway, CLI) may start inference runs');
     }
-    // A sealed input copied from history and started again under the same id: that id already has its request.
-    if (await db.inferenceRequest.findUnique({ where: { workflowId }, select: { id: true } })) {
+    // A sealed input copied from history and started again under the same id: that id already has its request,
+    // admitted by another run. (A retried workflow task of this same run, after a coordinator crash between 02 and
+    // the task's completion, finds its own request: that is no replay.)
+    const runId = Context.current().info.workflowExecution?.runId ?? '';
+    const admitted = await db.inferenceRequest.findUnique({ where: { workflowId }, select: { runId: true } });
+    if (admitted && admitted.runId !== runId) {
       throw nonRetryable(FailureType.requestNotAuthentic, 'this sealed request was already admitted once under this workflow id');
     }
     const parsed = inferenceRequestSchema.safeParse(request);

@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { InsufficientCreditsError } from '../src/db/errors.js';
 import { reserveHold } from '../src/db/credits.js';
 import type { CoordinatorDeps } from './deps.js';
@@ -17,6 +18,7 @@ export interface AdmitInput {
  */
 export function createAdmit({ db }: Pick<CoordinatorDeps, 'db'>) {
   return async function admit(input: AdmitInput): Promise<{ held: number }> {
+    const runId = currentRunId();
     try {
       // The request row commits with the hold (one transaction): never a hold without its request, nor a request
       // without its hold.
@@ -26,6 +28,7 @@ export function createAdmit({ db }: Pick<CoordinatorDeps, 'db'>) {
           create: {
             requestId: input.requestId,
             workflowId: input.workflowId,
+            ...(runId ? { runId } : {}),
             userId,
             model: input.model,
             maxCost: BigInt(input.maxCost),
@@ -46,4 +49,13 @@ export function createAdmit({ db }: Pick<CoordinatorDeps, 'db'>) {
       throw error;
     }
   };
+}
+
+/** The run this activity serves (step 01 tells a retried task of the same run from a replayed input); none outside one. */
+function currentRunId(): string | undefined {
+  try {
+    return Context.current().info.workflowExecution?.runId;
+  } catch {
+    return undefined;
+  }
 }

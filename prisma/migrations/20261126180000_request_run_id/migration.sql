@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "InferenceRequest" ADD COLUMN     "runId" TEXT;
