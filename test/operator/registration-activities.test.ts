@@ -94,8 +94,8 @@ test('admission: a new node registers PENDING, stays PENDING when it announces a
   expect(registered.status).toBe('PENDING');
   expect((await activities.registerNode({ wire: OPERATOR_WIRE, announcement: signAnnouncement(pending, capabilities) })).status).toBe('PENDING');
   // Probed (its uptime is known at approval), never promoted by a probe.
-  expect(await activities.recordHealthSample({ nodeId: pending.nodeId, up: true, latencyMs: 3, at: new Date().toISOString() })).toEqual({ status: 'PENDING' });
-  expect(await activities.recordHealthSample({ nodeId: pending.nodeId, up: false, latencyMs: null, at: new Date(Date.now() + 1).toISOString(), markOffline: true })).toEqual({ status: 'PENDING' });
+  expect(await activities.recordHealthSample({ nodeId: pending.nodeId, up: true, latencyMs: 3, at: new Date().toISOString() })).toEqual({ status: 'PENDING', up: true });
+  expect(await activities.recordHealthSample({ nodeId: pending.nodeId, up: false, latencyMs: null, at: new Date(Date.now() + 1).toISOString(), markOffline: true })).toEqual({ status: 'PENDING', up: false });
   // Approved, it announces again as ACTIVE.
   expect(await approveNode(db, pending.nodeId)).toEqual({ nodeId: pending.nodeId, from: 'PENDING', to: 'ACTIVE' });
   expect((await activities.registerNode({ wire: OPERATOR_WIRE, announcement: signAnnouncement(pending, capabilities) })).status).toBe('ACTIVE');
@@ -147,6 +147,7 @@ test('signed health: an answer counts as up only with the node\'s own signature 
   const node = createIdentity();
   const other = createIdentity();
   await activities.registerNode({ wire: OPERATOR_WIRE, announcement: signAnnouncement(node, capabilities) });
+  await approveNode(db, node.nodeId);
   const t = (s: number) => new Date(Date.UTC(2031, 0, 1, 0, 0, s)).toISOString();
   const { nodeId } = node;
   const challenge = 'c5a4f3f0-6b43-4c52-9b0c-0d6f2b6a1e01';
