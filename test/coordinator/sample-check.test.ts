@@ -7,9 +7,10 @@ import { scoreReport } from '../fixtures/score-report.js';
 
 const scorer = createIdentity();
 const poe = 'ab'.repeat(32);
-/** Only what judgeScore reads: the scorer's registered key. */
+/** Only what judgeScore reads: the scorer's registered key (never cached here). */
 const deps = {
   db: { node: { findUniqueOrThrow: async () => ({ signPublicKey: publicIdentity(scorer).signPublicKey }) } },
+  policy: { nodeKeyCacheSize: 0 },
 } as unknown as CoordinatorDeps;
 const judge = createJudgeScore(deps);
 
