@@ -1,7 +1,8 @@
 import { concatHex, decodeFunctionData, getAddress, hexToBytes, type Address, type Hex, type PublicClient } from 'viem';
 import { toBase64 } from '../crypto/encoding.js';
 import { executionRegistryAbi } from './abi.js';
-import { createChainClients, isNonceError, revertOf, toChainError, type ChainConnection } from './clients.js';
+import { createChainClients, toChainError, type ChainConnection } from './clients.js';
+import { writeOnce } from './write-once.js';
 import { ChainTransactionError } from './errors.js';
 import { merkleTree, type InclusionProof } from './merkle.js';
 import { packedLeaf, packRecord, unpackRecords } from './packed-record.js';
@@ -50,7 +51,6 @@ export async function readBatch(client: PublicClient, registry: Address, root: H
   }
 }
 
-const MAX_SEND_ATTEMPTS = 5;
 
 export interface BatchAnchorer {
   readonly account: Address;
@@ -96,35 +96,21 @@ export function createBatchAnchorer(params: ChainConnection & { address: Address
       const packed = records.map((r) => packRecord(toChainRecord(r)));
       const data = concatHex(packed);
       const { root, proofs } = merkleTree(packed.map(packedLeaf));
-      for (let attempt = 1; ; attempt++) {
-        const found = await readBatch(publicClient, address, root);
-        if (found) return existing(root, found, proofs);
-        let txHash: Hex;
-        try {
+      return writeOnce({
+        find: async () => {
+          const found = await readBatch(publicClient, address, root);
+          return found ? existing(root, found, proofs) : null;
+        },
+        send: async () => {
           const { request } = await publicClient.simulateContract({ account, address, abi: executionRegistryAbi, functionName: 'anchorRoot', args: [data] });
-          txHash = await walletClient.writeContract(request);
-        } catch (err) {
-          const raced = revertOf(err)?.errorName === 'BatchAlreadyAnchored';
-          const nonce = isNonceError(err);
-          if (nonce) resetNonce();
-          if ((raced || nonce) && attempt < MAX_SEND_ATTEMPTS) continue;
-          throw toChainError(err, 'anchor batch');
-        }
-        let receipt;
-        try {
-          receipt = await publicClient.waitForTransactionReceipt({ hash: txHash, confirmations, timeout });
-        } catch (err) {
-          // As for single records: a transaction lost with a crashed node's mempool must not leave a nonce gap.
-          resetNonce();
-          throw toChainError(err, `wait for batch tx ${txHash}`);
-        }
-        if (receipt.status === 'success') {
-          return { root, txHash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, alreadyAnchored: false, proofs };
-        }
-        const after = await readBatch(publicClient, address, root);
-        if (after) return existing(root, after, proofs);
-        throw new ChainTransactionError(`batch transaction ${txHash} reverted`, { details: `block ${receipt.blockNumber}` });
-      }
+          return walletClient.writeContract(request);
+        },
+        wait: (hash) => publicClient.waitForTransactionReceipt({ hash, confirmations, timeout }),
+        resetNonce,
+        raceError: 'BatchAlreadyAnchored',
+        labels: { send: 'anchor batch', wait: 'wait for batch tx', reverted: 'batch transaction' },
+        mined: (txHash, receipt) => ({ root, txHash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, alreadyAnchored: false, proofs }),
+      });
     },
   };
 }

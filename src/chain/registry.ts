@@ -3,7 +3,8 @@ import { toBase64 } from '../crypto/encoding.js';
 import { ConfigError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
 import { executionRegistryAbi } from './abi.js';
-import { createChainClients, createReadClient, isNonceError, revertOf, toChainError } from './clients.js';
+import { createChainClients, createReadClient, isNonceError, toChainError } from './clients.js';
+import { writeOnce } from './write-once.js';
 import { AnchorConflictError, ChainTransactionError, RegistryNotDeployedError } from './errors.js';
 import {
   deviceName,
@@ -63,7 +64,6 @@ export interface RegistryClient extends RegistryReader {
   verify(): Promise<void>;
 }
 
-const MAX_SEND_ATTEMPTS = 5;
 
 export interface RegistryReaderParams {
   rpcUrl: string;
@@ -169,46 +169,24 @@ export function createRegistryClient(params: RegistryClientParams): RegistryClie
   }
 
   async function anchorOnce(args: ChainRecordArgs): Promise<AnchorResult> {
-    for (let attempt = 1; ; attempt++) {
-      const existing = await readRecordByKey(args.requestId);
-      if (existing) return resolveExisting(args, existing);
-
-      let txHash: Hex;
-      try {
-        const { request } = await publicClient.simulateContract({
-          account,
-          address,
-          abi: executionRegistryAbi,
-          functionName: 'anchor',
-          args: [args],
-        });
-        txHash = await walletClient.writeContract(request);
-      } catch (err) {
-        const raced = revertOf(err)?.errorName === 'AlreadyAnchored';
-        const nonce = isNonceError(err);
-        if (nonce) resetNonce();
-        if ((raced || nonce) && attempt < MAX_SEND_ATTEMPTS) continue;
-        throw toChainError(err, 'anchor record');
-      }
-
-      let receipt;
-      try {
-        receipt = await publicClient.waitForTransactionReceipt({ hash: txHash, confirmations, timeout });
-      } catch (err) {
-        // The transaction may be gone with a crashed node's mempool: the next send asks the node for the pending
-        // nonce instead of skipping past the lost one (which would queue every later transaction behind a gap).
-        resetNonce();
-        throw toChainError(err, `wait for anchor tx ${txHash}`);
-      }
-      if (receipt.status === 'success') {
+    return writeOnce<AnchorResult>({
+      find: async () => {
+        const existing = await readRecordByKey(args.requestId);
+        return existing ? resolveExisting(args, existing) : null;
+      },
+      send: async () => {
+        const { request } = await publicClient.simulateContract({ account, address, abi: executionRegistryAbi, functionName: 'anchor', args: [args] });
+        return walletClient.writeContract(request);
+      },
+      wait: (hash) => publicClient.waitForTransactionReceipt({ hash, confirmations, timeout }),
+      resetNonce,
+      raceError: 'AlreadyAnchored',
+      labels: { send: 'anchor record', wait: 'wait for anchor tx', reverted: 'anchor transaction' },
+      mined: (txHash, receipt) => {
         log.info({ requestKey: args.requestId, txHash, gasUsed: Number(receipt.gasUsed) }, 'record anchored');
         return { requestKey: args.requestId, txHash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, alreadyAnchored: false };
-      }
-      // Reverted on chain: normally another writer got there between our check and inclusion.
-      const after = await readRecordByKey(args.requestId);
-      if (after) return resolveExisting(args, after);
-      throw new ChainTransactionError(`anchor transaction ${txHash} reverted`, { details: `block ${receipt.blockNumber}` });
-    }
+      },
+    });
   }
 
   async function send(functionName: 'addAnchorer' | 'removeAnchorer', who: Address): Promise<{ txHash: Hex }> {
