@@ -119,19 +119,41 @@ function policyEnv(pipeline: CoordinatorPolicy['pipeline']): Record<string, stri
 }
 
 export async function startTestNetwork(options: TestNetworkOptions = {}): Promise<TestNetwork> {
+  // What has started so far, stopped in reverse when a later start fails: a failed set-up leaves no server,
+  // database or operator behind for the next test file to trip over.
+  const started: Array<() => Promise<unknown>> = [];
+  try {
+    return await assembleTestNetwork(options, started);
+  } catch (error) {
+    for (const stop of started.reverse()) await stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function assembleTestNetwork(options: TestNetworkOptions, started: Array<() => Promise<unknown>>): Promise<TestNetwork> {
   const stateRoot = mkdtempSync(path.join(os.tmpdir(), 'px-network-'));
-  const [temporal, database] = await Promise.all([
+  started.push(async () => rmSync(stateRoot, { recursive: true, force: true }));
+  const [temporalStart, databaseStart] = await Promise.allSettled([
     typeof options.temporal === 'object' ? options.temporal : options.temporal === 'cluster' ? startTestCluster() : startTestTemporal(),
     createTestDatabase(),
   ]);
+  if (temporalStart.status === 'fulfilled' && typeof options.temporal !== 'object') started.push(() => temporalStart.value.stop());
+  if (databaseStart.status === 'fulfilled') started.push(() => databaseStart.value.drop());
+  if (temporalStart.status === 'rejected') throw temporalStart.reason;
+  if (databaseStart.status === 'rejected') throw databaseStart.reason;
+  const temporal = temporalStart.value;
+  const database = databaseStart.value;
   const anvilPort = await getFreePort();
   const anvilStateFile = options.persistChain ? path.join(stateRoot, 'anvil', 'state.json') : undefined;
   const anvil = await startAnvil({ port: anvilPort, ...(anvilStateFile ? { stateFile: anvilStateFile } : {}) });
+  started.push(() => anvil.stop());
   const registry = await deployRegistry({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: ANVIL_DEPLOYER_PRIVATE_KEY });
   // One owner client: its nonce manager orders the authorisations of coordinators started at once.
   const owner = createRegistryClient({ rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, privateKey: ANVIL_DEPLOYER_PRIVATE_KEY, address: registry.address });
   const db = createPrismaClient(database.url, { maxConnections: 4 });
+  started.push(() => db.$disconnect());
   const operatorEndpoint = await startTestOperatorEndpoint(temporal.server);
+  started.push(() => operatorEndpoint.close());
   const base = loadCoordinatorPolicy({});
   const policy: CoordinatorPolicy = {
     ...base,
@@ -152,6 +174,8 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
   // The coordinator's key pair (created here first; coordinators started below load the same file): its box key
   // opens what operators seal to the coordinator.
   const coordinatorIdentity = await loadOrCreateIdentity(path.join(keyDir, 'coordinator-key.json'));
+  // A coordinator that fails to start leaves the pieces above to the cleanup list; from here on, network.stop().
+  const coordinator = options.coordinatorProcesses ? null : await startCoordinator(coordinatorOptions);
   const network: TestNetwork = {
     temporal,
     database,
@@ -159,7 +183,7 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
     anvil,
     registryAddress: registry.address,
     operatorEndpoint,
-    coordinator: options.coordinatorProcesses ? null : await startCoordinator(coordinatorOptions),
+    coordinator,
     coordinatorProcesses: [],
     client: new Client({
       connection: temporal.connection,
@@ -184,7 +208,10 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
         },
         entry,
       );
-      const { nodeId } = await proc.ready;
+      const { nodeId } = await proc.ready.catch(async (error: unknown) => {
+        await proc.stop('SIGKILL');
+        throw error;
+      });
       network.operators.set(name, { process: proc, nodeId });
       if (approve) await approveNode(db, nodeId);
       return nodeId;
@@ -219,7 +246,11 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
         PARALLELIX_METRICS_PORT: '0',
         ...extraEnv,
       });
-      await cli.waitFor('coordinator ready');
+      await cli.waitFor('coordinator ready').catch(async (error: unknown) => {
+        cli.child.kill('SIGKILL');
+        await cli.exited;
+        throw error;
+      });
       const metricsUrl = /coordinator metrics on (\S+)/.exec(cli.output())?.[1];
       if (!metricsUrl || cli.child.pid === undefined) throw new Error(`coordinator ${index} printed no metrics endpoint:\n${cli.output()}`);
       const started: CoordinatorProcess = { index, cli, pid: cli.child.pid, anchorer, privateKey, metricsUrl };
@@ -257,6 +288,7 @@ export async function startTestNetwork(options: TestNetworkOptions = {}): Promis
       rmSync(stateRoot, { recursive: true, force: true });
     },
   };
+  started.splice(0, started.length, () => network.stop());
   // Concurrent first starts: they must agree on one coordinator key and one codec key.
   await Promise.all(Array.from({ length: options.coordinatorProcesses ?? 0 }, (_, i) => network.startCoordinatorProcess(i + 1)));
   for (const name of options.operatorNames ?? []) await network.startOperator(name);
