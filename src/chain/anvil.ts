@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -129,21 +129,59 @@ export async function rpcAnswers(rpcUrl: string): Promise<boolean> {
   return (await rpcChainId(rpcUrl)) !== undefined;
 }
 
-/**
- * Before a deliberate crash of an anvil started with a stateFile: stop mining (transactions sent from now on stay
- * unmined, as in a crashed node's mempool) and wait past the state interval, so the file holds every mined block
- * and a restart loses no confirmed record.
- */
-export async function stopMiningForCrash(rpcUrl: string, stateIntervalSeconds = 1): Promise<void> {
+async function rpcCall(rpcUrl: string, method: string, params: unknown[] = []): Promise<unknown> {
   const res = await fetch(rpcUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'evm_setAutomine', params: [false] }),
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
     signal: AbortSignal.timeout(5_000),
   });
-  const body = (await res.json()) as { error?: { message?: string } };
-  if (body.error) throw new ProvisioningError(`anvil refused evm_setAutomine: ${body.error.message ?? 'unknown error'}`);
-  await new Promise((resolve) => setTimeout(resolve, stateIntervalSeconds * 1000 + 700));
+  const body = (await res.json()) as { result?: unknown; error?: { message?: string } };
+  if (body.error) throw new ProvisioningError(`anvil refused ${method}: ${body.error.message ?? 'unknown error'}`);
+  return body.result;
+}
+
+/** The state file's text when it is a complete dump holding block `atLeast`; undefined while it is not yet. */
+function completeDump(stateFile: string, atLeast: number): string | undefined {
+  try {
+    const text = readFileSync(stateFile, 'utf8');
+    const dumped = (JSON.parse(text) as { best_block_number?: number | string }).best_block_number;
+    return dumped !== undefined && Number(dumped) >= atLeast ? text : undefined;
+  } catch {
+    return undefined; // missing, or caught in the middle of a dump
+  }
+}
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A deliberate hard crash (SIGKILL) of an anvil started with a stateFile that loses no mined block, as a real
+ * chain loses no final block: stop mining (transactions sent from now on stay unmined, as in a crashed node's
+ * mempool), wait until a complete dump on disk holds the last mined block, SIGKILL, and put that dump back.
+ * A fixed wait is not enough: anvil's next dump starts a state interval after the previous one ends, and a dump of
+ * a long chain on a loaded machine takes seconds; it also writes the file in place, so the kill can land in the
+ * middle of one.
+ */
+export async function crashAnvilKeepingMinedBlocks(anvil: AnvilHandle, stateFile: string, timeoutMs = 120_000): Promise<void> {
+  await rpcCall(anvil.rpcUrl, 'evm_setAutomine', [false]);
+  const lastMined = Number.parseInt(String(await rpcCall(anvil.rpcUrl, 'eth_blockNumber')), 16);
+  const deadline = Date.now() + timeoutMs;
+  let snapshot = completeDump(stateFile, lastMined);
+  while (snapshot === undefined) {
+    if (Date.now() > deadline) throw new ProvisioningError(`anvil wrote no dump holding block ${lastMined} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    snapshot = completeDump(stateFile, lastMined);
+  }
+  process.kill(-anvil.pid, 'SIGKILL');
+  while (groupAlive(anvil.pid)) await new Promise((resolve) => setTimeout(resolve, 50));
+  writeFileSync(stateFile, snapshot);
 }
 
 function tail(file: string, bytes = 4000): string {

@@ -7,13 +7,18 @@ import { createInterface } from 'node:readline';
 import { mnemonicToAccount } from 'viem/accounts';
 import { ProvisioningError } from '../../src/shared/errors.js';
 import { projectRoot } from '../../src/shared/paths.js';
-import { ANVIL_DEV_ACCOUNTS, ANVIL_DEV_MNEMONIC, startAnvil } from '../../src/chain/anvil.js';
+import { ANVIL_DEV_ACCOUNTS, ANVIL_DEV_MNEMONIC, crashAnvilKeepingMinedBlocks, startAnvil } from '../../src/chain/anvil.js';
 import { getFreePort } from '../../src/devstack/ports.js';
 import { ensureRegistry } from '../../src/chain/deploy.js';
 import { createRegistryClient } from '../../src/chain/registry.js';
 import { answersRpc, groupAlive, waitUntil } from './helpers.js';
 
 const deployer = ANVIL_DEV_ACCOUNTS[0]!;
+
+async function rpc(rpcUrl: string, method: string, params: unknown[] = []): Promise<unknown> {
+  const res = await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+  return ((await res.json()) as { result?: unknown }).result;
+}
 
 describe('anvil process', () => {
   let tmp: string;
@@ -70,6 +75,29 @@ describe('anvil process', () => {
     } finally {
       child.kill('SIGKILL');
       child.stdout?.destroy();
+    }
+  });
+
+  test('a deliberate hard crash loses no mined block, however long the dump interval', async () => {
+    const stateFile = path.join(tmp, 'crash-state.json');
+    const port = await getFreePort();
+    // A dump interval longer than any fixed wait would cover: the crash must wait for a dump that holds the blocks.
+    const first = await startAnvil({ port, stateFile, stateIntervalSeconds: 4 });
+    let mined: number;
+    try {
+      await rpc(first.rpcUrl, 'anvil_mine', ['0x40']);
+      mined = Number.parseInt(String(await rpc(first.rpcUrl, 'eth_blockNumber')), 16);
+      expect(mined).toBe(64);
+      await crashAnvilKeepingMinedBlocks(first, stateFile);
+      expect(groupAlive(first.pid)).toBe(false);
+    } finally {
+      await first.stop();
+    }
+    const second = await startAnvil({ port, stateFile });
+    try {
+      expect(Number.parseInt(String(await rpc(second.rpcUrl, 'eth_blockNumber')), 16)).toBe(mined);
+    } finally {
+      await second.stop();
     }
   });
 

@@ -24,7 +24,7 @@ import { loadOrCreateIdentity } from '../../src/crypto/identity.js';
 import { platformClientInterceptors } from '../../src/sdk/request-seal-interceptor.js';
 import { topUp } from '../../src/db/credits.js';
 import { createPrismaClient, type PrismaClient } from '../../src/db/client.js';
-import { rpcAnswers, stopMiningForCrash } from '../../src/chain/anvil.js';
+import { crashAnvilKeepingMinedBlocks, rpcAnswers } from '../../src/chain/anvil.js';
 import { getFreePort } from '../../src/devstack/ports.js';
 import { projectRoot } from '../../src/shared/paths.js';
 import type { OperatorEndpoint } from '../../src/operator-endpoint/server.js';
@@ -80,8 +80,8 @@ export interface TestNetwork {
   stopCoordinators(): Promise<void>;
   fund(userId: string, amount: number): Promise<void>;
   /**
-   * A chain outage (persistChain only): anvil stops mining, dumps its state (its 1 s interval), and is SIGKILLed;
-   * transactions not yet mined are lost, as a crashed RPC node loses its mempool, but no mined block is.
+   * A chain outage (persistChain only): anvil stops mining and is SIGKILLed once a complete dump holds its last
+   * block; transactions not yet mined are lost, as a crashed RPC node loses its mempool, but no mined block is.
    */
   killChain(): Promise<void>;
   /** anvil again on the same port from its persisted state. */
@@ -266,8 +266,7 @@ async function assembleTestNetwork(options: TestNetworkOptions, started: Array<(
     },
     async killChain() {
       if (!anvilStateFile) throw new Error('killChain needs startTestNetwork({ persistChain: true })');
-      await stopMiningForCrash(network.anvil.rpcUrl);
-      process.kill(-network.anvil.pid, 'SIGKILL');
+      await crashAnvilKeepingMinedBlocks(network.anvil, anvilStateFile);
       await waitFor('anvil gone', async () => ((await rpcAnswers(network.anvil.rpcUrl)) ? undefined : true), 10_000, 100);
     },
     async restartChain() {
