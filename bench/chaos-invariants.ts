@@ -10,8 +10,6 @@ import type { Hex } from 'viem';
 import { executionRegistryAbi } from '../src/chain/abi.js';
 import { createReadClient } from '../src/chain/clients.js';
 import { idToBytes32 } from '../src/chain/record.js';
-import { loadOrCreateCodecKey } from '../src/codec/codec-key.js';
-import { EncryptionCodec } from '../src/codec/encryption-codec.js';
 import { FailureType } from '../activities/failures.js';
 import { ANCHOR_WAITING_STEP, REQUEST_INPUT_FAILURES, type InferenceResult } from '../src/protocol/inference.js';
 import { scanHistoryForPlaintext } from '../test/helpers/history.js';
@@ -35,7 +33,6 @@ export interface Outcome {
 export interface InvariantInput {
   network: TestNetwork;
   temporal: Client;
-  codecKeyFile: string;
   outcomes: Outcome[];
   dishonestNodeId: string;
   users: string[];
@@ -103,7 +100,8 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
     checks[name] = { ok: problems.length === 0, detail: problems.length === 0 ? detail : `${problems.length} problem(s)` };
     for (const p of problems) violations.push(`${name}: ${p}`);
   };
-  const codec = new EncryptionCodec(loadOrCreateCodecKey(input.codecKeyFile));
+  // The network's codec holds the coordinator's box key too: operators seal their heartbeat details to it.
+  const codec = network.codec;
   const { Client: TemporalClient } = await import('@temporalio/client');
   const decoding = new TemporalClient({ connection: temporal.connection, namespace: temporal.options.namespace, dataConverter: { payloadCodecs: [codec] } });
 
@@ -219,7 +217,12 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
   const anchoredAt = new Map(records.map((r) => [r.requestId, r.anchoredAt]));
   const chainProblems: string[] = [];
   for (const id of completedIds) {
-    if ((onChain.get(keyOf(id)) ?? 0) !== 1) chainProblems.push(`${id}: ${onChain.get(keyOf(id)) ?? 0} records on chain`);
+    const events = onChain.get(keyOf(id)) ?? 0;
+    if (events !== 1) {
+      // Tell a record the chain lost from an event log anvil failed to restore: the registry's storage says.
+      const stored = events === 0 ? await retrying('read a record', () => network.readOnChain(id)) : null;
+      chainProblems.push(`${id}: ${events} anchoring events on chain${events === 0 ? (stored ? ' (the record is in the registry\'s storage: its event was lost)' : ', no record in storage either') : ''}`);
+    }
     const at = anchoredAt.get(id);
     for (const reward of rewards.filter((r) => r.requestId === id)) {
       if (!at || reward.createdAt < at) chainProblems.push(`${id}: reward to ${reward.nodeId} before its record`);

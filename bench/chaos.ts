@@ -225,9 +225,27 @@ async function restartMissingNow(): Promise<void> {
   for (const name of [...HONEST, DISHONEST]) {
     const op = network.operators.get(name);
     if (!op || op.process.child.exitCode !== null || op.process.child.signalCode !== null) {
-      await network.startOperator(name, operatorEnv(name), operatorEntry(name)).catch((error: Error) => progress(`operator ${name} restart failed: ${error.message.split('\n')[0]}`));
+      // A node suspended for its penalties cannot re-register (the registration activity refuses it): not a fault.
+      if (op && (await nodeSuspended(op.nodeId))) {
+        if (!suspendedSeen.has(name)) progress(`operator ${name} is suspended for its penalties: not restarted`);
+        suspendedSeen.add(name);
+        continue;
+      }
+      await network.startOperator(name, operatorEnv(name), operatorEntry(name)).catch((error: Error) => progress(`operator ${name} restart failed: ${lastLine(error.message)}`));
     }
   }
+}
+
+const suspendedSeen = new Set<string>();
+
+async function nodeSuspended(nodeId: string): Promise<boolean> {
+  const node = await network.db.node.findUnique({ where: { nodeId }, select: { status: true } }).catch(() => null);
+  return node?.status === 'SUSPENDED';
+}
+
+/** The last non-empty line of a process's failure (its stderr tail ends with the reason). */
+function lastLine(text: string): string {
+  return text.trim().split('\n').filter((line) => line.trim() !== '').at(-1) ?? text;
 }
 
 /** PostgreSQL again on its port and data folder; a crashed server's lock file may need a moment to be stale. */
@@ -338,7 +356,7 @@ try {
   progress(`chaos phase: ${chaos.sent} requests, ${chaos.completed} completed in ${(chaos.wallMs / 1000).toFixed(1)} s; ${faults.length} faults; waiting for every run to close`);
   await restartMissing();
 
-  const report = await checkInvariants({ network, temporal: temporal.client, codecKeyFile: path.join(network.stateRoot, 'coordinator', 'codec-key'), outcomes, dishonestNodeId, topUpsPerUser: TOPUP, users: [...USERS, gatewayUser], closeTimeoutMs: quick ? 240_000 : 900_000, chainOutages: faults.filter((f) => f.kind === 'chain-outage').length, progress });
+  const report = await checkInvariants({ network, temporal: temporal.client, outcomes, dishonestNodeId, topUpsPerUser: TOPUP, users: [...USERS, gatewayUser], closeTimeoutMs: quick ? 240_000 : 900_000, chainOutages: faults.filter((f) => f.kind === 'chain-outage').length, progress });
   supervision.done = true;
   await supervisor;
   const faultCounts = Object.fromEntries(['coordinator', 'operator', 'temporal', 'postgres', 'anvil', 'chain-outage'].map((k) => [k, faults.filter((f) => f.kind === k).length]));

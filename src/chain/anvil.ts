@@ -171,13 +171,22 @@ function groupAlive(pid: number): boolean {
  */
 export async function crashAnvilKeepingMinedBlocks(anvil: AnvilHandle, stateFile: string, timeoutMs = 120_000): Promise<void> {
   await rpcCall(anvil.rpcUrl, 'evm_setAutomine', [false]);
-  const lastMined = Number.parseInt(String(await rpcCall(anvil.rpcUrl, 'eth_blockNumber')), 16);
+  const blockNumber = async (): Promise<number> => Number.parseInt(String(await rpcCall(anvil.rpcUrl, 'eth_blockNumber')), 16);
   const deadline = Date.now() + timeoutMs;
-  let snapshot = completeDump(stateFile, lastMined);
-  while (snapshot === undefined) {
-    if (Date.now() > deadline) throw new ProvisioningError(`anvil wrote no dump holding block ${lastMined} within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+  // A block already being mined when automine stops still lands (and its receipt reaches the sender): wait for a
+  // dump that holds the head, then ask for the head again, until the two agree.
+  let lastMined = await blockNumber();
+  let snapshot: string | undefined;
+  for (;;) {
     snapshot = completeDump(stateFile, lastMined);
+    while (snapshot === undefined) {
+      if (Date.now() > deadline) throw new ProvisioningError(`anvil wrote no dump holding block ${lastMined} within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      snapshot = completeDump(stateFile, lastMined);
+    }
+    const head = await blockNumber();
+    if (head === lastMined) break;
+    lastMined = head;
   }
   process.kill(-anvil.pid, 'SIGKILL');
   while (groupAlive(anvil.pid)) await new Promise((resolve) => setTimeout(resolve, 50));
