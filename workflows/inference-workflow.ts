@@ -8,7 +8,6 @@
 import { ActivityFailure, ApplicationFailure, defineSearchAttributeKey, SearchAttributeType, TemporalFailure, type RetryPolicy } from '@temporalio/common';
 import {
   CancellationScope,
-  defineQuery,
   isCancellation,
   log,
   patched,
@@ -20,7 +19,6 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import { FailureType } from '../activities/failures.js';
 import type { CoordinatorActivities } from '../activities/index.js';
 import type { MatchedNode } from '../activities/match.js';
 import type { JudgeScoreOutcome } from '../activities/sample-check.js';
@@ -29,11 +27,11 @@ import type { VerifyOutcome } from '../activities/verify.js';
 import type { RecordMode, RecordScore, VerdictName } from '../src/chain/record.js';
 import type { PipelineSettings } from '../src/coordinator/config.js';
 import type { OperatorActivities } from '../src/operator/activities.js';
+import { applicationFailure, asWorkflowFailure, FailureType, isRequestInputFailure } from '../src/protocol/failures.js';
 import {
   ANCHOR_WAITING_STEP,
-  REQUEST_INPUT_FAILURES,
-  RESULT_CHUNK_QUERY,
-  STATUS_QUERY,
+  resultChunkQuery,
+  statusQuery,
   type InferenceResult,
   type InferenceWorkflowInput,
   type PipelineStep,
@@ -55,9 +53,6 @@ export const MODEL = defineSearchAttributeKey('Model', SearchAttributeType.KEYWO
  * before it replay their recorded paths.
  */
 export const RELEASE_ON_EVERY_EXIT = 'release-on-every-exit';
-
-export const statusQuery = defineQuery<RequestStatus>(STATUS_QUERY);
-export const resultChunkQuery = defineQuery<string | null, [number]>(RESULT_CHUNK_QUERY);
 
 type Acts = CoordinatorActivities;
 
@@ -170,7 +165,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
     async (error: unknown) => {
       // The hold may exist without its request row (or the admit was cancelled midway): give it back. A refusal
       // for insufficient credits held nothing.
-      if (failureType(error) !== FailureType.insufficientCredits && patched(RELEASE_ON_EVERY_EXIT)) {
+      if (failureType(error) !== FailureType.INSUFFICIENT_CREDITS && patched(RELEASE_ON_EVERY_EXIT)) {
         failWorkflowTaskOn(error);
         await compensate(failureType(error) ?? (isCancellation(error) ? 'cancelled' : 'admit failed'));
       }
@@ -221,7 +216,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
         result = await dispatchTo(node.nodeId, settings, purpose).executeInference(dispatch);
       } catch (error) {
         const type = failureType(error);
-        if (type && REQUEST_INPUT_FAILURES.includes(type)) {
+        if (type && isRequestInputFailure(type)) {
           if (!patched(NODE_REFUSAL_CHECKED)) throw error;
           const verdict = await checkRefusal({ nodeId: node.nodeId, type, maxNewTokens: input.maxNewTokens, promptTokens: accepted.promptTokens });
           if (verdict === 'agree') throw error;
@@ -249,7 +244,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
           // This process cannot open a result sealed to another coordinator's key (a misconfigured fleet): a plain
           // error fails the workflow task, which Temporal retries, reaching a process that holds the key. The
           // request is neither failed nor blamed on the node.
-          if (failureType(error) === FailureType.coordinatorKeyMismatch) throw new Error('coordinator key mismatch: retrying the workflow task elsewhere');
+          if (failureType(error) === FailureType.COORDINATOR_KEY_MISMATCH) throw new Error('coordinator key mismatch: retrying the workflow task elsewhere');
           throw error;
         },
       );
@@ -262,7 +257,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
     // Every node tried refused the request the same way, and the coordinator had no count to say otherwise.
     const refusal = unanimousRefusal(budget);
     if (refusal) throw refusal;
-    throw ApplicationFailure.nonRetryable(`no node completed ${purpose} execution after ${budget} attempt(s)`, 'ALL_NODES_FAILED');
+    throw applicationFailure(FailureType.ALL_NODES_FAILED, `no node completed ${purpose} execution after ${budget} attempt(s)`);
   };
 
   /**
@@ -318,7 +313,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
         scoredTokens: scored.report.inputTokens + score.positions,
       };
     }
-    throw ApplicationFailure.nonRetryable(`no node completed a tolerant check after ${budget} attempt(s)`, 'ALL_NODES_FAILED');
+    throw applicationFailure(FailureType.ALL_NODES_FAILED, `no node completed a tolerant check after ${budget} attempt(s)`);
   };
 
   let primary: Execution;
@@ -353,7 +348,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
     work.catch((error: unknown) => {
       failWorkflowTaskOn(error);
       const type = failureType(error);
-      if (type === 'NO_CAPABLE_NODE' || type === 'ALL_NODES_FAILED') return null;
+      if (type === FailureType.NO_CAPABLE_NODE || type === FailureType.ALL_NODES_FAILED) return null;
       return compensate(type ?? 'sampling failed').then(() => {
         throw unwrap(error);
       });
@@ -371,7 +366,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
   const unresolved = async (error: unknown, message: string): Promise<never> => {
     failWorkflowTaskOn(error);
     await compensate('dispute unresolved: no third node');
-    throw ApplicationFailure.nonRetryable(message, 'DISPUTE_UNRESOLVED', failureType(error) ?? 'failed');
+    throw applicationFailure(FailureType.DISPUTE_UNRESOLVED, message, failureType(error) ?? 'failed');
   };
 
   const sampled = Math.random() < settings.sampleProbability;
@@ -409,7 +404,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
           );
           if (!confirm.pass) {
             await compensate('no majority');
-            throw ApplicationFailure.nonRetryable('node_i was overruled and the replacement answer failed its check too', 'NO_MAJORITY');
+            throw applicationFailure(FailureType.NO_MAJORITY, 'node_i was overruled and the replacement answer failed its check too');
           }
           verdict = 'MajorityOverruled';
           delivered = replacement;
@@ -450,7 +445,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
           pair(primary.node);
         } else {
           await compensate('no majority');
-          throw ApplicationFailure.nonRetryable('three nodes returned three different results', 'NO_MAJORITY');
+          throw applicationFailure(FailureType.NO_MAJORITY, 'three nodes returned three different results');
         }
       }
       await orRelease(recordSample({ requestId, step: 11, status: 'SAMPLED' }));
@@ -606,13 +601,5 @@ function failureType(error: unknown): string | undefined {
 
 /** The client sees the typed ApplicationFailure (INSUFFICIENT_CREDITS, NO_CAPABLE_NODE, …), not its wrapper. */
 function unwrap(error: unknown): unknown {
-  if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure) {
-    return ApplicationFailure.create({
-      message: error.cause.message,
-      type: error.cause.type ?? undefined,
-      nonRetryable: true,
-      details: error.cause.details ?? undefined,
-    });
-  }
-  return error;
+  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? asWorkflowFailure(error.cause) : error;
 }
