@@ -41,7 +41,7 @@ export function createAdmit({ db }: Pick<CoordinatorDeps, 'db'>) {
       return { held: Number(hold.amount) };
     } catch (error) {
       if (error instanceof InsufficientCreditsError) {
-        throw toApplicationFailure(error, { requested: input.maxCost, available: Number(error.shortfall?.available ?? 0n) });
+        throw toApplicationFailure(error, { requested: input.maxCost, available: Number(error.available ?? 0n) });
       }
       throw error;
     }

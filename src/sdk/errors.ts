@@ -63,7 +63,7 @@ function limitsOf(failure: ApplicationFailure): ContextLengthExceededError['limi
   return null;
 }
 
-function shortfallOf(failure: ApplicationFailure): InsufficientCreditsError['shortfall'] {
+function amountsOf(failure: ApplicationFailure): { requested: bigint; available: bigint } | null {
   const { requested, available } = detailOf(failure);
   const amount = (value: unknown): bigint | null =>
     typeof value === 'number' && Number.isInteger(value) ? BigInt(value) : typeof value === 'string' && /^\d+$/.test(value) ? BigInt(value) : null;
@@ -74,7 +74,7 @@ function shortfallOf(failure: ApplicationFailure): InsufficientCreditsError['sho
 /** The SDK's typed error for each failure type that has one; any other type is a RequestFailedError of that code. */
 const typedErrors: Partial<Record<FailureTypeName, (failure: ApplicationFailure) => ParallelixError>> = {
   PROMPT_TOO_LONG: (failure) => new ContextLengthExceededError(failure.message, limitsOf(failure), { cause: failure }),
-  INSUFFICIENT_CREDITS: (failure) => new InsufficientCreditsError(failure.message, shortfallOf(failure), { cause: failure }),
+  INSUFFICIENT_CREDITS: (failure) => new InsufficientCreditsError(failure.message, amountsOf(failure), { cause: failure }),
   NO_CAPABLE_NODE: (failure) => new NoCapableNodeError(failure.message, { cause: failure }),
 };
 

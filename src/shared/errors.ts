@@ -54,12 +54,13 @@ export class InvalidInputError extends ParallelixError {
  */
 export class InsufficientCreditsError extends ParallelixError {
   override readonly code = 'INSUFFICIENT_CREDITS';
-  constructor(
-    message: string,
-    /** The amounts, where known (the SDK knows them when the coordinator sent them). */
-    readonly shortfall: { requested: bigint; available: bigint } | null = null,
-    options: ParallelixErrorOptions = {},
-  ) {
+  /** The amounts in micro-credits, where known (the SDK knows them when the coordinator sent them). */
+  readonly requested: bigint | null;
+  readonly available: bigint | null;
+
+  constructor(message: string, amounts: { requested: bigint; available: bigint } | null = null, options: ParallelixErrorOptions = {}) {
     super(message, options);
+    this.requested = amounts?.requested ?? null;
+    this.available = amounts?.available ?? null;
   }
 }

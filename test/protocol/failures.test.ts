@@ -106,7 +106,7 @@ test('the SDK maps each failure type back to its typed error', () => {
   const credits = sdk('INSUFFICIENT_CREDITS', { requested: 900, available: 5 });
   expect(credits).toBeInstanceOf(InsufficientCreditsError);
   expect(credits).toBeInstanceOf(LedgerInsufficientCreditsError); // one class, ledger and SDK alike
-  expect((credits as InsufficientCreditsError).shortfall).toEqual({ requested: 900n, available: 5n });
+  expect(credits).toMatchObject({ code: 'INSUFFICIENT_CREDITS', requested: 900n, available: 5n });
   expect(sdk('NO_CAPABLE_NODE')).toBeInstanceOf(NoCapableNodeError);
   const tooLong = sdk('PROMPT_TOO_LONG', { inputTokens: 10, maxNewTokens: 5, maxContextTokens: 12 });
   expect([tooLong instanceof ContextLengthExceededError, (tooLong as ContextLengthExceededError).limits]).toEqual([
