@@ -1,7 +1,7 @@
 /**
  * The one catalogue of ParalleliX failure types: the `type` of every ApplicationFailure an activity or workflow
  * throws, the `code` of the error class it came from, and what the SDK maps back to a typed error
- * (src/sdk/failure-errors.ts). `retryable` says whether trying the same thing again can help; an activity's
+ * (src/sdk/errors.ts, toSdkError). `retryable` says whether trying the same thing again can help; an activity's
  * failure of a non-retryable type ends its retries at once.
  */
 import { ApplicationFailure } from '@temporalio/common';
