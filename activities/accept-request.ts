@@ -7,7 +7,7 @@ import type { InferenceWorkflowInput } from '../src/protocol/inference.js';
 import { normalizeConversation } from '../src/protocol/conversation.js';
 import { describeIssues, inferenceRequestSchema } from '../src/protocol/inference-input.js';
 import type { CoordinatorDeps } from './deps.js';
-import { FailureType, nonRetryable } from './failures.js';
+import { applicationFailure, FailureType } from '../src/protocol/failures.js';
 
 export interface AcceptedRequest {
   maxCost: number;
@@ -30,7 +30,7 @@ export function createAcceptRequest({ db, policy, requestSealKey, tokens }: Pick
     const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
     const { platformSeal, ...request } = (input ?? {}) as InferenceWorkflowInput;
     if (!verifyRequestSeal(requestSealKey, workflowId, request, platformSeal)) {
-      throw nonRetryable(FailureType.requestNotAuthentic, 'the request is not sealed by the platform: only platform clients (SDK, gateway, CLI) may start inference runs');
+      throw applicationFailure(FailureType.REQUEST_NOT_AUTHENTIC, 'the request is not sealed by the platform: only platform clients (SDK, gateway, CLI) may start inference runs');
     }
     // A sealed input copied from history and started again under the same id: that id already has its request,
     // admitted by another run. (A retried workflow task of this same run, after a coordinator crash between 02 and
@@ -38,11 +38,11 @@ export function createAcceptRequest({ db, policy, requestSealKey, tokens }: Pick
     const runId = Context.current().info.workflowExecution?.runId ?? '';
     const admitted = await db.inferenceRequest.findUnique({ where: { workflowId }, select: { runId: true } });
     if (admitted && admitted.runId !== runId) {
-      throw nonRetryable(FailureType.requestNotAuthentic, 'this sealed request was already admitted once under this workflow id');
+      throw applicationFailure(FailureType.REQUEST_NOT_AUTHENTIC, 'this sealed request was already admitted once under this workflow id');
     }
     const parsed = inferenceRequestSchema.safeParse(request);
     if (!parsed.success) {
-      throw nonRetryable(FailureType.invalidRequest, `invalid request: ${describeIssues(parsed.error)}`);
+      throw applicationFailure(FailureType.INVALID_INPUT, `invalid request: ${describeIssues(parsed.error)}`);
     }
     // Priced and counted as dispatched: step 04 seals the normalised conversation (runs started without the SDK included).
     const messages = normalizeConversation(parsed.data.messages);
@@ -50,7 +50,7 @@ export function createAcceptRequest({ db, policy, requestSealKey, tokens }: Pick
     try {
       promptTokens = await tokens.countPrompt(parsed.data.model, messages);
     } catch (error) {
-      if (error instanceof TemplateRefusedError) throw nonRetryable(FailureType.invalidRequest, 'messages do not fit the model chat template');
+      if (error instanceof TemplateRefusedError) throw applicationFailure(FailureType.INVALID_INPUT, 'messages do not fit the model chat template');
       throw error;
     }
     const promptTokenBound = promptTokenUpperBound(messages);

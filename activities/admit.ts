@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { InsufficientCreditsError } from '../src/db/errors.js';
 import { reserveHold } from '../src/db/credits.js';
 import type { CoordinatorDeps } from './deps.js';
-import { FailureType, nonRetryable } from './failures.js';
+import { toApplicationFailure } from '../src/protocol/failures.js';
 
 export interface AdmitInput {
   requestId: string;
@@ -41,10 +41,7 @@ export function createAdmit({ db }: Pick<CoordinatorDeps, 'db'>) {
       return { held: Number(hold.amount) };
     } catch (error) {
       if (error instanceof InsufficientCreditsError) {
-        throw nonRetryable(FailureType.insufficientCredits, error.message, {
-          requested: input.maxCost,
-          available: Number(error.available),
-        });
+        throw toApplicationFailure(error, { requested: input.maxCost, available: Number(error.available ?? 0n) });
       }
       throw error;
     }

@@ -1,11 +1,10 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { nodeSignKey } from '../src/coordinator/node-keys.js';
 import type { InclusionProof } from '../src/chain/merkle.js';
 import type { ExecutionRecordInput, RecordDevice, RecordMode, RecordScore, VerdictName } from '../src/chain/record.js';
 import type { Prisma } from '../src/db/client.js';
 import { ChainError } from '../src/chain/errors.js';
 import type { CoordinatorDeps } from './deps.js';
-import { nonRetryable } from './failures.js';
+import { applicationFailure, FailureType, toApplicationFailure } from '../src/protocol/failures.js';
 
 export interface AnchorInput {
   requestId: string;
@@ -49,7 +48,7 @@ export function createAnchor({ db, registry, anchorBatches, policy }: Coordinato
     // A hold released already (the run was closed and swept) means nobody pays for this record: never anchor it.
     const hold = await db.creditHold.findUnique({ where: { requestId: input.requestId }, select: { status: true } });
     if (hold?.status === 'RELEASED') {
-      throw ApplicationFailure.nonRetryable(`request ${input.requestId}: its credit hold was released; not anchoring`, 'HOLD_RELEASED');
+      throw applicationFailure(FailureType.HOLD_RELEASED, `request ${input.requestId}: its credit hold was released; not anchoring`);
     }
     const signPublicKey = await nodeSignKey(db, input.nodeId, policy.nodeKeyCacheSize);
     const chainInput = {
@@ -69,7 +68,7 @@ export function createAnchor({ db, registry, anchorBatches, policy }: Coordinato
     // A refusal (not authorised, conflicting or invalid record, no registry) is final: the workflow releases the
     // hold at once. Anything else (RPC down, timeouts) is retried, then waited out by the workflow.
     const finalRefusal = (error: unknown): never => {
-      if (error instanceof ChainError && !error.retryable) throw nonRetryable(error.code, error.message);
+      if (error instanceof ChainError && !error.retryable) throw toApplicationFailure(error);
       throw error;
     };
     const anchored = anchorBatches

@@ -71,4 +71,3 @@ export function coordinatorStepActivities(work: CoordinatorWork) {
 
 export type CoordinatorActivities = ReturnType<typeof createCoordinatorActivities>;
 export type { CoordinatorDeps } from './deps.js';
-export { FailureType } from './failures.js';

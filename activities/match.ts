@@ -2,7 +2,7 @@ import type { OperatorCapabilities } from '../src/crypto/announcement.js';
 import { rankCandidates, type NodeCandidate } from '../src/coordinator/node-selection.js';
 import { nodeUptimes } from '../src/coordinator/uptime.js';
 import type { CoordinatorDeps } from './deps.js';
-import { FailureType, nonRetryable } from './failures.js';
+import { applicationFailure, FailureType } from '../src/protocol/failures.js';
 
 export interface MatchInput {
   requestId: string;
@@ -52,7 +52,7 @@ export function createMatch({ db, policy }: CoordinatorDeps) {
     const ranked = rankCandidates({ ...input, minUptime: policy.minUptime }, candidates);
     const chosen = ranked[0];
     if (!chosen) {
-      throw nonRetryable(FailureType.noCapableNode, `no capable node for model ${input.model}${input.dtype ? ` (${input.dtype})` : ''} (excluded: ${input.exclude.length})`, {
+      throw applicationFailure(FailureType.NO_CAPABLE_NODE, `no capable node for model ${input.model}${input.dtype ? ` (${input.dtype})` : ''} (excluded: ${input.exclude.length})`, {
         model: input.model,
         excluded: input.exclude,
       });

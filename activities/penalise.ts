@@ -1,11 +1,11 @@
 import { Prisma } from '../src/db/client.js';
+import type { NodeFault } from '../src/protocol/failures.js';
 import type { CoordinatorDeps } from './deps.js';
 
 export interface PenaltyInput {
   nodeId: string;
   requestId: string;
-  /** e.g. BAD_SIGNATURE, POE_MISMATCH, SAMPLE_DISAGREEMENT. */
-  reason: string;
+  reason: NodeFault;
 }
 
 /**

@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { NodeStatus, Prisma, type PrismaClient } from '../src/db/client.js';
 import { InvalidAnnouncementError, verifyAnnouncement, verifyHealthProbe, type OperatorAnnouncement } from '../src/crypto/index.js';
 import { NodeNotAdmittedError } from '../src/coordinator/errors.js';
@@ -6,7 +5,7 @@ import { readNodeAllowlist } from '../src/coordinator/node-admission.js';
 import { DEFAULT_NODE_HEALTH_SETTINGS, type NodeHealthSettings } from '../src/coordinator/node-health-settings.js';
 import { OPERATOR_WIRE, type RegistrationInput } from '../src/protocol/operator-wire.js';
 import { nodeHealthTaskQueue, nodeTaskQueue } from '../src/protocol/task-queues.js';
-import type { ParallelixError } from '../src/shared/errors.js';
+import { applicationFailure, FailureType, toApplicationFailure } from '../src/protocol/failures.js';
 import type { Logger } from '../src/shared/logger.js';
 
 export interface RegistrationActivitiesOptions {
@@ -66,16 +65,12 @@ export interface RegistrationActivities {
   recordHealthSample(input: HealthSampleInput): Promise<HealthSampleOutcome>;
 }
 
-function refuse(error: ParallelixError): ApplicationFailure {
-  return ApplicationFailure.create({ message: error.message, type: error.code, nonRetryable: true });
-}
-
 function verify(input: RegistrationInput, maxAgeMs: number): OperatorAnnouncement {
   try {
     if (input?.wire !== OPERATOR_WIRE) throw new InvalidAnnouncementError('Registration is not an operator wire message');
     return verifyAnnouncement(input.announcement, { maxAgeMs });
   } catch (error) {
-    if (error instanceof InvalidAnnouncementError) throw refuse(error);
+    if (error instanceof InvalidAnnouncementError) throw toApplicationFailure(error);
     throw error;
   }
 }
@@ -94,7 +89,7 @@ export function createRegistrationActivities(options: RegistrationActivitiesOpti
       const { applied, status } = await db.$transaction(async (tx) => {
         const existing = await tx.node.findUnique({ where: { nodeId } });
         if (existing && (existing.status === NodeStatus.SUSPENDED || existing.status === NodeStatus.RETIRED)) {
-          throw refuse(new NodeNotAdmittedError(`Node ${nodeId} is ${existing.status.toLowerCase()} and cannot re-register`));
+          throw toApplicationFailure(new NodeNotAdmittedError(`Node ${nodeId} is ${existing.status.toLowerCase()} and cannot re-register`));
         }
         // nodeId derives from the sign key, so the key is fixed; only a newer signed announcement may change the rest.
         if (existing && existing.lastAnnouncedAt.getTime() > announcedAt.getTime()) return { applied: false, status: existing.status };
@@ -125,7 +120,7 @@ export function createRegistrationActivities(options: RegistrationActivitiesOpti
 
     async recordHealthSample({ nodeId, up: answered, latencyMs: answeredMs, at, markOffline, probe }) {
       const when = new Date(at);
-      if (Number.isNaN(when.getTime())) throw ApplicationFailure.nonRetryable('at must be an ISO-8601 time', 'INVALID_INPUT');
+      if (Number.isNaN(when.getTime())) throw applicationFailure(FailureType.INVALID_INPUT, 'at must be an ISO-8601 time');
       return db.$transaction(async (tx) => {
         const node = await tx.node.findUnique({ where: { nodeId }, select: { status: true, signPublicKey: true } });
         if (!node) return { status: null, up: false };

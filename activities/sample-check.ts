@@ -6,6 +6,7 @@ import type { ChatMessage } from '../src/protocol/inference.js';
 import { OPERATOR_WIRE, type ScoreInput, type ScorePayload, type ScoreResult } from '../src/protocol/operator-wire.js';
 import type { PositionScore } from '../src/sampling/position-score.js';
 import { judgeClaim, type ClaimFailure, type TolerantScore, type TolerantThresholds } from '../src/sampling/tolerant-check.js';
+import type { NodeFault } from '../src/protocol/failures.js';
 import type { CoordinatorDeps } from './deps.js';
 import type { MatchedNode } from './match.js';
 
@@ -55,7 +56,7 @@ export interface JudgeScoreInput {
 
 export type JudgeScoreOutcome =
   | { valid: true; pass: boolean; failures: ClaimFailure[]; score: TolerantScore; device: 'webgpu' | 'cpu'; durationMs: number }
-  | { valid: false; reason: 'BAD_SCORE_SIGNATURE' | 'WRONG_CLAIM' | 'MALFORMED_SCORE' };
+  | { valid: false; reason: Extract<NodeFault, 'BAD_SCORE_SIGNATURE' | 'WRONG_CLAIM' | 'MALFORMED_SCORE'> };
 
 /**
  * Step 11, tolerant mode: check node_j's signed score report (its registered key, this request, this claim) and

@@ -1,9 +1,9 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { actualCost } from '../src/coordinator/pricing.js';
 import { nodeUptimes } from '../src/coordinator/uptime.js';
 import { captureHold } from '../src/db/credits.js';
 import { NoHoldError } from '../src/db/errors.js';
 import type { TokenUsage } from '../src/protocol/inference.js';
+import { applicationFailure, FailureType } from '../src/protocol/failures.js';
 import type { CoordinatorDeps } from './deps.js';
 
 export interface SettleInput {
@@ -104,10 +104,10 @@ export function createSettle({ db, policy }: Pick<CoordinatorDeps, 'db' | 'polic
       },
     ).catch((error: unknown) => {
       if (error instanceof NotAnchoredError) {
-        throw ApplicationFailure.nonRetryable(`request ${input.requestId} has no anchored execution record`, 'NOT_ANCHORED');
+        throw applicationFailure(FailureType.NOT_ANCHORED, `request ${input.requestId} has no anchored execution record`);
       }
       if (error instanceof NoHoldError) {
-        throw ApplicationFailure.nonRetryable(`request ${input.requestId} has no credit hold`, 'NO_HOLD');
+        throw applicationFailure(FailureType.NO_HOLD, `request ${input.requestId} has no credit hold`);
       }
       throw error;
     });

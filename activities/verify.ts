@@ -4,11 +4,11 @@ import { openJsonEnvelope } from '../src/crypto/envelope.js';
 import { computePoe, verifyPoeSignature } from '../src/crypto/poe.js';
 import type { DispatchResult, ResultPayload } from '../src/protocol/operator-wire.js';
 import type { CoordinatorDeps } from './deps.js';
-import { FailureType, nonRetryable } from './failures.js';
+import { applicationFailure, FailureType, type NodeFault } from '../src/protocol/failures.js';
 
 export type VerifyOutcome =
   | { ok: true; text: string; tokenIds: number[]; poe: string; signature: string }
-  | { ok: false; reason: 'BAD_SIGNATURE' | 'POE_MISMATCH' | 'UNREADABLE_RESULT' | 'WRONG_REQUEST' | 'OUT_OF_BOUNDS' | 'USAGE_MISMATCH' };
+  | { ok: false; reason: Extract<NodeFault, 'BAD_SIGNATURE' | 'POE_MISMATCH' | 'UNREADABLE_RESULT' | 'WRONG_REQUEST' | 'OUT_OF_BOUNDS' | 'USAGE_MISMATCH'> };
 
 /** A token count a ledger may hold: a non-negative safe integer. */
 export function isTokenCount(value: unknown): value is number {
@@ -74,7 +74,7 @@ export function createVerifyResult(deps: CoordinatorDeps) {
     const { result } = input;
     if (input.sealedTo !== undefined && input.sealedTo !== ownKey) {
       deps.logger.error({ requestId: input.requestId }, 'result sealed to another coordinator key: all coordinator processes must share the coordinator key file');
-      throw nonRetryable(FailureType.coordinatorKeyMismatch, 'the result was sealed to another coordinator key than this process holds (coordinators must share one key file)');
+      throw applicationFailure(FailureType.COORDINATOR_KEY_MISMATCH, 'the result was sealed to another coordinator key than this process holds (coordinators must share one key file)');
     }
     if (result.requestId !== input.requestId || result.nodeId !== input.nodeId) return { ok: false, reason: 'WRONG_REQUEST' };
     if (!verifyPoeSignature(result.poe, result.signature, await nodeSignKey(deps.db, input.nodeId, deps.policy.nodeKeyCacheSize))) return { ok: false, reason: 'BAD_SIGNATURE' };

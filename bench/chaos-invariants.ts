@@ -10,8 +10,8 @@ import type { Hex } from 'viem';
 import { executionRegistryAbi } from '../src/chain/abi.js';
 import { createReadClient } from '../src/chain/clients.js';
 import { idToBytes32 } from '../src/chain/record.js';
-import { FailureType } from '../activities/failures.js';
-import { ANCHOR_WAITING_STEP, REQUEST_INPUT_FAILURES, type InferenceResult } from '../src/protocol/inference.js';
+import { FailureType } from '../src/protocol/failures.js';
+import { ANCHOR_WAITING_STEP, type InferenceResult } from '../src/protocol/inference.js';
 import { scanHistoryForPlaintext } from '../test/helpers/history.js';
 import type { TestNetwork } from '../test/helpers/network.js';
 
@@ -54,14 +54,20 @@ export interface InvariantReport {
 
 /** The typed outcomes a request may fail with; anything else (an internal error's class) is a fault that leaked. */
 const DOMAIN_FAILURES = new Set<string>([
-  ...Object.values(FailureType),
-  ...REQUEST_INPUT_FAILURES,
-  'NO_MAJORITY',
-  'DISPUTE_UNRESOLVED',
-  'CHAIN_NOT_ANCHORER',
-  'CHAIN_ANCHOR_CONFLICT',
-  'CHAIN_INVALID_RECORD',
-  'CHAIN_REGISTRY_MISSING',
+  FailureType.INVALID_INPUT,
+  FailureType.PROMPT_TOO_LONG,
+  FailureType.MAX_NEW_TOKENS_EXCEEDED,
+  FailureType.REQUEST_NOT_AUTHENTIC,
+  FailureType.INSUFFICIENT_CREDITS,
+  FailureType.NO_CAPABLE_NODE,
+  FailureType.ALL_NODES_FAILED,
+  FailureType.COORDINATOR_KEY_MISMATCH,
+  FailureType.NO_MAJORITY,
+  FailureType.DISPUTE_UNRESOLVED,
+  FailureType.CHAIN_NOT_ANCHORER,
+  FailureType.CHAIN_ANCHOR_CONFLICT,
+  FailureType.CHAIN_INVALID_RECORD,
+  FailureType.CHAIN_REGISTRY_MISSING,
 ]);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -8,7 +8,6 @@
 import { ActivityFailure, ApplicationFailure, defineSearchAttributeKey, SearchAttributeType, TemporalFailure, type RetryPolicy } from '@temporalio/common';
 import {
   CancellationScope,
-  defineQuery,
   isCancellation,
   log,
   patched,
@@ -20,7 +19,6 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import { FailureType } from '../activities/failures.js';
 import type { CoordinatorActivities } from '../activities/index.js';
 import type { MatchedNode } from '../activities/match.js';
 import type { JudgeScoreOutcome } from '../activities/sample-check.js';
@@ -29,11 +27,11 @@ import type { VerifyOutcome } from '../activities/verify.js';
 import type { RecordMode, RecordScore, VerdictName } from '../src/chain/record.js';
 import type { PipelineSettings } from '../src/coordinator/config.js';
 import type { OperatorActivities } from '../src/operator/activities.js';
+import { applicationFailure, asWorkflowFailure, FailureType, isRequestInputFailure } from '../src/protocol/failures.js';
 import {
   ANCHOR_WAITING_STEP,
-  REQUEST_INPUT_FAILURES,
-  RESULT_CHUNK_QUERY,
-  STATUS_QUERY,
+  resultChunkQuery,
+  statusQuery,
   type InferenceResult,
   type InferenceWorkflowInput,
   type PipelineStep,
@@ -55,9 +53,6 @@ export const MODEL = defineSearchAttributeKey('Model', SearchAttributeType.KEYWO
  * before it replay their recorded paths.
  */
 export const RELEASE_ON_EVERY_EXIT = 'release-on-every-exit';
-
-export const statusQuery = defineQuery<RequestStatus>(STATUS_QUERY);
-export const resultChunkQuery = defineQuery<string | null, [number]>(RESULT_CHUNK_QUERY);
 
 type Acts = CoordinatorActivities;
 
@@ -170,7 +165,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
     async (error: unknown) => {
       // The hold may exist without its request row (or the admit was cancelled midway): give it back. A refusal
       // for insufficient credits held nothing.
-      if (failureType(error) !== FailureType.insufficientCredits && patched(RELEASE_ON_EVERY_EXIT)) {
+      if (failureType(error) !== FailureType.INSUFFICIENT_CREDITS && patched(RELEASE_ON_EVERY_EXIT)) {
         failWorkflowTaskOn(error);
         await compensate(failureType(error) ?? (isCancellation(error) ? 'cancelled' : 'admit failed'));
       }
@@ -221,7 +216,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
         result = await dispatchTo(node.nodeId, settings, purpose).executeInference(dispatch);
       } catch (error) {
         const type = failureType(error);
-        if (type && REQUEST_INPUT_FAILURES.includes(type)) {
+        if (type && isRequestInputFailure(type)) {
           if (!patched(NODE_REFUSAL_CHECKED)) throw error;
           const verdict = await checkRefusal({ nodeId: node.nodeId, type, maxNewTokens: input.maxNewTokens, promptTokens: accepted.promptTokens });
           if (verdict === 'agree') throw error;
@@ -249,7 +244,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
           // This process cannot open a result sealed to another coordinator's key (a misconfigured fleet): a plain
           // error fails the workflow task, which Temporal retries, reaching a process that holds the key. The
           // request is neither failed nor blamed on the node.
-          if (failureType(error) === FailureType.coordinatorKeyMismatch) throw new Error('coordinator key mismatch: retrying the workflow task elsewhere');
+          if (failureType(error) === FailureType.COORDINATOR_KEY_MISMATCH) throw new Error('coordinator key mismatch: retrying the workflow task elsewhere');
           throw error;
         },
       );
@@ -262,7 +257,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
     // Every node tried refused the request the same way, and the coordinator had no count to say otherwise.
     const refusal = unanimousRefusal(budget);
     if (refusal) throw refusal;
-    throw ApplicationFailure.nonRetryable(`no node completed ${purpose} execution after ${budget} attempt(s)`, 'ALL_NODES_FAILED');
+    throw applicationFailure(FailureType.ALL_NODES_FAILED, `no node completed ${purpose} execution after ${budget} attempt(s)`);
   };
 
   /**
@@ -318,7 +313,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
         scoredTokens: scored.report.inputTokens + score.positions,
       };
     }
-    throw ApplicationFailure.nonRetryable(`no node completed a tolerant check after ${budget} attempt(s)`, 'ALL_NODES_FAILED');
+    throw applicationFailure(FailureType.ALL_NODES_FAILED, `no node completed a tolerant check after ${budget} attempt(s)`);
   };
 
   let primary: Execution;
@@ -333,129 +328,15 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
   // 11 Sample: with probability p (deterministic in replay), check node_i's result on another node of the same model
   // and dtype: tolerant (score node_i's tokens in one forward pass) or exact (re-generate and compare bytes).
   enter('11 Sample');
-  let delivered = primary;
-  let verdict: VerdictName = 'Accepted';
-  let pairedNodeId: string | null = null;
-  let pairedDevice: MatchedNode['device'] | null = null;
-  // Runs started before tolerant mode existed carry no sampleMode: they keep the exact check they started with.
-  const sampleMode = settings.sampleMode ?? 'exact';
-  let mode: RecordMode = 'none';
-  let check: RecordScore | null = null;
-  let dispute: RecordScore | null = null;
-  const verifiers: Array<{ nodeId: string; scoredTokens: number }> = [];
-  const sampledNodeIds: string[] = [];
-  const pair = (node: MatchedNode): void => {
-    pairedNodeId = node.nodeId;
-    pairedDevice = node.device;
+  const sampling: SampleRun = {
+    requestId,
+    primary,
+    execute: (exclude) => executeOnSomeNode('sample', exclude, settings.maxNodesTried, primary.node.dtype),
+    score: (claim, exclude) => scoreOnSomeNode(claim, exclude, settings.maxNodesTried),
+    compensate,
+    released: () => released,
   };
-  /** Sample-phase failures: no node to check with means the check is skipped; anything else fails the request. */
-  const orSkip = async <T>(work: Promise<T>): Promise<T | null> =>
-    work.catch((error: unknown) => {
-      failWorkflowTaskOn(error);
-      const type = failureType(error);
-      if (type === 'NO_CAPABLE_NODE' || type === 'ALL_NODES_FAILED') return null;
-      return compensate(type ?? 'sampling failed').then(() => {
-        throw unwrap(error);
-      });
-    });
-  /** Step 11's bookkeeping (record, penalise): a failure or a cancel there ends the run, so the hold goes back first. */
-  const orRelease = async <T>(work: Promise<T>): Promise<T> =>
-    work.catch(async (error: unknown) => {
-      failWorkflowTaskOn(error);
-      if (!released && patched(RELEASE_ON_EVERY_EXIT)) {
-        await compensate(isCancellation(error) ? 'cancelled' : (failureType(error) ?? 'sampling failed'));
-        throw unwrap(error);
-      }
-      throw error;
-    });
-  const unresolved = async (error: unknown, message: string): Promise<never> => {
-    failWorkflowTaskOn(error);
-    await compensate('dispute unresolved: no third node');
-    throw ApplicationFailure.nonRetryable(message, 'DISPUTE_UNRESOLVED', failureType(error) ?? 'failed');
-  };
-
-  const sampled = Math.random() < settings.sampleProbability;
-  if (sampled && sampleMode === 'tolerant') {
-    const first = await orSkip(scoreOnSomeNode(primary, [], settings.maxNodesTried));
-    if (!first) {
-      log.warn('sample skipped: no node could score the claim', { requestId });
-    } else {
-      mode = 'tolerant';
-      sampledNodeIds.push(first.node.nodeId);
-      check = first.score;
-      pair(first.node);
-      if (first.pass) {
-        verdict = 'AcceptedSampledAgree';
-        verifiers.push({ nodeId: first.node.nodeId, scoredTokens: first.scoredTokens });
-      } else {
-        // The check failed: a third node scores the same claim and the majority decides.
-        const second = await scoreOnSomeNode(primary, [first.node.nodeId], settings.maxNodesTried).catch((error: unknown) =>
-          unresolved(error, 'the tolerant check failed and no third node could score the claim'),
-        );
-        sampledNodeIds.push(second.node.nodeId);
-        dispute = second.score;
-        if (second.pass) {
-          verdict = 'AcceptedDisputeUpheld';
-          await orRelease(penaliseLoser({ nodeId: first.node.nodeId, requestId, reason: 'SAMPLE_DISAGREEMENT' }));
-          verifiers.push({ nodeId: second.node.nodeId, scoredTokens: second.scoredTokens });
-        } else {
-          // Two nodes rejected node_i's answer: penalise it and deliver an answer made elsewhere, itself checked.
-          await orRelease(penaliseLoser({ nodeId: primary.node.nodeId, requestId, reason: 'SAMPLE_DISAGREEMENT' }));
-          const replacement = await executeOnSomeNode('sample', [primary.node.nodeId], settings.maxNodesTried, primary.node.dtype).catch(
-            (error: unknown) => unresolved(error, 'node_i was overruled and no other node could answer'),
-          );
-          const confirm = await scoreOnSomeNode(replacement, [primary.node.nodeId], settings.maxNodesTried).catch((error: unknown) =>
-            unresolved(error, 'node_i was overruled and no node could check the replacement answer'),
-          );
-          if (!confirm.pass) {
-            await compensate('no majority');
-            throw ApplicationFailure.nonRetryable('node_i was overruled and the replacement answer failed its check too', 'NO_MAJORITY');
-          }
-          verdict = 'MajorityOverruled';
-          delivered = replacement;
-          pair(primary.node);
-          for (const s of [first, second, confirm]) {
-            if (s.node.nodeId !== replacement.node.nodeId) verifiers.push({ nodeId: s.node.nodeId, scoredTokens: s.scoredTokens });
-          }
-          if (!sampledNodeIds.includes(replacement.node.nodeId)) sampledNodeIds.push(replacement.node.nodeId);
-          if (!sampledNodeIds.includes(confirm.node.nodeId)) sampledNodeIds.push(confirm.node.nodeId);
-        }
-      }
-      await orRelease(recordSample({ requestId, step: 11, status: 'SAMPLED' }));
-    }
-  } else if (sampled) {
-    const second = await orSkip(executeOnSomeNode('sample', [primary.node.nodeId], settings.maxNodesTried, primary.node.dtype));
-    if (!second) {
-      log.warn('sample skipped: no second node could run it', { requestId });
-    } else {
-      mode = 'exact';
-      sampledNodeIds.push(second.node.nodeId);
-      pair(second.node);
-      if (second.text === primary.text) {
-        verdict = 'AcceptedSampledAgree';
-      } else {
-        // Disagreement: a third node decides by majority. Unresolved, nothing reaches the user and the hold is released.
-        const third = await executeOnSomeNode('sample', [primary.node.nodeId, second.node.nodeId], settings.maxNodesTried, primary.node.dtype).catch(
-          (error: unknown) => unresolved(error, 'node results disagree and no third node could decide'),
-        );
-        sampledNodeIds.push(third.node.nodeId);
-        if (third.text === primary.text) {
-          verdict = 'AcceptedDisputeUpheld';
-          await orRelease(penaliseLoser({ nodeId: second.node.nodeId, requestId, reason: 'SAMPLE_DISAGREEMENT' }));
-        } else if (third.text === second.text) {
-          // The majority overrules node_i: the user gets node_j's result, node_i is penalised and not rewarded.
-          verdict = 'MajorityOverruled';
-          await orRelease(penaliseLoser({ nodeId: primary.node.nodeId, requestId, reason: 'SAMPLE_DISAGREEMENT' }));
-          delivered = second;
-          pair(primary.node);
-        } else {
-          await compensate('no majority');
-          throw ApplicationFailure.nonRetryable('three nodes returned three different results', 'NO_MAJORITY');
-        }
-      }
-      await orRelease(recordSample({ requestId, step: 11, status: 'SAMPLED' }));
-    }
-  }
+  const { delivered, verdict, paired, mode, check, dispute, verifiers, sampledNodeIds } = await sampleAndDecide(sampling, settings);
   upsertSearchAttributes([{ key: VERDICT, value: verdict }]);
 
   // 12 Anchor: the record goes on chain before anyone is paid; the receipt is awaited inside the activity.
@@ -465,10 +346,10 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
     nodeId: delivered.node.nodeId,
     poe: delivered.result.poe,
     verdict,
-    sampledNodeId: pairedNodeId,
+    sampledNodeId: paired ? paired.nodeId : null,
     mode,
     nodeDevice: delivered.node.device ?? delivered.result.device,
-    sampledNodeDevice: pairedDevice,
+    sampledNodeDevice: paired ? paired.device : null,
     check,
     dispute,
     signature: delivered.result.signature,
@@ -559,6 +440,168 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
   };
 }
 
+/** What step 11 needs of its run. */
+interface SampleRun {
+  requestId: string;
+  /** node_i's execution: the claim under check. */
+  primary: Execution;
+  /** Steps 03–10 under step 11's names on a node of node_i's model and dtype, none of `exclude`. */
+  execute(exclude: string[]): Promise<Execution>;
+  /** A tolerant check of `claim` by a node that is not its author, none of `exclude`. */
+  score(claim: Execution, exclude: string[]): Promise<Scored>;
+  /** The compensation: gives the hold back (once). */
+  compensate(reason: string): Promise<void>;
+  released(): boolean;
+}
+
+/** Step 11's outcome: the execution delivered, the verdict, and what the anchor and the settlement record of it. */
+interface SampleDecision {
+  delivered: Execution;
+  verdict: VerdictName;
+  mode: RecordMode;
+  /** The node anchored beside the deliverer (sampledNodeId): node_j, or node_i when the majority overruled it. */
+  paired: MatchedNode | null;
+  check: RecordScore | null;
+  dispute: RecordScore | null;
+  /** Tolerant mode: the nodes whose valid checks stand, rewarded by their scored tokens at settlement. */
+  verifiers: Array<{ nodeId: string; scoredTokens: number }>;
+  sampledNodeIds: string[];
+}
+
+/** Not sampled, or the sample was skipped: node_i's result stands unchecked. */
+const unchecked = (primary: Execution): SampleDecision => ({
+  delivered: primary,
+  verdict: 'Accepted',
+  mode: 'none',
+  paired: null,
+  check: null,
+  dispute: null,
+  verifiers: [],
+  sampledNodeIds: [],
+});
+
+const verifier = (scored: Scored) => ({ nodeId: scored.node.nodeId, scoredTokens: scored.scoredTokens });
+
+/**
+ * Step 11. Compensation is explicit at each exit: a sample that finds no node to check with is skipped; a dispute
+ * left unresolved, no majority, or a failure of the bookkeeping (record, penalise) gives the hold back before the
+ * run fails. Nothing reaches the user unless a majority stands behind it.
+ */
+async function sampleAndDecide(run: SampleRun, settings: PipelineSettings): Promise<SampleDecision> {
+  const sampled = Math.random() < settings.sampleProbability;
+  if (!sampled) return unchecked(run.primary);
+  // Runs started before tolerant mode existed carry no sampleMode: they keep the exact check they started with.
+  const decision = await ((settings.sampleMode ?? 'exact') === 'tolerant' ? checkTolerant(run) : checkExact(run));
+  if (decision.mode !== 'none') await orRelease(run, recordSample({ requestId: run.requestId, step: 11, status: 'SAMPLED' }));
+  return decision;
+}
+
+/** Tolerant mode: node_j scores node_i's claim; on a failed check a third node scores it and the majority decides. */
+async function checkTolerant(run: SampleRun): Promise<SampleDecision> {
+  const { requestId, primary } = run;
+  const first = await orSkip(run, run.score(primary, []));
+  if (!first) {
+    log.warn('sample skipped: no node could score the claim', { requestId });
+    return unchecked(primary);
+  }
+  const tolerant = { mode: 'tolerant' as const, check: first.score, sampledNodeIds: [first.node.nodeId] };
+  if (first.pass) return { ...tolerant, delivered: primary, verdict: 'AcceptedSampledAgree', paired: first.node, dispute: null, verifiers: [verifier(first)] };
+
+  // The check failed: a third node scores the same claim and the majority decides.
+  const second = await run.score(primary, [first.node.nodeId]).catch((error: unknown) =>
+    unresolved(run, error, 'the tolerant check failed and no third node could score the claim'),
+  );
+  tolerant.sampledNodeIds.push(second.node.nodeId);
+  if (second.pass) {
+    await orRelease(run, penaliseLoser({ nodeId: first.node.nodeId, requestId, reason: 'SAMPLE_DISAGREEMENT' }));
+    return { ...tolerant, delivered: primary, verdict: 'AcceptedDisputeUpheld', paired: first.node, dispute: second.score, verifiers: [verifier(second)] };
+  }
+
+  // Two nodes rejected node_i's answer: penalise it and deliver an answer made elsewhere, itself checked.
+  await orRelease(run, penaliseLoser({ nodeId: primary.node.nodeId, requestId, reason: 'SAMPLE_DISAGREEMENT' }));
+  const replacement = await run.execute([primary.node.nodeId]).catch((error: unknown) =>
+    unresolved(run, error, 'node_i was overruled and no other node could answer'),
+  );
+  const confirm = await run.score(replacement, [primary.node.nodeId]).catch((error: unknown) =>
+    unresolved(run, error, 'node_i was overruled and no node could check the replacement answer'),
+  );
+  if (!confirm.pass) {
+    await run.compensate('no majority');
+    throw applicationFailure(FailureType.NO_MAJORITY, 'node_i was overruled and the replacement answer failed its check too');
+  }
+  for (const node of [replacement.node, confirm.node]) {
+    if (!tolerant.sampledNodeIds.includes(node.nodeId)) tolerant.sampledNodeIds.push(node.nodeId);
+  }
+  return {
+    ...tolerant,
+    delivered: replacement,
+    verdict: 'MajorityOverruled',
+    paired: primary.node,
+    dispute: second.score,
+    verifiers: [first, second, confirm].filter((s) => s.node.nodeId !== replacement.node.nodeId).map(verifier),
+  };
+}
+
+/** Exact mode: node_j re-generates; on a different text a third node re-generates and the majority decides. */
+async function checkExact(run: SampleRun): Promise<SampleDecision> {
+  const { requestId, primary } = run;
+  const second = await orSkip(run, run.execute([primary.node.nodeId]));
+  if (!second) {
+    log.warn('sample skipped: no second node could run it', { requestId });
+    return unchecked(primary);
+  }
+  const exact = { mode: 'exact' as const, check: null, dispute: null, verifiers: [], sampledNodeIds: [second.node.nodeId] };
+  if (second.text === primary.text) return { ...exact, delivered: primary, verdict: 'AcceptedSampledAgree', paired: second.node };
+
+  // Disagreement: a third node decides by majority. Unresolved, nothing reaches the user and the hold is released.
+  const third = await run.execute([primary.node.nodeId, second.node.nodeId]).catch((error: unknown) =>
+    unresolved(run, error, 'node results disagree and no third node could decide'),
+  );
+  exact.sampledNodeIds.push(third.node.nodeId);
+  if (third.text === primary.text) {
+    await orRelease(run, penaliseLoser({ nodeId: second.node.nodeId, requestId, reason: 'SAMPLE_DISAGREEMENT' }));
+    return { ...exact, delivered: primary, verdict: 'AcceptedDisputeUpheld', paired: second.node };
+  }
+  if (third.text === second.text) {
+    // The majority overrules node_i: the user gets node_j's result, node_i is penalised and not rewarded.
+    await orRelease(run, penaliseLoser({ nodeId: primary.node.nodeId, requestId, reason: 'SAMPLE_DISAGREEMENT' }));
+    return { ...exact, delivered: second, verdict: 'MajorityOverruled', paired: primary.node };
+  }
+  await run.compensate('no majority');
+  throw applicationFailure(FailureType.NO_MAJORITY, 'three nodes returned three different results');
+}
+
+/** A sample-phase failure: no node to check with means the check is skipped; anything else releases the hold and fails the request. */
+async function orSkip<T>(run: SampleRun, work: Promise<T>): Promise<T | null> {
+  return work.catch((error: unknown) => {
+    failWorkflowTaskOn(error);
+    const type = failureType(error);
+    if (type === FailureType.NO_CAPABLE_NODE || type === FailureType.ALL_NODES_FAILED) return null;
+    return run.compensate(type ?? 'sampling failed').then(() => {
+      throw unwrap(error);
+    });
+  });
+}
+
+/** Step 11's bookkeeping (record, penalise): a failure or a cancel there ends the run, so the hold goes back first. */
+async function orRelease<T>(run: SampleRun, work: Promise<T>): Promise<T> {
+  return work.catch(async (error: unknown) => {
+    failWorkflowTaskOn(error);
+    if (!run.released() && patched(RELEASE_ON_EVERY_EXIT)) {
+      await run.compensate(isCancellation(error) ? 'cancelled' : (failureType(error) ?? 'sampling failed'));
+      throw unwrap(error);
+    }
+    throw error;
+  });
+}
+
+/** A dispute no further node could decide: the hold goes back and the request fails. */
+async function unresolved(run: SampleRun, error: unknown, message: string): Promise<never> {
+  failWorkflowTaskOn(error);
+  await run.compensate('dispute unresolved: no third node');
+  throw applicationFailure(FailureType.DISPUTE_UNRESOLVED, message, failureType(error) ?? 'failed');
+}
+
 /** Step 11's scoring activity on a node's own task queue (tolerant mode): one forward pass, heartbeating. */
 function scoreOn(nodeId: string, settings: PipelineSettings) {
   return proxyActivities<Pick<OperatorActivities, 'scoreClaim'>>({
@@ -606,13 +649,5 @@ function failureType(error: unknown): string | undefined {
 
 /** The client sees the typed ApplicationFailure (INSUFFICIENT_CREDITS, NO_CAPABLE_NODE, …), not its wrapper. */
 function unwrap(error: unknown): unknown {
-  if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure) {
-    return ApplicationFailure.create({
-      message: error.cause.message,
-      type: error.cause.type ?? undefined,
-      nonRetryable: true,
-      details: error.cause.details ?? undefined,
-    });
-  }
-  return error;
+  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? asWorkflowFailure(error.cause) : error;
 }

@@ -1,7 +1,9 @@
 import { ActivityFailure, ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ParentClosePolicy, proxyActivities, startChild, upsertSearchAttributes } from '@temporalio/workflow';
 import type { RegistrationActivities } from '../activities/register-node.js';
-import { OPERATOR_WIRE, type RegistrationInput, type RegistrationResult } from '../src/protocol/operator-wire.js';
+import { asWorkflowFailure } from '../src/protocol/failures.js';
+import type { RegistrationWorkflow } from '../src/protocol/operator-endpoint-wire.js';
+import { OPERATOR_WIRE } from '../src/protocol/operator-wire.js';
 import { NODE_ID_SEARCH_ATTRIBUTE, nodeHealthWorkflow } from './node-health-workflow.js';
 
 const { registerNode } = proxyActivities<Pick<RegistrationActivities, 'registerNode'>>({
@@ -18,14 +20,14 @@ export function nodeHealthWorkflowId(nodeId: string): string {
  * its health monitor runs (it outlives this workflow), and answers with the coordinator's box key.
  * A refused announcement fails the workflow with the refusal's type (e.g. ANNOUNCEMENT_INVALID).
  */
-export async function registerNodeWorkflow(input: RegistrationInput): Promise<RegistrationResult> {
+export const registerNodeWorkflow: RegistrationWorkflow = async function registerNodeWorkflow(input) {
   let registration: Awaited<ReturnType<RegistrationActivities['registerNode']>>;
   try {
     registration = await registerNode(input);
   } catch (error) {
     const cause = error instanceof ActivityFailure ? error.cause : undefined;
     if (cause instanceof ApplicationFailure && cause.nonRetryable) {
-      throw ApplicationFailure.create({ message: cause.message, type: cause.type ?? undefined, nonRetryable: true });
+      throw asWorkflowFailure(cause);
     }
     throw error;
   }
@@ -47,4 +49,4 @@ export async function registerNodeWorkflow(input: RegistrationInput): Promise<Re
     coordinatorBoxPublicKey: registration.coordinatorBoxPublicKey,
     coordinatorSignPublicKey: registration.coordinatorSignPublicKey,
   };
-}
+};

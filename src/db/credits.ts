@@ -1,4 +1,4 @@
-import { InvalidInputError } from '../shared/errors.js';
+import { InvalidInputError, type ParallelixErrorOptions } from '../shared/errors.js';
 import { Prisma, type PrismaClient } from './client.js';
 import { HoldStatus, LedgerEntryKind } from '../generated/prisma/enums.js';
 import { HoldStateError, IdempotencyConflictError, InsufficientCreditsError, NoHoldError } from './errors.js';
@@ -133,6 +133,10 @@ export async function topUp(
   });
 }
 
+function insufficient(userExternalId: string, requested: bigint, available: bigint, options: ParallelixErrorOptions = {}): InsufficientCreditsError {
+  return new InsufficientCreditsError(`Insufficient credits for ${userExternalId}: requested ${requested}, available ${available}`, { requested, available }, options);
+}
+
 /**
  * Admit (step 02): atomically checks the balance and reserves `amount` for `requestId`.
  * Throws InsufficientCreditsError when the account (or a missing account) cannot cover it.
@@ -158,8 +162,8 @@ export async function reserveHold(
       await withHold?.(tx, { userId: existing.userId });
       return view(existing, false);
     }
-    if (!user) throw new InsufficientCreditsError(userExternalId, amount, 0n, { details: 'no credit account' });
-    if (user.balance < amount) throw new InsufficientCreditsError(userExternalId, amount, user.balance);
+    if (!user) throw insufficient(userExternalId, amount, 0n, { details: 'no credit account' });
+    if (user.balance < amount) throw insufficient(userExternalId, amount, user.balance);
     const updated = await tx.user.update({
       where: { id: user.id },
       data: { balance: { decrement: amount }, held: { increment: amount } },

@@ -1,17 +1,7 @@
-import { ParallelixError, type ParallelixErrorOptions } from '../shared/errors.js';
+import { ParallelixError } from '../shared/errors.js';
 
 /** The account cannot cover the requested hold (or does not exist, which is a zero balance). */
-export class InsufficientCreditsError extends ParallelixError {
-  override readonly code = 'INSUFFICIENT_CREDITS';
-  constructor(
-    readonly userExternalId: string,
-    readonly requested: bigint,
-    readonly available: bigint,
-    options: ParallelixErrorOptions = {},
-  ) {
-    super(`Insufficient credits for ${userExternalId}: requested ${requested}, available ${available}`, options);
-  }
-}
+export { InsufficientCreditsError } from '../shared/errors.js';
 
 /** A hold operation does not fit the hold's state (capture above the held amount, capture after release, unknown hold). */
 export class HoldStateError extends ParallelixError {

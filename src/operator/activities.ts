@@ -26,6 +26,7 @@ import {
   type ScoreReport,
   type ScoreResult,
 } from '../protocol/operator-wire.js';
+import { applicationFailure, FailureType, toApplicationFailure } from '../protocol/failures.js';
 import { InvalidInputError, ParallelixError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { verifyDispatchSignature, type SignedDispatchKind } from '../crypto/dispatch-signature.js';
@@ -53,20 +54,13 @@ export interface OperatorActivities {
 const SCORING_HEARTBEAT_MS = 1_000;
 
 /** Errors the caller caused: retrying the same input on this node cannot succeed. */
-function nonRetryable(error: ParallelixError): ApplicationFailure {
+function refusal(error: ParallelixError): ApplicationFailure {
   // Token counts only (never text), so the caller can say by how much the prompt is too long.
   const details =
     error instanceof PromptTooLongError
-      ? [{ inputTokens: error.inputTokens, maxNewTokens: error.maxNewTokens, maxContextTokens: error.maxContextTokens }]
+      ? { inputTokens: error.inputTokens, maxNewTokens: error.maxNewTokens, maxContextTokens: error.maxContextTokens }
       : undefined;
-  // The message without its details: details can quote the request (e.g. a chat template's own error text), and a
-  // failure's text is logged by the worker here and stored in history (sealed to the coordinator, but never needed).
-  return ApplicationFailure.create({ message: withoutDetails(error), type: error.code, nonRetryable: true, ...(details ? { details } : {}) });
-}
-
-function withoutDetails(error: ParallelixError): string {
-  const at = error.details === undefined ? -1 : error.message.indexOf('\n\nDetails: ');
-  return at < 0 ? error.message : error.message.slice(0, at);
+  return toApplicationFailure(error, details);
 }
 
 /**
@@ -75,7 +69,7 @@ function withoutDetails(error: ParallelixError): string {
  */
 function withheld(error: unknown): ApplicationFailure {
   const name = error instanceof Error ? error.name : typeof error;
-  return ApplicationFailure.create({ message: `the operator failed (${name}); its text is withheld, as it may quote the request`, type: 'OPERATOR_FAULT' });
+  return applicationFailure(FailureType.OPERATOR_FAULT, `the operator failed (${name}); its text is withheld, as it may quote the request`);
 }
 
 /** Only what the pinned coordinator key signed runs here; checked before anything else is read or opened. */
@@ -221,7 +215,7 @@ export function createOperatorActivities({ identity, engine, logger, coordinator
       }
       if (error instanceof ParallelixError) {
         logger.warn({ requestId, code: error.code }, 'inference refused');
-        throw nonRetryable(error);
+        throw refusal(error);
       }
       logger.warn({ requestId, error: error instanceof Error ? error.name : typeof error }, 'inference failed');
       throw withheld(error); // unexpected (runtime fault): Temporal's retry policy decides

@@ -5,7 +5,7 @@ import { loadOrCreateIdentity, signAnnouncement, type NodeIdentity, type Operato
 import { resolveCpuThreads } from '../inference/cpu-threads.js';
 import { createInferenceEngine, type InferenceEngine } from '../inference/engine.js';
 import { OPERATOR_WIRE, type RegistrationInput, type RegistrationResult } from '../protocol/operator-wire.js';
-import { REGISTRATION_WORKFLOW_TYPE, registrationWorkflowId } from '../protocol/operator-endpoint-wire.js';
+import { REGISTRATION_WORKFLOW_TYPE, registrationWorkflowId, type RegistrationWorkflow } from '../protocol/operator-endpoint-wire.js';
 import { COORDINATOR_TASK_QUEUE, nodeHealthTaskQueue, nodeTaskQueue } from '../protocol/task-queues.js';
 import type { Registry } from 'prom-client';
 import { instrumentOperatorActivities } from '../metrics/operator-metrics.js';
@@ -105,7 +105,7 @@ async function register(
     const client = new Client({ connection, namespace: access.namespace, dataConverter });
     const input: RegistrationInput = { wire: OPERATOR_WIRE, announcement: signAnnouncement(identity, capabilities) };
     try {
-      return await client.workflow.execute(REGISTRATION_WORKFLOW_TYPE, {
+      return await client.workflow.execute<RegistrationWorkflow>(REGISTRATION_WORKFLOW_TYPE, {
         taskQueue: COORDINATOR_TASK_QUEUE,
         workflowId: registrationWorkflowId(identity.nodeId, Date.now()),
         workflowExecutionTimeout: REGISTRATION_TIMEOUT,

@@ -1,3 +1,4 @@
+import { defineQuery } from '@temporalio/workflow';
 import type { RecordMode, RecordScore, VerdictName } from '../chain/record.js';
 import type { RequestSeal } from '../crypto/request-seal.js';
 import type { InferencePayload } from './operator-wire.js';
@@ -85,13 +86,14 @@ export interface RequestStatus {
   resultAvailable: boolean;
 }
 
+/**
+ * The inference workflow's type name and signature, shared by the workflow (workflows/inference-workflow.ts) and
+ * its clients, which start it by this typed reference without loading workflow code.
+ */
 export const INFERENCE_WORKFLOW = 'inferenceWorkflow';
-export const STATUS_QUERY = 'status';
-/** Returns the verified text from offset `from`, or null while not yet available. */
-export const RESULT_CHUNK_QUERY = 'resultChunk';
+export type InferenceWorkflow = (input: InferenceWorkflowInput) => Promise<InferenceResult>;
 
-/** Failure types that mean the request itself is unservable (another node would refuse it too): its input is at fault. */
-export const REQUEST_INPUT_FAILURES: readonly string[] = ['INVALID_INPUT', 'PROMPT_TOO_LONG', 'MAX_NEW_TOKENS_EXCEEDED'];
-
-/** Step 01's refusal of a run whose input the platform did not seal (or sealed for another run). */
-export const REQUEST_NOT_AUTHENTIC = 'REQUEST_NOT_AUTHENTIC';
+/** Where the run is in the fourteen steps. */
+export const statusQuery = defineQuery<RequestStatus>('status');
+/** The verified text from offset `from`, or null while not yet available. */
+export const resultChunkQuery = defineQuery<string | null, [number]>('resultChunk');

@@ -3,6 +3,8 @@
  * challenge, signs it with its Ed25519 key and receives a short-lived session token, which its Temporal
  * connections then send as their API key (`authorization: Bearer <token>`). Messages are JSON.
  */
+import type { RegistrationInput, RegistrationResult } from './operator-wire.js';
+
 /** Conventional port of the operator endpoint (clear of the Temporal server's own ports, 7233 to 7243 and 8000). */
 export const OPERATOR_ENDPOINT_PORT = 7280;
 
@@ -53,8 +55,12 @@ export function decodeJson(bytes: Buffer): unknown {
   return JSON.parse(bytes.toString('utf8')) as unknown;
 }
 
-/** The workflow an operator may start through the endpoint: its own registration, nothing else. */
+/**
+ * The workflow an operator may start through the endpoint: its own registration, nothing else. Its type name and
+ * signature, shared by the workflow (workflows/node-registration-workflow.ts) and the operator that starts it.
+ */
 export const REGISTRATION_WORKFLOW_TYPE = 'registerNodeWorkflow';
+export type RegistrationWorkflow = (input: RegistrationInput) => Promise<RegistrationResult>;
 
 /** Workflow id of a node's registration run: the node id and a millisecond timestamp. */
 export function registrationWorkflowId(nodeId: string, at: number): string {

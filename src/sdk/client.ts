@@ -1,26 +1,19 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import path from 'node:path';
-import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure, TerminatedFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { loadOrCreateCodecKey, type CodecKey } from '../codec/codec-key.js';
 import { coordinatorDataConverter } from '../coordinator/data-converter.js';
 import { normalizeConversation } from '../protocol/conversation.js';
 import { platformClientInterceptors } from './request-seal-interceptor.js';
-import { INFERENCE_WORKFLOW, REQUEST_INPUT_FAILURES, STATUS_QUERY, type InferenceResult, type RequestStatus } from '../protocol/inference.js';
+import { INFERENCE_WORKFLOW, statusQuery, type InferenceWorkflow } from '../protocol/inference.js';
 import { describeIssues, inferenceRequestSchema } from '../protocol/inference-input.js';
 import { COORDINATOR_TASK_QUEUE } from '../protocol/task-queues.js';
 import { InvalidInputError } from '../shared/errors.js';
 import { stateDir } from '../shared/paths.js';
 import { temporalConnectionSecurity, type TemporalConnectionSecurity } from '../temporal/connection-security.js';
-import {
-  ContextLengthExceededError,
-  IdempotencyKeyReusedError,
-  InsufficientCreditsError,
-  NoCapableNodeError,
-  RequestCancelledError,
-  RequestFailedError,
-} from './errors.js';
+import { IdempotencyKeyReusedError, toSdkError } from './errors.js';
 import type { RequestProgress, SubmitRequest, SubmitResult } from './types.js';
 
 export interface ParallelixClientOptions {
@@ -100,47 +93,16 @@ function conflictingFields(recorded: unknown, current: RequestFingerprint): stri
   return differs;
 }
 
-function limitsOf(failure: ApplicationFailure): ContextLengthExceededError['limits'] {
-  const detail = failure.details?.[0] as Partial<NonNullable<ContextLengthExceededError['limits']>> | undefined;
-  const { inputTokens, maxNewTokens, maxContextTokens } = detail ?? {};
-  if (typeof inputTokens === 'number' && typeof maxNewTokens === 'number' && typeof maxContextTokens === 'number') {
-    return { inputTokens, maxNewTokens, maxContextTokens };
-  }
-  return null;
-}
-
-/** Maps a failed run to the SDK's typed errors. */
-export function toSdkError(error: unknown): unknown {
-  if (!(error instanceof WorkflowFailedError)) return error;
-  const cause = error.cause;
-  if (cause instanceof CancelledFailure || cause instanceof TerminatedFailure) {
-    return new RequestCancelledError(`request was ${cause instanceof CancelledFailure ? 'cancelled' : 'terminated'}`, { cause });
-  }
-  if (cause instanceof ApplicationFailure) {
-    if (cause.type === 'PROMPT_TOO_LONG') return new ContextLengthExceededError(cause.message, limitsOf(cause), { cause });
-    if (cause.type && REQUEST_INPUT_FAILURES.includes(cause.type)) return new InvalidInputError(cause.message, { cause });
-    switch (cause.type) {
-      case 'INSUFFICIENT_CREDITS':
-        return new InsufficientCreditsError(cause.message, { cause });
-      case 'NO_CAPABLE_NODE':
-        return new NoCapableNodeError(cause.message, { cause });
-      default:
-        return new RequestFailedError(cause.message, cause.type ?? undefined, { cause });
-    }
-  }
-  return new RequestFailedError(error.message, undefined, { cause: error });
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** requestId() asks again after pollMs, doubling up to this (admission takes one workflow task; a queued run longer). */
 const MAX_REQUEST_ID_POLL_MS = 2_000;
 
-function createHandle(workflow: WorkflowHandle, pollMs: number): RequestHandle {
+function createHandle(workflow: WorkflowHandle<InferenceWorkflow>, pollMs: number): RequestHandle {
   // One long-poll on the run's outcome per handle, shared by result() and stream(): no periodic query or describe.
   let outcome: Promise<SubmitResult> | undefined;
   const result = (): Promise<SubmitResult> => {
-    outcome ??= (workflow.result() as Promise<InferenceResult>).catch((error: unknown) => {
+    outcome ??= workflow.result().catch((error: unknown) => {
       outcome = undefined; // a later call asks the server again (e.g. after a connection error)
       throw toSdkError(error);
     });
@@ -150,7 +112,7 @@ function createHandle(workflow: WorkflowHandle, pollMs: number): RequestHandle {
     workflowId: workflow.workflowId,
     result,
     async status() {
-      const [description, status] = await Promise.all([workflow.describe(), workflow.query<RequestStatus>(STATUS_QUERY)]);
+      const [description, status] = await Promise.all([workflow.describe(), workflow.query(statusQuery)]);
       return {
         workflowId: workflow.workflowId,
         step: status.step,
@@ -163,7 +125,7 @@ function createHandle(workflow: WorkflowHandle, pollMs: number): RequestHandle {
       // On demand only: a query, and while the run has not reached step 02 yet another one after a growing pause.
       let settledOutcome: Promise<SubmitResult | Error> | undefined;
       for (let wait = pollMs; ; wait = Math.min(wait * 2, MAX_REQUEST_ID_POLL_MS)) {
-        const status = await workflow.query<RequestStatus>(STATUS_QUERY);
+        const status = await workflow.query(statusQuery);
         if (status.requestId) return status.requestId;
         settledOutcome ??= result().catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
         const early = await Promise.race([settledOutcome, sleep(wait).then(() => null)]);
@@ -212,9 +174,9 @@ export async function createParallelixClient(options: ParallelixClientOptions = 
       const input: WorkflowInput = { ...fields, messages: normalizeConversation(fields.messages) };
       const workflowId = workflowIdFor(input.userId, idempotencyKey);
       const fingerprint = fingerprintOf(input);
-      let workflow: WorkflowHandle;
+      let workflow: WorkflowHandle<InferenceWorkflow>;
       try {
-        workflow = await client.workflow.start(INFERENCE_WORKFLOW, {
+        workflow = await client.workflow.start<InferenceWorkflow>(INFERENCE_WORKFLOW, {
           taskQueue: COORDINATOR_TASK_QUEUE,
           workflowId,
           args: [input],
@@ -226,7 +188,7 @@ export async function createParallelixClient(options: ParallelixClientOptions = 
         });
       } catch (error) {
         if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-        workflow = client.workflow.getHandle(workflowId);
+        workflow = client.workflow.getHandle<InferenceWorkflow>(workflowId);
       }
       if (idempotencyKey) {
         // The run behind the key may be another request's: the same key must not answer a different question.
@@ -238,7 +200,7 @@ export async function createParallelixClient(options: ParallelixClientOptions = 
       return createHandle(workflow, pollMs);
     },
     handle(workflowId) {
-      return createHandle(client.workflow.getHandle(workflowId), pollMs);
+      return createHandle(client.workflow.getHandle<InferenceWorkflow>(workflowId), pollMs);
     },
     async close() {
       if (!options.connection) await connection.close();

@@ -16,7 +16,7 @@
  *   await px.close();
  * }
  */
-export { createParallelixClient, toSdkError, workflowIdFor } from './client.js';
+export { createParallelixClient, workflowIdFor } from './client.js';
 export type { ParallelixClient, ParallelixClientOptions, RequestHandle } from './client.js';
 export * from './errors.js';
 export { parseVerifiableResult, verifyResult } from './verify.js';
