@@ -1,6 +1,6 @@
 import type { OperatorCapabilities } from '../src/crypto/announcement.js';
-import { rankCandidates, type NodeCandidate } from '../src/coordinator/node-selection.js';
-import { nodeUptimes } from '../src/coordinator/uptime.js';
+import { rankCandidates, type NodeCandidate } from '../src/policy/node-selection.js';
+import { nodeUptimes } from '../src/policy/uptime.js';
 import type { CoordinatorDeps } from './deps.js';
 import { FailureType, nonRetryable } from './failures.js';
 

@@ -15,7 +15,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import { stopMiningForCrash } from '../src/chain/anvil.js';
-import { getFreePort } from '../src/devstack/ports.js';
+import { getFreePort } from '../src/shared/ports.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/devstack/embedded-postgres.js';
 import { startDevServer, type DevServer } from '../src/devstack/temporal-server.js';
 import { createApiKey } from '../src/gateway/api-keys.js';

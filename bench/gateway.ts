@@ -13,7 +13,7 @@ import { ChatOpenAI } from '@langchain/openai';
 import { streamText } from 'ai';
 import OpenAI from 'openai';
 import { createApiKey } from '../src/gateway/api-keys.js';
-import { getFreePort } from '../src/devstack/ports.js';
+import { getFreePort } from '../src/shared/ports.js';
 import { createParallelixClient, type ParallelixClient } from '../src/sdk/index.js';
 import { projectRoot } from '../src/shared/paths.js';
 import { spawnCli } from '../test/helpers/cli-process.js';

@@ -26,8 +26,8 @@ import type { MatchedNode } from '../activities/match.js';
 import type { JudgeScoreOutcome } from '../activities/sample-check.js';
 import type { AnchorInput, AnchorOutput } from '../activities/anchor.js';
 import type { VerifyOutcome } from '../activities/verify.js';
-import type { RecordMode, RecordScore, VerdictName } from '../src/chain/record.js';
-import type { PipelineSettings } from '../src/coordinator/config.js';
+import type { RecordMode, RecordScore, VerdictName } from '../src/protocol/verdict.js';
+import type { PipelineSettings } from '../src/policy/coordinator-policy.js';
 import type { OperatorActivities } from '../src/operator/activities.js';
 import {
   ANCHOR_WAITING_STEP,

@@ -7,7 +7,7 @@ import { toHex, type Hex } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { ProvisioningError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
-import { ORPHAN_GUARD_SCRIPT } from '../devstack/service-process.js';
+import { ORPHAN_GUARD_SCRIPT } from '../shared/service-process.js';
 
 const log = createLogger('anvil');
 const require = createRequire(import.meta.url);

@@ -6,10 +6,10 @@ import { z } from 'zod';
 import type { CodecKey } from '../codec/codec-key.js';
 import { loadOrCreateCodecKey } from '../codec/codec-key.js';
 import { createPrismaClient, type PrismaClient } from '../db/client.js';
-import { stackFile, type StackEndpoints } from '../devstack/stack.js';
+import { stackFile, type StackEndpoints } from './stack-file.js';
 import { ConfigError } from '../shared/errors.js';
 import { stateDir } from '../shared/paths.js';
-import { parseEnv } from './parse-env.js';
+import { parseEnv } from '../shared/parse-env.js';
 
 /**
  * Where the services are, for every process but `parallelix start`: each value from its environment variable, else

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ProvisioningError } from '../shared/errors.js';
 import { projectRoot, stateDir } from '../shared/paths.js';
-import { spawnService, type ServiceProcess } from './service-process.js';
+import { spawnService, type ServiceProcess } from '../shared/service-process.js';
 
 /** A `parallelix <args>` process the stack owns (logs in `<state>/logs/<name>.log`), under the orphan guard. */
 export function spawnCliService(name: string, args: string[], env: NodeJS.ProcessEnv): ServiceProcess {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { defaultModelPath } from '../inference/model-source.js';
 import { stateDir } from '../shared/paths.js';
-import { nonEmpty, parseEnv } from '../config/parse-env.js';
+import { nonEmpty, parseEnv } from '../shared/parse-env.js';
 import type { LogitNoise } from '../sampling/logit-noise.js';
 import { ConfigError } from '../shared/errors.js';
 import { OPERATOR_ENDPOINT_PORT } from '../protocol/operator-endpoint-wire.js';

@@ -8,7 +8,7 @@ import { OPERATOR_WIRE, type RegistrationInput, type RegistrationResult } from '
 import { REGISTRATION_WORKFLOW_TYPE, registrationWorkflowId } from '../protocol/operator-endpoint-wire.js';
 import { COORDINATOR_TASK_QUEUE, nodeHealthTaskQueue, nodeTaskQueue } from '../protocol/task-queues.js';
 import type { Registry } from 'prom-client';
-import { instrumentOperatorActivities } from '../metrics/operator-metrics.js';
+import { instrumentOperatorActivities } from './instrument-activities.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createOperatorActivities, type OperatorActivities } from './activities.js';
 import type { OperatorConfig } from './config.js';

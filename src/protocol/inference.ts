@@ -1,4 +1,4 @@
-import type { RecordMode, RecordScore, VerdictName } from '../chain/record.js';
+import type { RecordMode, RecordScore, VerdictName } from './verdict.js';
 import type { RequestSeal } from '../crypto/request-seal.js';
 import type { InferencePayload } from './operator-wire.js';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, TerminatedFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { loadOrCreateCodecKey, type CodecKey } from '../codec/codec-key.js';
-import { coordinatorDataConverter } from '../coordinator/data-converter.js';
+import { coordinatorDataConverter } from '../codec/data-converter.js';
 import { normalizeConversation } from '../protocol/conversation.js';
 import { platformClientInterceptors } from './request-seal-interceptor.js';
 import { INFERENCE_WORKFLOW, REQUEST_INPUT_FAILURES, STATUS_QUERY, type InferenceResult, type RequestStatus } from '../protocol/inference.js';

@@ -32,3 +32,8 @@ export class ProvisioningError extends ParallelixError {
 export class InvalidInputError extends ParallelixError {
   override readonly code: string = 'INVALID_INPUT';
 }
+
+/** A request, node or user that was named does not exist. */
+export class NotFoundError extends ParallelixError {
+  override readonly code = 'NOT_FOUND';
+}

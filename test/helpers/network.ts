@@ -15,17 +15,17 @@ import {
   type AnvilHandle,
 } from '../../src/chain/index.js';
 import { loadOrCreateCodecKey } from '../../src/codec/codec-key.js';
-import { loadCoordinatorPolicy, type CoordinatorPolicy } from '../../src/coordinator/config.js';
+import { loadCoordinatorPolicy, type CoordinatorPolicy } from '../../src/policy/coordinator-policy.js';
 import { startCoordinator, type CoordinatorOptions, type RunningCoordinator } from '../../src/coordinator/coordinator.js';
-import { coordinatorDataConverter } from '../../src/coordinator/data-converter.js';
-import { approveNode } from '../../src/coordinator/node-admission.js';
+import { coordinatorDataConverter } from '../../src/codec/data-converter.js';
+import { approveNode } from '../../src/policy/node-admission.js';
 import { EncryptionCodec } from '../../src/codec/encryption-codec.js';
 import { loadOrCreateIdentity } from '../../src/crypto/identity.js';
 import { platformClientInterceptors } from '../../src/sdk/request-seal-interceptor.js';
 import { topUp } from '../../src/db/credits.js';
 import { createPrismaClient, type PrismaClient } from '../../src/db/client.js';
 import { rpcAnswers, stopMiningForCrash } from '../../src/chain/anvil.js';
-import { getFreePort } from '../../src/devstack/ports.js';
+import { getFreePort } from '../../src/shared/ports.js';
 import { projectRoot } from '../../src/shared/paths.js';
 import type { OperatorEndpoint } from '../../src/operator-endpoint/server.js';
 import { startTestOperatorEndpoint } from './operator-endpoint.js';

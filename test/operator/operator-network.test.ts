@@ -5,11 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, WorkflowFailedError } from '@temporalio/client';
 import { EncryptionCodec } from '../../src/codec/encryption-codec.js';
-import { coordinatorDataConverter } from '../../src/coordinator/data-converter.js';
+import { coordinatorDataConverter } from '../../src/codec/data-converter.js';
 import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createRegistrationActivities } from '../../activities/register-node.js';
-import { nodeUptimes } from '../../src/coordinator/uptime.js';
+import { nodeUptimes } from '../../src/policy/uptime.js';
 import {
   createIdentity,
   dispatchFields,
@@ -38,7 +38,7 @@ import { startTestOperatorEndpoint } from '../helpers/operator-endpoint.js';
 import type { OperatorEndpoint } from '../../src/operator-endpoint/server.js';
 import { startTestTemporal, type TestTemporal } from '../helpers/temporal.js';
 import { spawnOperator, type OperatorProcess } from './operator-process.js';
-import { approveNode } from '../../src/coordinator/node-admission.js';
+import { approveNode } from '../../src/policy/node-admission.js';
 import { waitFor } from '../helpers/observe.js';
 import { FRANCE_32_TEXT, FRANCE_MESSAGES } from '../fixtures/reference-prompt.js';
 

@@ -16,7 +16,7 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import pg from 'pg';
-import { actualCost } from '../../src/coordinator/pricing.js';
+import { actualCost } from '../../src/policy/pricing.js';
 import { getBalance } from '../../src/db/credits.js';
 import type { InferenceWorkflowInput } from '../../src/protocol/inference.js';
 import { COORDINATOR_TASK_QUEUE } from '../../src/protocol/task-queues.js';
