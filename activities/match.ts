@@ -31,7 +31,7 @@ export function createMatch({ db, policy }: CoordinatorDeps) {
       nodeUptimes(db, ids, policy.uptimeWindowMs),
       db.inferenceRequest.groupBy({
         by: ['nodeId'],
-        where: { nodeId: { in: ids }, status: { in: ['MATCHED', 'DISPATCHED'] } },
+        where: { nodeId: { in: ids }, status: 'DISPATCHED' },
         _count: { _all: true },
       }),
     ]);
