@@ -28,6 +28,7 @@ import { checkInvariants, type Outcome } from './chaos-invariants.js';
 import { machineFacts } from './machine.js';
 import { formatTable } from './table.js';
 import { mulberry32 } from '../src/shared/prng.js';
+import { codecKeyFile, coordinatorKeyDir } from '../src/codec/codec-key.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -103,7 +104,7 @@ progress(`stack up: 2 coordinators, 4 operators (${DISHONEST} = ${dishonestNodeI
 const gatewayPort = await getFreePort();
 const gateway: CliProcess = spawnCli(['gateway', '--port', String(gatewayPort)], { ...network.cliEnv(), PARALLELIX_GATEWAY_RATE_LIMIT_RPM: '0', PARALLELIX_LOG_LEVEL: 'warn' });
 await gateway.waitFor('gateway listening');
-const sdk: ParallelixClient = await createParallelixClient({ address: dev.address, namespace: dev.namespace, codecKeyFile: path.join(network.stateRoot, 'coordinator', 'codec-key') });
+const sdk: ParallelixClient = await createParallelixClient({ address: dev.address, namespace: dev.namespace, codecKeyFile: codecKeyFile(coordinatorKeyDir(network.stateRoot)) });
 
 const USERS = Array.from({ length: 8 }, (_, i) => `chaos-user-${i}`);
 const TOPUP = 50_000_000;
@@ -335,7 +336,7 @@ try {
   progress(`chaos phase: ${chaos.sent} requests, ${chaos.completed} completed in ${(chaos.wallMs / 1000).toFixed(1)} s; ${faults.length} faults; waiting for every run to close`);
   await restartMissing();
 
-  const report = await checkInvariants({ network, temporal: temporal.client, codecKeyFile: path.join(network.stateRoot, 'coordinator', 'codec-key'), outcomes, dishonestNodeId, topUpsPerUser: TOPUP, users: [...USERS, gatewayUser], closeTimeoutMs: quick ? 240_000 : 900_000, chainOutages: faults.filter((f) => f.kind === 'chain-outage').length, progress });
+  const report = await checkInvariants({ network, temporal: temporal.client, codecKeyFile: codecKeyFile(coordinatorKeyDir(network.stateRoot)), outcomes, dishonestNodeId, topUpsPerUser: TOPUP, users: [...USERS, gatewayUser], closeTimeoutMs: quick ? 240_000 : 900_000, chainOutages: faults.filter((f) => f.kind === 'chain-outage').length, progress });
   supervision.done = true;
   await supervisor;
   const faultCounts = Object.fromEntries(['coordinator', 'operator', 'temporal', 'postgres', 'anvil', 'chain-outage'].map((k) => [k, faults.filter((f) => f.kind === k).length]));

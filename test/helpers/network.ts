@@ -14,7 +14,7 @@ import {
   type AnchoredRecord,
   type AnvilHandle,
 } from '../../src/chain/index.js';
-import { loadOrCreateCodecKey } from '../../src/codec/codec-key.js';
+import { codecKeyFile, coordinatorKeyDir, loadOrCreateCodecKey } from '../../src/codec/codec-key.js';
 import { loadCoordinatorPolicy, type CoordinatorPolicy } from '../../src/policy/coordinator-policy.js';
 import { startCoordinator, type CoordinatorOptions, type RunningCoordinator } from '../../src/coordinator/coordinator.js';
 import { coordinatorDataConverter } from '../../src/codec/data-converter.js';
@@ -160,7 +160,7 @@ async function assembleTestNetwork(options: TestNetworkOptions, started: Array<(
     pipeline: { ...base.pipeline, dispatchHeartbeatSeconds: 10, ...options.policy },
     ...(options.anchorBatchMax !== undefined ? { anchorBatchMax: options.anchorBatchMax } : {}),
   };
-  const keyDir = path.join(stateRoot, 'coordinator');
+  const keyDir = coordinatorKeyDir(stateRoot);
   const coordinatorOptions: CoordinatorOptions = {
     temporal: { address: temporal.server.address, namespace: temporal.server.namespace },
     databaseUrl: database.url,
@@ -170,7 +170,7 @@ async function assembleTestNetwork(options: TestNetworkOptions, started: Array<(
     keyDir,
     ...(options.codec === false ? { dataConverter: {} } : {}),
   };
-  const codecKey = loadOrCreateCodecKey(path.join(keyDir, 'codec-key'));
+  const codecKey = loadOrCreateCodecKey(codecKeyFile(keyDir));
   // The coordinator's key pair (created here first; coordinators started below load the same file): its box key
   // opens what operators seal to the coordinator.
   const coordinatorIdentity = await loadOrCreateIdentity(path.join(keyDir, 'coordinator-key.json'));
