@@ -1,5 +1,5 @@
 /**
- * One ParalleliX inference request, steps 01–14 in the fixed order of docs (../shared/spec/DESIGN.md).
+ * One ParalleliX inference request, steps 01–14 in the fixed order of docs/pipeline.md.
  * Coordinator steps are local activities (they run in this worker: ~10x less latency than a round trip through
  * matching); the dispatch to an operator is a regular activity on that node's own task queue.
  * Nothing here sees plaintext in history: the coordinator's payload codec encrypts inputs and results, and the

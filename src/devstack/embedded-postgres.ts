@@ -46,7 +46,7 @@ export interface EmbeddedPostgres {
 }
 
 /**
- * A real PostgreSQL server from the binaries shipped on npm (src/db/postgres-binaries.ts), owned by this process:
+ * A real PostgreSQL server from the binaries shipped on npm (src/devstack/postgres-binaries.ts), owned by this process:
  * the cluster is created on first use (`initdb`, password authentication with a generated superuser password),
  * the server listens on 127.0.0.1 only (no Unix socket), and it runs under the orphan guard, so it stops with the
  * process that started it, even one killed by SIGKILL. Any number of connections, from any process.
