@@ -43,7 +43,7 @@ import { waitFor } from '../helpers/observe.js';
 import { FRANCE_32_TEXT, FRANCE_MESSAGES } from '../fixtures/reference-prompt.js';
 
 /*
- * Real operator processes (src/operator/main.ts, tiny random Llama on CPU) against a private Temporal dev
+ * Real operator processes (`parallelix operator`, tiny random Llama on CPU) against a private Temporal dev
  * server, with the coordinator's registration/health workflows and activities on a fresh database.
  */
 const MODEL = 'tiny-random-LlamaForCausalLM-fp16';
@@ -430,7 +430,7 @@ test('a suspended node is refused at start-up: the operator exits non-zero with 
     expect(await operators.get('beta')!.stop('SIGTERM')).toBe(0);
     const proc = spawnOperator(operatorEnv('beta'));
     expect(await proc.exited).toBe(1);
-    expect(proc.stderr()).toMatch(/operator failed \[REGISTRATION_REFUSED\]: coordinator refused the announcement \(NODE_NOT_ADMITTED\)/);
+    expect(proc.stderr()).toMatch(/parallelix: RegistrationRefusedError \[REGISTRATION_REFUSED\]: coordinator refused the announcement \(NODE_NOT_ADMITTED\)/);
     expect(proc.stdout()).not.toMatch(/ready on task queue/);
   } finally {
     await db.node.update({ where: { nodeId: node('beta') }, data: { status: 'ACTIVE' } });
