@@ -101,7 +101,9 @@ export function spawnService(options: {
     exited,
     async stop(timeoutMs = 10_000): Promise<void> {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM'); // the guard asks the service to stop with its stop signal and waits for it
+      // EOF on its stdin: the guard's watcher sends the service its stop signal and is gone before the service exits,
+      // so once the guard has exited nothing of the group is left.
+      child.stdin?.end();
       const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), timeoutMs);
       await exited;
       clearTimeout(timer);
