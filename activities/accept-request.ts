@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
-import type { PipelineSettings } from '../src/coordinator/config.js';
-import { maxCost, promptTokenUpperBound } from '../src/coordinator/pricing.js';
-import { TemplateRefusedError } from '../src/coordinator/token-counter.js';
+import type { PipelineSettings } from '../src/policy/coordinator-policy.js';
+import { maxCost, promptTokenUpperBound } from '../src/policy/pricing.js';
+import { TemplateRefusedError } from '../src/inference/token-counter.js';
 import { verifyRequestSeal } from '../src/crypto/request-seal.js';
 import type { InferenceWorkflowInput } from '../src/protocol/inference.js';
 import { normalizeConversation } from '../src/protocol/conversation.js';

@@ -1,6 +1,7 @@
-import { nodeSignKey } from '../src/coordinator/node-keys.js';
+import { nodeSignKey } from '../src/db/node-keys.js';
 import type { InclusionProof } from '../src/chain/merkle.js';
-import type { ExecutionRecordInput, RecordDevice, RecordMode, RecordScore, VerdictName } from '../src/chain/record.js';
+import type { ExecutionRecordInput, RecordDevice } from '../src/chain/record.js';
+import type { RecordMode, RecordScore, VerdictName } from '../src/protocol/verdict.js';
 import type { Prisma } from '../src/db/client.js';
 import { ChainError } from '../src/chain/errors.js';
 import type { CoordinatorDeps } from './deps.js';

@@ -1,7 +1,7 @@
 import type { RegistryClient } from '../src/chain/registry.js';
-import type { AnchorGroupCommit } from '../src/coordinator/anchor-group-commit.js';
-import type { CoordinatorPolicy } from '../src/coordinator/config.js';
-import type { TokenCounter } from '../src/coordinator/token-counter.js';
+import type { AnchorGroupCommit } from '../src/chain/anchor-group-commit.js';
+import type { CoordinatorPolicy } from '../src/policy/coordinator-policy.js';
+import type { TokenCounter } from '../src/inference/token-counter.js';
 import type { RequestSealKey } from '../src/crypto/request-seal.js';
 import type { NodeIdentity } from '../src/crypto/identity.js';
 import type { PrismaClient } from '../src/db/client.js';

@@ -1,6 +1,6 @@
 import type { OperatorCapabilities } from '../src/crypto/announcement.js';
-import { rankCandidates, type NodeCandidate } from '../src/coordinator/node-selection.js';
-import { nodeUptimes } from '../src/coordinator/uptime.js';
+import { rankCandidates, type NodeCandidate } from '../src/policy/node-selection.js';
+import { nodeUptimes } from '../src/policy/uptime.js';
 import type { CoordinatorDeps } from './deps.js';
 import { applicationFailure, FailureType } from '../src/protocol/failures.js';
 
@@ -31,7 +31,7 @@ export function createMatch({ db, policy }: CoordinatorDeps) {
       nodeUptimes(db, ids, policy.uptimeWindowMs),
       db.inferenceRequest.groupBy({
         by: ['nodeId'],
-        where: { nodeId: { in: ids }, status: { in: ['MATCHED', 'DISPATCHED'] } },
+        where: { nodeId: { in: ids }, status: 'DISPATCHED' },
         _count: { _all: true },
       }),
     ]);

@@ -1,8 +1,8 @@
 import { NodeStatus, Prisma, type PrismaClient } from '../src/db/client.js';
 import { InvalidAnnouncementError, verifyAnnouncement, verifyHealthProbe, type OperatorAnnouncement } from '../src/crypto/index.js';
-import { NodeNotAdmittedError } from '../src/coordinator/errors.js';
-import { readNodeAllowlist } from '../src/coordinator/node-admission.js';
-import { DEFAULT_NODE_HEALTH_SETTINGS, type NodeHealthSettings } from '../src/coordinator/node-health-settings.js';
+import { NodeNotAdmittedError } from '../src/policy/errors.js';
+import { readNodeAllowlist } from '../src/policy/node-admission.js';
+import { DEFAULT_NODE_HEALTH_SETTINGS, type NodeHealthSettings } from '../src/policy/node-health-settings.js';
 import { OPERATOR_WIRE, type RegistrationInput } from '../src/protocol/operator-wire.js';
 import { nodeHealthTaskQueue, nodeTaskQueue } from '../src/protocol/task-queues.js';
 import { applicationFailure, FailureType, toApplicationFailure } from '../src/protocol/failures.js';

@@ -1,4 +1,4 @@
-import { nodeSignKey } from '../src/coordinator/node-keys.js';
+import { nodeSignKey } from '../src/db/node-keys.js';
 import { signDispatch } from '../src/crypto/dispatch-signature.js';
 import { sealEnvelope } from '../src/crypto/envelope.js';
 import { verifyScoreReport } from '../src/crypto/score-report.js';

@@ -1,5 +1,5 @@
-import { actualCost } from '../src/coordinator/pricing.js';
-import { nodeUptimes } from '../src/coordinator/uptime.js';
+import { actualCost } from '../src/policy/pricing.js';
+import { nodeUptimes } from '../src/policy/uptime.js';
 import { captureHold } from '../src/db/credits.js';
 import { NoHoldError } from '../src/db/errors.js';
 import type { TokenUsage } from '../src/protocol/inference.js';

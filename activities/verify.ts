@@ -1,4 +1,4 @@
-import { nodeSignKey } from '../src/coordinator/node-keys.js';
+import { nodeSignKey } from '../src/db/node-keys.js';
 import { toBase64 } from '../src/crypto/encoding.js';
 import { openJsonEnvelope } from '../src/crypto/envelope.js';
 import { computePoe, verifyPoeSignature } from '../src/crypto/poe.js';

@@ -14,7 +14,7 @@ import { Client, Connection } from '@temporalio/client';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { getFreePort } from '../src/devstack/ports.js';
+import { getFreePort } from '../src/shared/ports.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/devstack/embedded-postgres.js';
 import { startDevServer, type DevServer } from '../src/devstack/temporal-server.js';
 import { createApiKey } from '../src/gateway/api-keys.js';
@@ -27,6 +27,7 @@ import { checkInvariants, type Outcome } from './chaos-invariants.js';
 import { machineFacts } from './machine.js';
 import { formatTable } from './table.js';
 import { mulberry32 } from '../src/shared/prng.js';
+import { codecKeyFile, coordinatorKeyDir } from '../src/codec/codec-key.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -102,7 +103,7 @@ progress(`stack up: 2 coordinators, 4 operators (${DISHONEST} = ${dishonestNodeI
 const gatewayPort = await getFreePort();
 const gateway: CliProcess = spawnCli(['gateway', '--port', String(gatewayPort)], { ...network.cliEnv(), PARALLELIX_GATEWAY_RATE_LIMIT_RPM: '0', PARALLELIX_LOG_LEVEL: 'warn' });
 await gateway.waitFor('gateway listening');
-const sdk: ParallelixClient = await createParallelixClient({ address: dev.address, namespace: dev.namespace, codecKeyFile: path.join(network.stateRoot, 'coordinator', 'codec-key') });
+const sdk: ParallelixClient = await createParallelixClient({ address: dev.address, namespace: dev.namespace, codecKeyFile: codecKeyFile(coordinatorKeyDir(network.stateRoot)) });
 
 const USERS = Array.from({ length: 8 }, (_, i) => `chaos-user-${i}`);
 const TOPUP = 50_000_000;

@@ -13,7 +13,7 @@ import { ChatOpenAI } from '@langchain/openai';
 import { streamText } from 'ai';
 import OpenAI from 'openai';
 import { createApiKey } from '../src/gateway/api-keys.js';
-import { getFreePort } from '../src/devstack/ports.js';
+import { getFreePort } from '../src/shared/ports.js';
 import { createParallelixClient, type ParallelixClient } from '../src/sdk/index.js';
 import { projectRoot } from '../src/shared/paths.js';
 import { spawnCli } from '../test/helpers/cli-process.js';
@@ -22,6 +22,7 @@ import { FRANCE_MESSAGES } from '../test/fixtures/reference-prompt.js';
 import { machineFacts } from './machine.js';
 import { distribution, round, type Distribution } from './stats.js';
 import { formatTable } from './table.js';
+import { codecKeyFile, coordinatorKeyDir } from '../src/codec/codec-key.js';
 
 interface Timing {
   firstChunkMs: number;
@@ -118,7 +119,7 @@ async function main(): Promise<void> {
   const px = await createParallelixClient({
     address: network.temporal.server.address,
     namespace: network.temporal.server.namespace,
-    codecKeyFile: path.join(network.stateRoot, 'coordinator', 'codec-key'),
+    codecKeyFile: codecKeyFile(coordinatorKeyDir(network.stateRoot)),
   });
   const port = await getFreePort();
   const gateway = spawnCli(['gateway', '--port', String(port)], { ...network.cliEnv(), PARALLELIX_GATEWAY_RATE_LIMIT_RPM: '0', PARALLELIX_LOG_LEVEL: 'warn' });

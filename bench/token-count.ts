@@ -6,7 +6,7 @@
  * Prints JSON: tokenizer load time, then per prompt kind the wall time (median, p95) and CPU time (mean) per request.
  */
 import { performance } from 'node:perf_hooks';
-import { createTokenCounter } from '../src/coordinator/token-counter.js';
+import { createTokenCounter } from '../src/inference/token-counter.js';
 import { defaultModelPath } from '../src/inference/model-source.js';
 import { normalizeConversation } from '../src/protocol/conversation.js';
 import type { ChatMessage } from '../src/protocol/inference.js';

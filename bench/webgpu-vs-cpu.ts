@@ -15,7 +15,7 @@
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { loadCoordinatorPolicy } from '../src/coordinator/config.js';
+import { loadCoordinatorPolicy } from '../src/policy/coordinator-policy.js';
 import { createInferenceEngine, defaultModelPath, type ChatMessage, type InferenceDevice, type InferenceEngine } from '../src/inference/engine.js';
 import { judgeClaim, type ClaimFailure, type TolerantThresholds, type TolerantVerdict } from '../src/sampling/tolerant-check.js';
 import { distinctPrompts } from './prompts.js';

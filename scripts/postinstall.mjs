@@ -1,5 +1,5 @@
 // Generates the build artifacts that are not committed: the Prisma client (src/generated/prisma) and the
-// compiled registry contract (contracts/out). Runs after `npm install` / `npm ci`, and again before tests.
+// compiled registry contract with its ABI module (contracts/out). Runs after `npm install` / `npm ci`, and again before tests.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,5 +1,5 @@
 /**
- * One ParalleliX inference request, steps 01–14 in the fixed order of docs (../shared/spec/DESIGN.md).
+ * One ParalleliX inference request, steps 01–14 in the fixed order of docs/pipeline.md.
  * Coordinator steps are local activities (they run in this worker: ~10x less latency than a round trip through
  * matching); the dispatch to an operator is a regular activity on that node's own task queue.
  * Nothing here sees plaintext in history: the coordinator's payload codec encrypts inputs and results, and the
@@ -24,8 +24,8 @@ import type { MatchedNode } from '../activities/match.js';
 import type { JudgeScoreOutcome } from '../activities/sample-check.js';
 import type { AnchorInput, AnchorOutput } from '../activities/anchor.js';
 import type { VerifyOutcome } from '../activities/verify.js';
-import type { RecordMode, RecordScore, VerdictName } from '../src/chain/record.js';
-import type { PipelineSettings } from '../src/coordinator/config.js';
+import type { RecordMode, RecordScore, VerdictName } from '../src/protocol/verdict.js';
+import type { PipelineSettings } from '../src/policy/coordinator-policy.js';
 import type { OperatorActivities } from '../src/operator/activities.js';
 import { applicationFailure, asWorkflowFailure, FailureType, isRequestInputFailure } from '../src/protocol/failures.js';
 import {

@@ -1,7 +1,7 @@
 import { ActivityFailure, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { continueAsNew, log, patched, proxyActivities, sleep, upsertSearchAttributes, uuid4 } from '@temporalio/workflow';
 import type { RegistrationActivities } from '../activities/register-node.js';
-import type { NodeHealthSettings } from '../src/coordinator/node-health-settings.js';
+import type { NodeHealthSettings } from '../src/policy/node-health-settings.js';
 import type { OperatorActivities } from '../src/operator/activities.js';
 import { OPERATOR_WIRE } from '../src/protocol/operator-wire.js';
 import { nodeHealthTaskQueue } from '../src/protocol/task-queues.js';

@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +6,7 @@ import { toHex, type Hex } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { ProvisioningError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
-import { ORPHAN_GUARD_SCRIPT } from '../devstack/service-process.js';
+import { spawnService, type ServiceProcess } from '../shared/service-process.js';
 
 const log = createLogger('anvil');
 const require = createRequire(import.meta.url);
@@ -224,52 +223,20 @@ export async function startAnvil(options: StartAnvilOptions): Promise<AnvilHandl
 
   const tempDir = options.logFile ? undefined : mkdtempSync(path.join(os.tmpdir(), 'parallelix-anvil-'));
   const logFile = options.logFile ?? path.join(tempDir!, 'anvil.log');
-  mkdirSync(path.dirname(logFile), { recursive: true });
-  const logFd = openSync(logFile, 'a');
-
-  const child = spawn('sh', ['-c', ORPHAN_GUARD_SCRIPT, 'anvil-guard', 'TERM', binary, ...args], {
-    stdio: ['pipe', logFd, logFd],
-    detached: true, // own process group, so a fallback kill reaches anvil too
-  });
-  closeSync(logFd);
-  const pid = child.pid;
-  if (pid === undefined) {
-    throw new ProvisioningError('could not spawn anvil', { details: `binary: ${binary}` });
+  let service: ServiceProcess;
+  try {
+    // On SIGTERM anvil dumps its state and exits; an idle anvil must not keep the Node process alive.
+    service = spawnService({ name: 'anvil', command: binary, args, logFile, unref: true });
+  } catch (error) {
+    throw new ProvisioningError('could not spawn anvil', { details: `binary: ${binary}: ${String(error)}` });
   }
-
-  let exited = false;
-  let exitCode: number | null = null;
-  const exitedPromise = new Promise<void>((resolve) => {
-    child.once('exit', (code) => {
-      exited = true;
-      exitCode = code;
-      resolve();
-    });
-  });
-  const killGroup = (signal: NodeJS.Signals): void => {
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      // already gone
-    }
-  };
-  const onExit = (): void => killGroup('SIGTERM');
-  process.once('exit', onExit);
-  // An idle anvil must not keep the Node process alive; the guard reaps it when we exit.
-  child.unref();
-  child.stdin?.on('error', () => undefined);
-  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  let exitCode: number | NodeJS.Signals | undefined;
+  void service.exited.then((code) => (exitCode = code));
 
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
-      process.off('exit', onExit);
-      if (!exited) {
-        child.stdin?.end(); // guard sends SIGTERM: anvil dumps state and exits
-        const timer = setTimeout(() => killGroup('SIGKILL'), 10_000);
-        await exitedPromise;
-        clearTimeout(timer);
-      }
+      await service.stop();
       if (tempDir) rmSync(tempDir, { recursive: true, force: true });
       log.info({ port: options.port }, 'anvil stopped');
     })();
@@ -286,16 +253,16 @@ export async function startAnvil(options: StartAnvilOptions): Promise<AnvilHandl
       }
       break;
     }
-    if (exited || Date.now() > deadline) {
+    if (exitCode !== undefined || Date.now() > deadline) {
       const output = tail(logFile);
       await stop();
       throw new ProvisioningError(
-        exited ? `anvil exited during startup (code ${String(exitCode)})` : `anvil did not answer on ${rpcUrl} in time`,
+        exitCode !== undefined ? `anvil exited during startup (code ${String(exitCode)})` : `anvil did not answer on ${rpcUrl} in time`,
         { details: output || `no output; log file ${logFile}` },
       );
     }
     await new Promise((r) => setTimeout(r, 100));
   }
   log.info({ rpcUrl, chainId, stateFile: options.stateFile }, 'anvil ready');
-  return { rpcUrl, chainId, pid, stop };
+  return { rpcUrl, chainId, pid: service.pid, stop };
 }

@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Abi } from 'viem';
 import { projectRoot } from '../shared/paths.js';
 import {
   compileRegistry,
@@ -14,10 +15,33 @@ import {
 /** Generated (gitignored) artifact written by scripts/compile-contracts.ts at postinstall. */
 export const REGISTRY_ARTIFACT_PATH = path.join(projectRoot, 'contracts', 'out', `${REGISTRY_CONTRACT_NAME}.json`);
 
-export function writeArtifact(artifact: CompiledContract, file = REGISTRY_ARTIFACT_PATH): void {
+/**
+ * Generated (gitignored) beside the artifact: its ABI as an `as const` TypeScript module, so viem infers argument
+ * and return types from it (src/chain/abi.ts re-exports it).
+ */
+export const REGISTRY_ABI_MODULE_PATH = path.join(projectRoot, 'contracts', 'out', `${REGISTRY_CONTRACT_NAME}.abi.ts`);
+
+/** The source of the ABI module: `executionRegistryAbi` (the ABI, `as const`) and its type `ExecutionRegistryAbi`. */
+export function renderAbiModule(abi: Abi): string {
+  return [
+    `// Generated from contracts/${REGISTRY_CONTRACT_NAME}.sol by src/chain/artifact.ts (npm install, npm test): do not edit.`,
+    `export const executionRegistryAbi = ${JSON.stringify(abi, null, 2)} as const;`,
+    '',
+    'export type ExecutionRegistryAbi = typeof executionRegistryAbi;',
+    '',
+  ].join('\n');
+}
+
+/** Writes the artifact and, from its ABI, the ABI module beside it. */
+export function writeArtifact(artifact: CompiledContract, file = REGISTRY_ARTIFACT_PATH, abiModule = REGISTRY_ABI_MODULE_PATH): void {
+  writeAtomically(file, `${JSON.stringify(artifact, null, 2)}\n`);
+  writeAtomically(abiModule, renderAbiModule(artifact.abi));
+}
+
+function writeAtomically(file: string, text: string): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(artifact, null, 2)}\n`);
+  writeFileSync(tmp, text);
   renameSync(tmp, file); // atomic: a concurrent reader never sees half a file
 }
 

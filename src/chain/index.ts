@@ -48,6 +48,5 @@ export {
   type ChainRecordArgs,
   type ExecutionRecordInput,
   type VerdictCode,
-  type VerdictName,
 } from './record.js';
 export { createRegistryClient, type AnchorResult, type RegistryClient, type RegistryClientParams } from './registry.js';

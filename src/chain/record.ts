@@ -1,23 +1,17 @@
 import { bytesToHex, encodeAbiParameters, keccak256, sha256, stringToBytes, type Address, type Hex } from 'viem';
 import { fromBase64 } from '../crypto/encoding.js';
 import { RECORD_INPUT_PARAMETER } from './abi.js';
+import type { RecordMode, RecordScore, VerdictName } from '../protocol/verdict.js';
 import { InvalidInputError } from '../shared/errors.js';
 
-/**
- * Verdict codes stored on chain (uint8; 0 is never valid). Must match ExecutionRegistry.sol.
- * - Accepted: not sampled, accepted on signature + PoE (no sampled node).
- * - AcceptedSampledAgree: sampled, node_j agreed with node_i.
- * - AcceptedDisputeUpheld: sampled, disagreement resolved in node_i's favour (node_j penalised).
- * - MajorityOverruled: sampled, disagreement resolved against node_i (node_i penalised).
- */
+/** Verdict codes stored on chain (uint8; 0 is never valid). Must match ExecutionRegistry.sol. */
 export const VERDICT_CODES = {
   Accepted: 1,
   AcceptedSampledAgree: 2,
   AcceptedDisputeUpheld: 3,
   MajorityOverruled: 4,
-} as const;
+} as const satisfies Record<VerdictName, number>;
 
-export type VerdictName = keyof typeof VERDICT_CODES;
 export type VerdictCode = (typeof VERDICT_CODES)[VerdictName];
 
 export function verdictName(code: number): VerdictName {
@@ -27,20 +21,11 @@ export function verdictName(code: number): VerdictName {
 }
 
 /** Step 11's mode on chain (uint8): none only for an unsampled (Accepted) record. Must match ExecutionRegistry.sol. */
-export const SAMPLE_MODE_CODES = { none: 0, exact: 1, tolerant: 2 } as const;
-export type RecordMode = keyof typeof SAMPLE_MODE_CODES;
+export const SAMPLE_MODE_CODES = { none: 0, exact: 1, tolerant: 2 } as const satisfies Record<RecordMode, number>;
 
 /** A node's inference device on chain (uint8). */
 export const DEVICE_CODES = { unknown: 0, cpu: 1, webgpu: 2 } as const;
 export type RecordDevice = keyof typeof DEVICE_CODES;
-
-/** A checking node's score summary as anchored: positions, failing positions, longest failing run, largest gap (σ). */
-export interface RecordScore {
-  positions: number;
-  failing: number;
-  longestFailRun: number;
-  maxGap: number;
-}
 
 /** What the coordinator anchors (application ids and values; converted to contract form by toChainRecord). */
 export interface ExecutionRecordInput {

@@ -1,6 +1,6 @@
 import type { PrismaClient } from '../db/client.js';
 import { getBalance, topUp } from '../db/credits.js';
-import type { StackEndpoints } from '../devstack/stack.js';
+import type { StackEndpoints } from '../config/stack-file.js';
 import type { InferenceWorkflowInput } from '../protocol/inference.js';
 import { createParallelixClient } from '../sdk/index.js';
 import { say } from './output.js';

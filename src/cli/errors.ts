@@ -5,11 +5,6 @@ export class AuditMismatchError extends ParallelixError {
   override readonly code = 'AUDIT_MISMATCH';
 }
 
-/** A request, node or user named on the command line does not exist. */
-export class NotFoundError extends ParallelixError {
-  override readonly code = 'NOT_FOUND';
-}
-
 /** `parallelix verify`: the result a user holds does not match the chain. */
 export class VerifyMismatchError extends ParallelixError {
   override readonly code = 'VERIFY_MISMATCH';

@@ -1,5 +1,7 @@
 import { randomBytes, createHash } from 'node:crypto';
+import path from 'node:path';
 import { ConfigError } from '../shared/errors.js';
+import { stateDir } from '../shared/paths.js';
 import { readOrCreateSecretFile } from '../shared/secret-file.js';
 
 export interface CodecKey {
@@ -7,6 +9,16 @@ export interface CodecKey {
   id: string;
   /** 32-byte AES-256-GCM key. */
   key: Buffer;
+}
+
+/** The folder of the coordinator's key files (box key pair, codec key) in a state folder: `<state>/coordinator`. */
+export function coordinatorKeyDir(state: string = stateDir()): string {
+  return path.join(state, 'coordinator');
+}
+
+/** The codec key file in a folder of coordinator key files (default `<state>/coordinator/codec-key`). */
+export function codecKeyFile(keyDir: string = coordinatorKeyDir()): string {
+  return path.join(keyDir, 'codec-key');
 }
 
 function keyFromBytes(bytes: Buffer): CodecKey {

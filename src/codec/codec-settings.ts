@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../shared/errors.js';
-import { parseEnv } from '../config/parse-env.js';
+import { parseEnv } from '../shared/parse-env.js';
 
 export interface CodecServerSettings {
   port: number;

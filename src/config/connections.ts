@@ -4,12 +4,11 @@ import type { Address, Hex } from 'viem';
 import { ANVIL_DEPLOYER_PRIVATE_KEY, localAnchorerPool } from '../chain/anvil.js';
 import { z } from 'zod';
 import type { CodecKey } from '../codec/codec-key.js';
-import { loadOrCreateCodecKey } from '../codec/codec-key.js';
+import { codecKeyFile, coordinatorKeyDir, loadOrCreateCodecKey } from '../codec/codec-key.js';
 import { createPrismaClient, type PrismaClient } from '../db/client.js';
-import { stackFile, type StackEndpoints } from '../devstack/stack.js';
+import { stackFile, type StackEndpoints } from './stack-file.js';
 import { ConfigError } from '../shared/errors.js';
-import { stateDir } from '../shared/paths.js';
-import { parseEnv } from './parse-env.js';
+import { parseEnv } from '../shared/parse-env.js';
 
 /**
  * Where the services are, for every process but `parallelix start`: each value from its environment variable, else
@@ -78,11 +77,7 @@ export function resolveChainReader(env: NodeJS.ProcessEnv = process.env): { rpcU
  * while one process ran the request may be verified by another.
  */
 export function coordinatorKeyFile(env: NodeJS.ProcessEnv = process.env): string {
-  return env.PARALLELIX_COORDINATOR_KEY_FILE || path.join(stateDir(), 'coordinator', 'coordinator-key.json');
-}
-
-export function codecKeyFile(): string {
-  return path.join(stateDir(), 'coordinator', 'codec-key');
+  return env.PARALLELIX_COORDINATOR_KEY_FILE || path.join(coordinatorKeyDir(), 'coordinator-key.json');
 }
 
 /** The coordinator's codec key if this machine has it (PARALLELIX_CODEC_KEY or the key file); never creates one. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseEnv } from './parse-env.js';
+import { parseEnv } from '../shared/parse-env.js';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL');

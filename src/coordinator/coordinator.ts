@@ -8,8 +8,8 @@ import { createRegistrationActivities } from '../../activities/register-node.js'
 import { NotAuthorisedAnchorerError } from '../chain/errors.js';
 import { createBatchAnchorer } from '../chain/batch-anchoring.js';
 import { createRegistryClient, type RegistryClient } from '../chain/registry.js';
-import { createAnchorGroupCommit } from './anchor-group-commit.js';
-import { loadOrCreateCodecKey } from '../codec/codec-key.js';
+import { createAnchorGroupCommit } from '../chain/anchor-group-commit.js';
+import { codecKeyFile, coordinatorKeyDir, loadOrCreateCodecKey } from '../codec/codec-key.js';
 import { coordinatorKeyFile } from '../config/connections.js';
 import { toBase64 } from '../crypto/encoding.js';
 import { loadOrCreateIdentity } from '../crypto/identity.js';
@@ -17,17 +17,17 @@ import { createPrismaClient, disconnect, type PrismaClient } from '../db/client.
 import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
 import { claimAnchorer } from './anchorer-lock.js';
 import { startHoldSweeper, type RunningSweeper } from './hold-sweeper.js';
-import { readNodeAllowlist } from './node-admission.js';
+import { readNodeAllowlist } from '../policy/node-admission.js';
 import { instrumentActivities } from './instrument-activities.js';
-import type { NodeHealthSettings } from './node-health-settings.js';
+import type { NodeHealthSettings } from '../policy/node-health-settings.js';
 import { COORDINATOR_TASK_QUEUE } from '../protocol/task-queues.js';
 import { ProvisioningError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
 import { temporalConnectionSecurity } from '../temporal/connection-security.js';
-import { projectRoot, stateDir } from '../shared/paths.js';
-import { loadCoordinatorPolicy, type CoordinatorPolicy } from './config.js';
-import { coordinatorDataConverter } from './data-converter.js';
-import { createTokenCounter, type TokenCounter } from './token-counter.js';
+import { projectRoot } from '../shared/paths.js';
+import { loadCoordinatorPolicy, type CoordinatorPolicy } from '../policy/coordinator-policy.js';
+import { coordinatorDataConverter } from '../codec/data-converter.js';
+import { createTokenCounter, type TokenCounter } from '../inference/token-counter.js';
 import { deriveRequestSealKey } from '../crypto/request-seal.js';
 import { defaultModelPath } from '../inference/model-source.js';
 
@@ -104,9 +104,9 @@ export const WORKFLOWS_PATH = path.join(projectRoot, 'workflows', 'index.ts');
  */
 export async function startCoordinator(options: CoordinatorOptions): Promise<RunningCoordinator> {
   const logger = createLogger('coordinator');
-  const keyDir = options.keyDir ?? path.join(stateDir(), 'coordinator');
+  const keyDir = options.keyDir ?? coordinatorKeyDir();
   const identity = await loadOrCreateIdentity(options.keyDir ? path.join(keyDir, 'coordinator-key.json') : coordinatorKeyFile());
-  const codecKey = loadOrCreateCodecKey(path.join(keyDir, 'codec-key'));
+  const codecKey = loadOrCreateCodecKey(codecKeyFile(keyDir));
   const policy = options.policy ?? loadCoordinatorPolicy();
   // A bad allowlist fails the start (a clear message) rather than each registration later.
   await readNodeAllowlist(policy.nodeAllowlistFile);

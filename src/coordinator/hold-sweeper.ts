@@ -1,5 +1,6 @@
 import type { WorkflowClient } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
+import type { HoldSweeperMetrics } from '../metrics/coordinator-metrics.js';
 import proto from '@temporalio/proto';
 import type { RegistryClient } from '../chain/registry.js';
 import { releaseHold } from '../db/credits.js';
@@ -32,13 +33,6 @@ export interface HoldSweeperOptions {
   /** At most this many holds per sweep (oldest first). */
   batchSize?: number;
   metrics?: HoldSweeperMetrics;
-}
-
-export interface HoldSweeperMetrics {
-  /** A hold this process released, by how its run ended. */
-  holdSwept(amount: bigint, runStatus: string): void;
-  /** A closed, anchored, unsettled run this process reset so that it settles, by how the run ended. */
-  settlementResumed(runStatus: string): void;
 }
 
 export interface SweepReport {

@@ -13,7 +13,7 @@ function signedBytes(report: object): Uint8Array {
   return lengthPrefixedConcat([utf8Encode(SCORE_SIGNATURE_DOMAIN), utf8Encode(canonicalJson(report))]);
 }
 
-/** `report`: a plain JSON object (protocol/operator-wire.ts ScoreReport). */
+/** `report`: a plain JSON object (src/protocol/operator-wire.ts ScoreReport). */
 export function signScoreReport(report: object, signSecretKey: Uint8Array): string {
   return signDetached(signedBytes(report), signSecretKey);
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ProvisioningError } from '../shared/errors.js';
 import { projectRoot, stateDir } from '../shared/paths.js';
-import { spawnService, type ServiceProcess } from './service-process.js';
+import { spawnService, type ServiceProcess } from '../shared/service-process.js';
 
 /** A `parallelix <args>` process the stack owns (logs in `<state>/logs/<name>.log`), under the orphan guard. */
 export function spawnCliService(name: string, args: string[], env: NodeJS.ProcessEnv): ServiceProcess {
@@ -25,9 +25,12 @@ export async function waitForLogLine(service: ServiceProcess, ready: RegExp, dea
     const text = readFileSync(service.logFile, 'utf8');
     const match = ready.exec(text);
     if (match) return match;
-    if (exited || Date.now() > deadline) {
-      throw new ProvisioningError(`${service.name} did not start`, { details: text.split('\n').slice(-5).join('\n') });
-    }
+    if (exited || Date.now() > deadline) throw didNotStart(service, text);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** The error for a service that ended or timed out before it was ready: the last lines of its log. */
+export function didNotStart(service: ServiceProcess, log = readFileSync(service.logFile, 'utf8')): ProvisioningError {
+  return new ProvisioningError(`${service.name} did not start`, { details: log.split('\n').slice(-5).join('\n') });
 }

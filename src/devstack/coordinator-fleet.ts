@@ -1,4 +1,4 @@
-import type { ServiceProcess } from './service-process.js';
+import type { ServiceProcess } from '../shared/service-process.js';
 import { spawnCliService, waitForLogLine } from './cli-service.js';
 
 export interface FleetCoordinator {

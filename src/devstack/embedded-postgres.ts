@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { getFreePort, isPortOpen } from './ports.js';
-import { spawnService, type ServiceProcess } from './service-process.js';
+import { getFreePort, isPortOpen } from '../shared/ports.js';
+import { spawnService, type ServiceProcess } from '../shared/service-process.js';
 import { ProvisioningError } from '../shared/errors.js';
 import { stateDir } from '../shared/paths.js';
 import { ensureDatabase } from '../db/migrate.js';
@@ -46,7 +46,7 @@ export interface EmbeddedPostgres {
 }
 
 /**
- * A real PostgreSQL server from the binaries shipped on npm (src/db/postgres-binaries.ts), owned by this process:
+ * A real PostgreSQL server from the binaries shipped on npm (src/devstack/postgres-binaries.ts), owned by this process:
  * the cluster is created on first use (`initdb`, password authentication with a generated superuser password),
  * the server listens on 127.0.0.1 only (no Unix socket), and it runs under the orphan guard, so it stops with the
  * process that started it, even one killed by SIGKILL. Any number of connections, from any process.

@@ -1,6 +1,6 @@
 import { chmodSync } from 'node:fs';
 import { getFreeClusterFrontendPort } from './cluster/temporal-cluster.js';
-import { getFreePort } from './ports.js';
+import { getFreePort } from '../shared/ports.js';
 
 /**
  * Environment for a `parallelix start` that shares nothing with a stack a developer may be running: its own state

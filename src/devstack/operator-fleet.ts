@@ -1,5 +1,10 @@
-import type { ServiceProcess } from './service-process.js';
-import { spawnCliService, waitForLogLine } from './cli-service.js';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import type { OperatorReadyFile } from '../operator/operator.js';
+import { stateDir } from '../shared/paths.js';
+import { waitForReadyFile } from '../shared/ready-file.js';
+import type { ServiceProcess } from '../shared/service-process.js';
+import { didNotStart, spawnCliService } from './cli-service.js';
 
 export interface FleetOperator {
   name: string;
@@ -14,9 +19,6 @@ const WITHHELD_FROM_OPERATORS = Object.fromEntries(
   ['PARALLELIX_TEMPORAL_ADDRESS', 'PARALLELIX_TEMPORAL_NAMESPACE', 'PARALLELIX_TEMPORAL_API_KEY', 'PARALLELIX_CODEC_KEY', 'DATABASE_URL', 'PARALLELIX_CHAIN_PRIVATE_KEY'].map((name) => [name, '']),
 );
 
-const READY = /operator (node-[0-9a-f]{40}) ready on task queue/;
-const METRICS = /metrics on (http:\S+)/;
-
 /** Starts `parallelix operator` processes (logs in `<state>/logs/operator-<name>.log`) and waits until each polls. */
 export async function startOperatorFleet(options: {
   names: string[];
@@ -27,21 +29,27 @@ export async function startOperatorFleet(options: {
   envFor?: (index: number) => NodeJS.ProcessEnv;
   readyTimeoutMs?: number;
 }): Promise<FleetOperator[]> {
-  const started = options.names.map((name, index) => ({
-    name,
-    service: spawnCliService(`operator-${name}`, ['operator', '--name', name], {
+  const started = options.names.map((name, index) => {
+    const readyFile = path.join(stateDir(), 'run', `operator-${name}.ready.json`);
+    rmSync(readyFile, { force: true });
+    const service = spawnCliService(`operator-${name}`, ['operator', '--name', name], {
       ...options.env,
       ...options.envFor?.(index),
       PARALLELIX_OPERATOR_ENDPOINT: options.operatorEndpoint,
+      PARALLELIX_OPERATOR_READY_FILE: readyFile,
       ...WITHHELD_FROM_OPERATORS,
-    }),
-  }));
+    });
+    let ended = false;
+    void service.exited.then(() => (ended = true));
+    return { name, service, readyFile, ended: () => ended };
+  });
   const deadline = Date.now() + (options.readyTimeoutMs ?? 120_000);
   const ready: FleetOperator[] = [];
   try {
     for (const op of started) {
-      const match = await waitForLogLine(op.service, READY, deadline);
-      ready.push({ name: op.name, nodeId: match[1]!, process: op.service, metricsUrl: METRICS.exec(match.input)?.[1] ?? null });
+      const info = await waitForReadyFile<OperatorReadyFile>(op.readyFile, { ended: op.ended, deadline });
+      if (!info) throw didNotStart(op.service);
+      ready.push({ name: op.name, nodeId: info.nodeId, process: op.service, metricsUrl: info.metricsUrl });
     }
   } catch (error) {
     await Promise.all(started.map((op) => op.service.stop()));

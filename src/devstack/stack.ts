@@ -12,6 +12,7 @@ import {
   type ChainConfig,
 } from '../chain/index.js';
 import { loadStackConfig, type StackConfig } from '../config/stack-config.js';
+import { stackFile, type StackEndpoints } from '../config/stack-file.js';
 import { applyMigrations, ensureDatabase } from '../db/migrate.js';
 import { redactUrl, withDatabase } from '../db/pg-url.js';
 import { stateDir } from '../shared/paths.js';
@@ -25,17 +26,6 @@ import { startTemporalCluster } from './cluster/temporal-cluster.js';
 import { startDevServer } from './temporal-server.js';
 
 /** Where everything of a running stack is; written to `<state>/stack.json` for the CLI and tests. */
-export interface StackEndpoints {
-  temporal: { address: string; namespace: string; uiUrl: string | null; kind: 'dev-server' | 'cluster' | 'external' };
-  /** `url` carries the embedded server's password: the file is written with mode 0600. */
-  database: { url: string; embedded: boolean };
-  chain: { rpcUrl: string; chainId: number; registryAddress: Address; local: boolean };
-  /** Where operators connect (src/operator-endpoint/): they never receive the Temporal address or namespace. */
-  operatorEndpoint?: { address: string };
-  /** Processes this stack started (pid per service); none remain after stop(). */
-  pids: Record<string, number>;
-}
-
 export interface Stack {
   endpoints: StackEndpoints;
   /** Private key the coordinator anchors with (the anvil dev deployer locally). Never printed. */
@@ -76,10 +66,6 @@ async function authoriseLocalAnchorers(chain: StackEndpoints['chain'], ownerKey:
 
 /** The coordinator's database on the embedded server (other services may add their own beside it). */
 export const EMBEDDED_DATABASE_NAME = 'parallelix';
-
-export function stackFile(): string {
-  return path.join(stateDir(), 'stack.json');
-}
 
 /** What each part of the stack records as it starts: how to stop it, and the processes it runs. */
 interface PartContext {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ProvisioningError } from '../shared/errors.js';
 import { userCacheDir } from '../shared/paths.js';
 import { findGo, goInstall, isExecutable, onPath, type ProgressReporter } from './go-install.js';
-import { loadDevServerConfig } from './temporal-config.js';
+import { loadDevServerConfig } from '../temporal/dev-server-config.js';
 
 export type TemporalCliSource = 'env' | 'path' | 'cache' | 'built';
 

@@ -2,10 +2,10 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ProvisioningError } from '../shared/errors.js';
 import { stateDir } from '../shared/paths.js';
-import { getFreePort, isPortOpen } from './ports.js';
-import { spawnService, type ServiceProcess } from './service-process.js';
+import { getFreePort, isPortOpen } from '../shared/ports.js';
+import { spawnService, type ServiceProcess } from '../shared/service-process.js';
 import { ensureTemporalCli, type ProgressReporter } from './temporal-cli.js';
-import { loadDevServerConfig } from './temporal-config.js';
+import { loadDevServerConfig } from '../temporal/dev-server-config.js';
 import { waitForTemporal } from './wait-for-temporal.js';
 
 export interface DevServerOptions {

@@ -1,8 +1,8 @@
 import { Connection } from '@temporalio/client';
 import { readFileSync } from 'node:fs';
 import { ProvisioningError } from '../shared/errors.js';
-import { isPortOpen } from './ports.js';
-import type { ServiceProcess } from './service-process.js';
+import { isPortOpen } from '../shared/ports.js';
+import type { ServiceProcess } from '../shared/service-process.js';
 
 /** The last lines of a log (each cut short: server logs carry stack traces), for an error message. */
 function logTail(file: string, lines = 5): string {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseEnv } from '../config/parse-env.js';
+import { parseEnv } from '../shared/parse-env.js';
 
 export interface GatewaySettings {
   host: string;

@@ -1,6 +1,13 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { HoldSweeperMetrics } from '../coordinator/hold-sweeper.js';
 import type { PrismaClient } from '../db/client.js';
+
+/** What the hold sweeper (src/coordinator/hold-sweeper.ts) reports. */
+export interface HoldSweeperMetrics {
+  /** A hold this process released, by how its run ended. */
+  holdSwept(amount: bigint, runStatus: string): void;
+  /** A closed, anchored, unsettled run this process reset so that it settles, by how the run ended. */
+  settlementResumed(runStatus: string): void;
+}
 
 /** What the coordinator's activities report beyond their timings (see instrumentCoordinatorActivities). */
 export interface CoordinatorMetrics extends HoldSweeperMetrics {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseEnv } from '../config/parse-env.js';
+import { parseEnv } from '../shared/parse-env.js';
 
 /**
  * Where a process serves its Prometheus metrics: PARALLELIX_METRICS_PORT (unset: no endpoint; 0: a free port,

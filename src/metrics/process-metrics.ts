@@ -1,6 +1,6 @@
 import type { Logger as TemporalLogger } from '@temporalio/worker';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { getFreePort } from '../devstack/ports.js';
+import { getFreePort } from '../shared/ports.js';
 import type { Logger } from '../shared/logger.js';
 import { loadMetricsSettings, type MetricsSettings } from './metrics-settings.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { parseEnv } from '../config/parse-env.js';
+import { parseEnv } from '../shared/parse-env.js';
 import { resolveTemporal } from '../config/connections.js';
 import { ConfigError } from '../shared/errors.js';
 import { OPERATOR_ENDPOINT_PORT } from '../protocol/operator-endpoint-wire.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { defaultModelPath } from '../inference/model-source.js';
 import { stateDir } from '../shared/paths.js';
-import { nonEmpty, parseEnv } from '../config/parse-env.js';
+import { nonEmpty, parseEnv } from '../shared/parse-env.js';
 import type { LogitNoise } from '../sampling/logit-noise.js';
 import { ConfigError } from '../shared/errors.js';
 import { OPERATOR_ENDPOINT_PORT } from '../protocol/operator-endpoint-wire.js';
@@ -35,6 +35,8 @@ export interface OperatorConfig {
   intraOpSpinning: boolean;
   /** How long in-flight inferences may finish after SIGINT/SIGTERM before they are cancelled. */
   shutdownGraceMs: number;
+  /** PARALLELIX_OPERATOR_READY_FILE: where to write OperatorReadyInfo once the node polls (for the process that started it). */
+  readyFile?: string;
   /**
    * TEST AND BENCHMARK ONLY (PARALLELIX_TEST_LOGIT_NOISE, _SEED): seeded logit noise before the greedy argmax, an
    * honest stand-in for another device. Refused unless NODE_ENV=test.
@@ -84,6 +86,7 @@ const envSchema = z.object({
   PARALLELIX_INTRA_OP_THREADS: z.union([z.literal('auto'), positiveInt(1024)]).default('auto'),
   PARALLELIX_INTRA_OP_SPINNING: bool.default(false),
   PARALLELIX_OPERATOR_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
+  PARALLELIX_OPERATOR_READY_FILE: z.string().min(1).optional(),
   PARALLELIX_TEST_LOGIT_NOISE: z.coerce.number().min(0).max(10).optional(),
   PARALLELIX_TEST_LOGIT_NOISE_SEED: z.coerce.number().int().min(0).max(0xffffffff).default(1),
   PARALLELIX_TEST_DIRECT_TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').optional(),
@@ -166,6 +169,7 @@ export function parseOperatorConfig(
     intraOpThreads: e.PARALLELIX_INTRA_OP_THREADS,
     intraOpSpinning: e.PARALLELIX_INTRA_OP_SPINNING,
     shutdownGraceMs: e.PARALLELIX_OPERATOR_SHUTDOWN_GRACE_MS,
+    ...(e.PARALLELIX_OPERATOR_READY_FILE ? { readyFile: path.resolve(e.PARALLELIX_OPERATOR_READY_FILE) } : {}),
     ...(e.PARALLELIX_TEST_LOGIT_NOISE !== undefined
       ? { testLogitNoise: { size: e.PARALLELIX_TEST_LOGIT_NOISE, seed: e.PARALLELIX_TEST_LOGIT_NOISE_SEED } }
       : {}),

@@ -8,7 +8,7 @@ import { OPERATOR_WIRE, type RegistrationInput, type RegistrationResult } from '
 import { REGISTRATION_WORKFLOW_TYPE, registrationWorkflowId, type RegistrationWorkflow } from '../protocol/operator-endpoint-wire.js';
 import { COORDINATOR_TASK_QUEUE, nodeHealthTaskQueue, nodeTaskQueue } from '../protocol/task-queues.js';
 import type { Registry } from 'prom-client';
-import { instrumentOperatorActivities } from '../metrics/operator-metrics.js';
+import { instrumentOperatorActivities } from './instrument-activities.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createOperatorActivities, type OperatorActivities } from './activities.js';
 import type { OperatorConfig } from './config.js';
@@ -16,6 +16,7 @@ import { endpointTls, keepSessionFresh, loginToEndpoint } from './endpoint-login
 import { RegistrationRefusedError } from './errors.js';
 import { coordinatorPinFile, pinCoordinator, readCoordinatorPin, type CoordinatorPin } from './coordinator-pin.js';
 import { operatorDataConverter } from './sealing-codec.js';
+import { writeReadyFile } from '../shared/ready-file.js';
 
 export interface RunOperatorOptions {
   /** Aborting stops polling, lets in-flight inferences finish (up to shutdownGraceMs) and returns. */
@@ -23,6 +24,8 @@ export interface RunOperatorOptions {
   logger?: Logger;
   /** Where the operator's inference metrics go (the process's metrics endpoint). */
   metrics?: Registry;
+  /** The process's metrics endpoint, reported in the ready file. */
+  metricsUrl?: string;
   /** Called once both workers poll and the coordinator accepted the announcement. */
   onReady?: (info: OperatorReadyInfo) => void;
   /**
@@ -42,6 +45,9 @@ export interface OperatorReadyInfo {
   loadMs: number;
   registration: RegistrationResult;
 }
+
+/** What an operator writes to its ready file (PARALLELIX_OPERATOR_READY_FILE) once it polls. */
+export type OperatorReadyFile = Omit<OperatorReadyInfo, 'registration'> & { metricsUrl: string | null };
 
 /** How long the operator waits for the coordinator to answer its announcement. */
 const REGISTRATION_TIMEOUT = '2 minutes';
@@ -217,6 +223,10 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
       const device = engine.info().device;
       process.stdout.write(`operator ${identity.nodeId} ready on task queue ${taskQueue} (model ${config.model}, device ${device}, load ${loadMs} ms)\n`);
       logger.info({ nodeId: identity.nodeId, taskQueue, healthTaskQueue, device, loadMs }, 'operator registered and polling');
+      if (config.readyFile) {
+        const ready: OperatorReadyFile = { nodeId: identity.nodeId, taskQueue, healthTaskQueue, device, loadMs, metricsUrl: options.metricsUrl ?? null };
+        writeReadyFile(config.readyFile, ready);
+      }
       options.onReady?.({ nodeId: identity.nodeId, taskQueue, healthTaskQueue, device, loadMs, registration });
     } catch (error) {
       stopAll();

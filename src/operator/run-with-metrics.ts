@@ -11,7 +11,7 @@ export async function runOperatorWithMetrics(config: OperatorConfig, options: Ru
   const metrics = await startProcessMetrics({ component: 'operator', logger: createLogger('metrics'), temporalSdk: true, labels: { operator: config.name } });
   if (metrics.server) process.stdout.write(`operator ${config.name} metrics on ${metrics.server.url}\n`);
   try {
-    await runOperator(config, { ...options, metrics: metrics.registry });
+    await runOperator(config, { ...options, metrics: metrics.registry, ...(metrics.server ? { metricsUrl: metrics.server.url } : {}) });
   } finally {
     await metrics.close();
   }

@@ -1,5 +1,5 @@
 import { defineQuery } from '@temporalio/workflow';
-import type { RecordMode, RecordScore, VerdictName } from '../chain/record.js';
+import type { RecordMode, RecordScore, VerdictName } from './verdict.js';
 import type { RequestSeal } from '../crypto/request-seal.js';
 import type { InferencePayload } from './operator-wire.js';
 

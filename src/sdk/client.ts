@@ -1,17 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { z } from 'zod';
-import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { loadOrCreateCodecKey, type CodecKey } from '../codec/codec-key.js';
-import { coordinatorDataConverter } from '../coordinator/data-converter.js';
+import { type CodecKey, codecKeyFile, loadOrCreateCodecKey } from '../codec/codec-key.js';
+import { coordinatorDataConverter } from '../codec/data-converter.js';
 import { normalizeConversation } from '../protocol/conversation.js';
 import { platformClientInterceptors } from './request-seal-interceptor.js';
 import { INFERENCE_WORKFLOW, statusQuery, type InferenceWorkflow } from '../protocol/inference.js';
 import { describeIssues, inferenceRequestSchema } from '../protocol/inference-input.js';
 import { COORDINATOR_TASK_QUEUE } from '../protocol/task-queues.js';
 import { InvalidInputError } from '../shared/errors.js';
-import { stateDir } from '../shared/paths.js';
 import { temporalConnectionSecurity, type TemporalConnectionSecurity } from '../temporal/connection-security.js';
 import { IdempotencyKeyReusedError, toSdkError } from './errors.js';
 import type { RequestProgress, SubmitRequest, SubmitResult } from './types.js';
@@ -159,7 +157,7 @@ function createHandle(workflow: WorkflowHandle<InferenceWorkflow>, pollMs: numbe
 export async function createParallelixClient(options: ParallelixClientOptions = {}): Promise<ParallelixClient> {
   const address = options.address ?? process.env.PARALLELIX_TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const namespace = options.namespace ?? process.env.PARALLELIX_TEMPORAL_NAMESPACE ?? 'parallelix';
-  const key = options.codecKey ?? loadOrCreateCodecKey(options.codecKeyFile ?? path.join(stateDir(), 'coordinator', 'codec-key'));
+  const key = options.codecKey ?? loadOrCreateCodecKey(options.codecKeyFile ?? codecKeyFile());
   const connection = options.connection ?? (await Connection.connect({ address, ...(options.security ?? temporalConnectionSecurity()) }));
   // Every request this client starts carries the platform's seal (step 01 refuses a run without one).
   const client = new Client({ connection, namespace, dataConverter: coordinatorDataConverter(key), interceptors: platformClientInterceptors(key) });

@@ -1,4 +1,4 @@
-import type { VerdictName } from '../chain/record.js';
+import type { VerdictName } from '../protocol/verdict.js';
 import type { ChatMessage, InferenceResult, PipelineStep, TokenUsage } from '../protocol/inference.js';
 
 export type { ChatMessage, TokenUsage, VerdictName };

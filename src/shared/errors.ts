@@ -64,3 +64,8 @@ export class InsufficientCreditsError extends ParallelixError {
     this.available = amounts?.available ?? null;
   }
 }
+
+/** A request, node or user that was named does not exist. */
+export class NotFoundError extends ParallelixError {
+  override readonly code = 'NOT_FOUND';
+}

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { z } from 'zod';
-import { parseEnv } from '../config/parse-env.js';
+import { parseEnv } from '../shared/parse-env.js';
 import { ConfigError } from '../shared/errors.js';
 
 const bool = z.enum(['1', '0', 'true', 'false']).transform((v) => v === '1' || v === 'true');

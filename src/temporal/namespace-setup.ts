@@ -1,7 +1,7 @@
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import proto from '@temporalio/proto';
-import type { DevServerConfig } from '../devstack/temporal-config.js';
+import type { DevServerConfig } from './dev-server-config.js';
 import { ConfigError, ProvisioningError } from '../shared/errors.js';
 
 // @temporalio/proto is CommonJS: Node's ESM loader sees only its default export.

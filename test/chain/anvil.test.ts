@@ -8,7 +8,7 @@ import { mnemonicToAccount } from 'viem/accounts';
 import { ProvisioningError } from '../../src/shared/errors.js';
 import { projectRoot } from '../../src/shared/paths.js';
 import { ANVIL_DEV_ACCOUNTS, ANVIL_DEV_MNEMONIC, crashAnvilKeepingMinedBlocks, startAnvil } from '../../src/chain/anvil.js';
-import { getFreePort } from '../../src/devstack/ports.js';
+import { getFreePort } from '../../src/shared/ports.js';
 import { ensureRegistry } from '../../src/chain/deploy.js';
 import { createRegistryClient } from '../../src/chain/registry.js';
 import { answersRpc, groupAlive, waitUntil } from './helpers.js';

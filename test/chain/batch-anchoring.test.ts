@@ -11,9 +11,9 @@ import { verifyInclusion } from '../../src/chain/merkle.js';
 import { packedLeaf, packRecord, PACKED_BASE_LENGTH, PACKED_SAMPLED_LENGTH, unpackRecords } from '../../src/chain/packed-record.js';
 import { fromChainScore, idToBytes32, toChainRecord, type ExecutionRecordInput } from '../../src/chain/record.js';
 import { createRegistryClient } from '../../src/chain/registry.js';
-import { createAnchorGroupCommit } from '../../src/coordinator/anchor-group-commit.js';
+import { createAnchorGroupCommit } from '../../src/chain/anchor-group-commit.js';
 import { createIdentity, publicIdentity, signPoe } from '../../src/crypto/index.js';
-import { getFreePort } from '../../src/devstack/ports.js';
+import { getFreePort } from '../../src/shared/ports.js';
 import { InvalidInputError } from '../../src/shared/errors.js';
 
 const [owner, outsider] = ANVIL_DEV_ACCOUNTS as [(typeof ANVIL_DEV_ACCOUNTS)[0], (typeof ANVIL_DEV_ACCOUNTS)[0]];

@@ -1,15 +1,37 @@
-import { readFileSync } from 'node:fs';
-import { executionRegistryAbi } from '../../src/chain/abi.js';
-import { REGISTRY_ARTIFACT_PATH, loadRegistryArtifact } from '../../src/chain/artifact.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { executionRegistryAbi, type ExecutionRegistryAbi } from '../../src/chain/abi.js';
+import { REGISTRY_ARTIFACT_PATH, loadRegistryArtifact, renderAbiModule, writeArtifact } from '../../src/chain/artifact.js';
 import { compileContract, compileRegistry, readRegistrySource, solcVersion } from '../../src/chain/compile.js';
 import { ContractCompileError } from '../../src/chain/errors.js';
 import { VERDICT_CODES } from '../../src/chain/record.js';
 
+type FunctionName = Extract<ExecutionRegistryAbi[number], { type: 'function' }>['name'];
+
 describe('ExecutionRegistry compilation', () => {
   const compiled = compileRegistry();
 
-  test('the hand-written ABI equals the compiled ABI (no drift)', () => {
+  test('the generated ABI module holds the compiled ABI as const, and the one imported is current', () => {
+    const source = renderAbiModule(compiled.abi);
+    const literal = /export const executionRegistryAbi = ([\s\S]*) as const;\n/.exec(source)?.[1];
+    expect(JSON.parse(literal ?? 'null')).toEqual(compiled.abi);
+    expect(source).toContain('export type ExecutionRegistryAbi = typeof executionRegistryAbi;');
     expect(JSON.parse(JSON.stringify(executionRegistryAbi))).toEqual(compiled.abi);
+    // Type-level: viem infers from literal names (this line does not compile if the ABI were typed loosely).
+    const literalNames: string extends FunctionName ? false : true = true;
+    expect(literalNames).toBe(true);
+  });
+
+  test('writeArtifact writes the ABI module beside the artifact', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'abi-module-'));
+    try {
+      writeArtifact(compiled, path.join(dir, 'R.json'), path.join(dir, 'R.abi.ts'));
+      expect(readFileSync(path.join(dir, 'R.abi.ts'), 'utf8')).toBe(renderAbiModule(compiled.abi));
+      expect(JSON.parse(readFileSync(path.join(dir, 'R.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(compiled)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('two compiles give byte-identical creation and runtime code', () => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseEventLogs, type Address, type Hex } from 'viem';
 import { executionRegistryAbi } from '../../src/chain/abi.js';
 import { ANVIL_DEV_ACCOUNTS, startAnvil, type AnvilHandle } from '../../src/chain/anvil.js';
-import { getFreePort } from '../../src/devstack/ports.js';
+import { getFreePort } from '../../src/shared/ports.js';
 import { createChainClients, revertOf } from '../../src/chain/clients.js';
 import { deployRegistry } from '../../src/chain/deploy.js';
 import {

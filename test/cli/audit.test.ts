@@ -5,10 +5,10 @@
  * ledger by settlement order and double rewards are in commands.test.ts.)
  */
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { createParallelixClient } from '../../src/sdk/index.js';
 import { jsonOutput, runCli } from '../helpers/cli-process.js';
 import { startTestNetwork, TEST_MODEL, type TestNetwork } from '../helpers/network.js';
+import { codecKeyFile, coordinatorKeyDir } from '../../src/codec/codec-key.js';
 
 const EXIT = { ok: 0, auditMismatch: 4 };
 
@@ -33,7 +33,7 @@ beforeAll(async () => {
   const px = await createParallelixClient({
     address: network.temporal.server.address,
     namespace: network.temporal.server.namespace,
-    codecKeyFile: path.join(network.stateRoot, 'coordinator', 'codec-key'),
+    codecKeyFile: codecKeyFile(coordinatorKeyDir(network.stateRoot)),
   });
   try {
     const handle = await px.submit({ userId: user, model: TEST_MODEL, messages: [{ role: 'user', content: 'Name a colour.' }], maxNewTokens: 16 });

@@ -6,7 +6,7 @@ import { computePoe } from '../../src/crypto/poe.js';
 import { jsonOutput, runCli, spawnCli } from '../helpers/cli-process.js';
 import { ANVIL_DEPLOYER_PRIVATE_KEY } from '../../src/chain/index.js';
 import { getBalance } from '../../src/db/credits.js';
-import { getFreePort } from '../../src/devstack/ports.js';
+import { getFreePort } from '../../src/shared/ports.js';
 import { createApiKey } from '../../src/gateway/api-keys.js';
 import { waitFor } from '../helpers/observe.js';
 import { startTestNetwork, TEST_MODEL, type TestNetwork } from '../helpers/network.js';

@@ -8,7 +8,7 @@ import proto from '@temporalio/proto';
 import { createRegistryClient, ANVIL_DEPLOYER_PRIVATE_KEY } from '../../src/chain/index.js';
 import { withDatabase } from '../../src/db/pg-url.js';
 import { loadClusterConfig } from '../../src/devstack/cluster/cluster-config.js';
-import { loadDevServerConfig } from '../../src/devstack/temporal-config.js';
+import { loadDevServerConfig } from '../../src/temporal/dev-server-config.js';
 import type { InferenceResult } from '../../src/protocol/inference.js';
 import { ensureNamespace } from '../../src/temporal/namespace-setup.js';
 import { FRANCE_32_TEXT, FRANCE_MESSAGES } from '../fixtures/reference-prompt.js';

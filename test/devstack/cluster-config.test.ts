@@ -1,5 +1,5 @@
 import { loadClusterConfig, portsFromFrontend, renderDynamicConfig, renderServerConfig, sqlEndpointFromUrl, SQL_PASSWORD_ENV } from '../../src/devstack/cluster/cluster-config.js';
-import { loadDevServerConfig } from '../../src/devstack/temporal-config.js';
+import { loadDevServerConfig } from '../../src/temporal/dev-server-config.js';
 import { ConfigError } from '../../src/shared/errors.js';
 
 const cluster = loadClusterConfig();

@@ -7,7 +7,7 @@ import { createPrismaClient, disconnect } from '../../src/db/client.js';
 import { getBalance, reserveHold, topUp } from '../../src/db/credits.js';
 import { applyMigrations } from '../../src/db/migrate.js';
 import { startEmbeddedPostgres } from '../../src/devstack/embedded-postgres.js';
-import { isPortOpen } from '../../src/devstack/ports.js';
+import { isPortOpen } from '../../src/shared/ports.js';
 import { ProvisioningError } from '../../src/shared/errors.js';
 import { projectRoot } from '../../src/shared/paths.js';
 import { processesUsingStateDir } from '../helpers/cli-process.js';

@@ -10,8 +10,8 @@ import { ANVIL_DEPLOYER_PRIVATE_KEY } from '../../src/chain/index.js';
 import { ExitCode } from '../../src/cli/exit-codes.js';
 import { withDatabase } from '../../src/db/pg-url.js';
 import { isolatedStackEnv } from '../../src/devstack/isolated-stack-env.js';
-import { getFreePort } from '../../src/devstack/ports.js';
-import type { StackEndpoints } from '../../src/devstack/stack.js';
+import { getFreePort } from '../../src/shared/ports.js';
+import type { StackEndpoints } from '../../src/config/stack-file.js';
 import { isAlive, jsonOutput, processesUsingStateDir, runCli, spawnCli, type CliProcess } from '../helpers/cli-process.js';
 import { TEST_MODEL } from '../helpers/network.js';
 

@@ -5,7 +5,7 @@ import { createApiKey, revokeApiKey } from '../../src/gateway/api-keys.js';
 import { createGateway } from '../../src/gateway/server.js';
 import type { ParallelixClient } from '../../src/sdk/index.js';
 import { createLogger } from '../../src/shared/logger.js';
-import { getFreePort } from '../../src/devstack/ports.js';
+import { getFreePort } from '../../src/shared/ports.js';
 import { spawnCli } from '../helpers/cli-process.js';
 import { countingFetch, listen, startGatewayNetwork, type GatewayNetwork } from '../helpers/gateway.js';
 import { TEST_MODEL, type TestNetwork } from '../helpers/network.js';

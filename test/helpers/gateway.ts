@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import path from 'node:path';
 import { createGateway, type GatewayOptions } from '../../src/gateway/server.js';
 import { createParallelixClient, type ParallelixClient } from '../../src/sdk/index.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { startTestNetwork, type TestNetwork } from './network.js';
+import { codecKeyFile, coordinatorKeyDir } from '../../src/codec/codec-key.js';
 
 /** Starts a gateway on a free local port; returns its OpenAI base URL (`http://127.0.0.1:<port>/v1`). */
 export async function listen(gateway: FastifyInstance): Promise<string> {
@@ -27,7 +27,7 @@ export async function startGatewayNetwork(options: Omit<GatewayOptions, 'sdk' | 
   const px = await createParallelixClient({
     address: network.temporal.server.address,
     namespace: network.temporal.server.namespace,
-    codecKeyFile: path.join(network.stateRoot, 'coordinator', 'codec-key'),
+    codecKeyFile: codecKeyFile(coordinatorKeyDir(network.stateRoot)),
   });
   const gateway = createGateway({ sdk: px, db: network.db, logger: createLogger('gateway-test'), ...options });
   const baseURL = await listen(gateway);

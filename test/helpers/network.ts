@@ -14,18 +14,18 @@ import {
   type AnchoredRecord,
   type AnvilHandle,
 } from '../../src/chain/index.js';
-import { loadOrCreateCodecKey } from '../../src/codec/codec-key.js';
-import { loadCoordinatorPolicy, type CoordinatorPolicy } from '../../src/coordinator/config.js';
+import { codecKeyFile, coordinatorKeyDir, loadOrCreateCodecKey } from '../../src/codec/codec-key.js';
+import { loadCoordinatorPolicy, type CoordinatorPolicy } from '../../src/policy/coordinator-policy.js';
 import { startCoordinator, type CoordinatorOptions, type RunningCoordinator } from '../../src/coordinator/coordinator.js';
-import { coordinatorDataConverter } from '../../src/coordinator/data-converter.js';
-import { approveNode } from '../../src/coordinator/node-admission.js';
+import { coordinatorDataConverter } from '../../src/codec/data-converter.js';
+import { approveNode } from '../../src/policy/node-admission.js';
 import { EncryptionCodec } from '../../src/codec/encryption-codec.js';
 import { loadOrCreateIdentity } from '../../src/crypto/identity.js';
 import { platformClientInterceptors } from '../../src/sdk/request-seal-interceptor.js';
 import { topUp } from '../../src/db/credits.js';
 import { createPrismaClient, type PrismaClient } from '../../src/db/client.js';
 import { crashAnvilKeepingMinedBlocks, rpcAnswers } from '../../src/chain/anvil.js';
-import { getFreePort } from '../../src/devstack/ports.js';
+import { getFreePort } from '../../src/shared/ports.js';
 import { projectRoot } from '../../src/shared/paths.js';
 import type { OperatorEndpoint } from '../../src/operator-endpoint/server.js';
 import { startTestOperatorEndpoint } from './operator-endpoint.js';
@@ -160,7 +160,7 @@ async function assembleTestNetwork(options: TestNetworkOptions, started: Array<(
     pipeline: { ...base.pipeline, dispatchHeartbeatSeconds: 10, ...options.policy },
     ...(options.anchorBatchMax !== undefined ? { anchorBatchMax: options.anchorBatchMax } : {}),
   };
-  const keyDir = path.join(stateRoot, 'coordinator');
+  const keyDir = coordinatorKeyDir(stateRoot);
   const coordinatorOptions: CoordinatorOptions = {
     temporal: { address: temporal.server.address, namespace: temporal.server.namespace },
     databaseUrl: database.url,
@@ -170,7 +170,7 @@ async function assembleTestNetwork(options: TestNetworkOptions, started: Array<(
     keyDir,
     ...(options.codec === false ? { dataConverter: {} } : {}),
   };
-  const codecKey = loadOrCreateCodecKey(path.join(keyDir, 'codec-key'));
+  const codecKey = loadOrCreateCodecKey(codecKeyFile(keyDir));
   // The coordinator's key pair (created here first; coordinators started below load the same file): its box key
   // opens what operators seal to the coordinator.
   const coordinatorIdentity = await loadOrCreateIdentity(path.join(keyDir, 'coordinator-key.json'));

@@ -5,11 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, WorkflowFailedError } from '@temporalio/client';
 import { EncryptionCodec } from '../../src/codec/encryption-codec.js';
-import { coordinatorDataConverter } from '../../src/coordinator/data-converter.js';
+import { coordinatorDataConverter } from '../../src/codec/data-converter.js';
 import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createRegistrationActivities } from '../../activities/register-node.js';
-import { nodeUptimes } from '../../src/coordinator/uptime.js';
+import { nodeUptimes } from '../../src/policy/uptime.js';
 import {
   createIdentity,
   dispatchFields,
@@ -38,12 +38,12 @@ import { startTestOperatorEndpoint } from '../helpers/operator-endpoint.js';
 import type { OperatorEndpoint } from '../../src/operator-endpoint/server.js';
 import { startTestTemporal, type TestTemporal } from '../helpers/temporal.js';
 import { spawnOperator, type OperatorProcess } from './operator-process.js';
-import { approveNode } from '../../src/coordinator/node-admission.js';
+import { approveNode } from '../../src/policy/node-admission.js';
 import { waitFor } from '../helpers/observe.js';
 import { FRANCE_32_TEXT, FRANCE_MESSAGES } from '../fixtures/reference-prompt.js';
 
 /*
- * Real operator processes (src/operator/main.ts, tiny random Llama on CPU) against a private Temporal dev
+ * Real operator processes (`parallelix operator`, tiny random Llama on CPU) against a private Temporal dev
  * server, with the coordinator's registration/health workflows and activities on a fresh database.
  */
 const MODEL = 'tiny-random-LlamaForCausalLM-fp16';
@@ -430,7 +430,7 @@ test('a suspended node is refused at start-up: the operator exits non-zero with 
     expect(await operators.get('beta')!.stop('SIGTERM')).toBe(0);
     const proc = spawnOperator(operatorEnv('beta'));
     expect(await proc.exited).toBe(1);
-    expect(proc.stderr()).toMatch(/operator failed \[REGISTRATION_REFUSED\]: coordinator refused the announcement \(NODE_NOT_ADMITTED\)/);
+    expect(proc.stderr()).toMatch(/parallelix: RegistrationRefusedError \[REGISTRATION_REFUSED\]: coordinator refused the announcement \(NODE_NOT_ADMITTED\)/);
     expect(proc.stdout()).not.toMatch(/ready on task queue/);
   } finally {
     await db.node.update({ where: { nodeId: node('beta') }, data: { status: 'ACTIVE' } });

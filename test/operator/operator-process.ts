@@ -1,11 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import type { OperatorReadyFile } from '../../src/operator/operator.js';
 import { projectRoot } from '../../src/shared/paths.js';
+import { waitForReadyFile } from '../../src/shared/ready-file.js';
 
 export interface OperatorProcess {
   child: ChildProcess;
-  /** Resolves with the node id from the "operator <nodeId> ready on task queue …" line. */
-  ready: Promise<{ nodeId: string; loadMs: number; line: string }>;
+  /** Resolves with what the operator wrote to its ready file (PARALLELIX_OPERATOR_READY_FILE) once it polls. */
+  ready: Promise<OperatorReadyFile>;
   exited: Promise<number | null>;
   stdout(): string;
   /** pino JSON lines from stderr. */
@@ -14,29 +18,31 @@ export interface OperatorProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-const READY_RE = /^operator (node-[0-9a-f]{40}) ready on task queue \S+ .*load (\d+) ms/m;
-
-/** Spawns src/operator/main.ts as a real process (outside jest's VM: onnxruntime needs a plain Node realm). */
-export function spawnOperator(env: Record<string, string>, entry = path.join(projectRoot, 'src', 'operator', 'main.ts')): OperatorProcess {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, PARALLELIX_DEVICE: 'cpu', ...env };
+/**
+ * Spawns `parallelix operator` (or another entry script, e.g. test/fixtures/faulty-operator.ts) as a real process
+ * (outside jest's VM: onnxruntime needs a plain Node realm).
+ */
+export function spawnOperator(env: Record<string, string>, entry?: string): OperatorProcess {
+  const readyFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'px-operator-ready-')), 'ready.json');
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, PARALLELIX_DEVICE: 'cpu', ...env, PARALLELIX_OPERATOR_READY_FILE: readyFile };
   delete childEnv.NODE_OPTIONS; // jest's --experimental-vm-modules is not wanted in the child
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const args = entry ? [entry] : [path.join(projectRoot, 'src', 'cli', 'main.ts'), 'operator'];
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: projectRoot,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   let err = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const ready = new Promise<{ nodeId: string; loadMs: number; line: string }>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = READY_RE.exec(out);
-      if (match) resolve({ nodeId: match[1]!, loadMs: Number(match[2]), line: match[0] });
-    });
-    void exited.then((code) => reject(new Error(`operator exited (${code}) before ready:\n${err.slice(-4000)}`)));
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve((exitCode = code))));
+  const ready = waitForReadyFile<OperatorReadyFile>(readyFile, { ended: () => exitCode !== undefined, deadline: Infinity }).then((info) => {
+    if (!info) throw new Error(`operator exited (${exitCode}) before ready:\n${err.slice(-4000)}`);
+    return info;
   });
   ready.catch(() => undefined);
+  void Promise.allSettled([ready, exited]).then(() => rmSync(path.dirname(readyFile), { recursive: true, force: true }));
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
   return {
     child,

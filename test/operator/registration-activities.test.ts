@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { approveNode } from '../../src/coordinator/node-admission.js';
+import { approveNode } from '../../src/policy/node-admission.js';
 import { createRegistrationActivities, type RegistrationActivities } from '../../activities/register-node.js';
 import { createIdentity, signAnnouncement, signHealthProbe, toBase64, type OperatorCapabilities } from '../../src/crypto/index.js';
 import { createPrismaClient, type PrismaClient } from '../../src/db/client.js';

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import { createPenalise } from '../../activities/penalise.js';
-import { loadCoordinatorPolicy } from '../../src/coordinator/config.js';
+import { loadCoordinatorPolicy } from '../../src/policy/coordinator-policy.js';
 import { getBalance } from '../../src/db/credits.js';
 import type { InferenceResult, InferenceWorkflowInput } from '../../src/protocol/inference.js';
 import { COORDINATOR_TASK_QUEUE } from '../../src/protocol/task-queues.js';

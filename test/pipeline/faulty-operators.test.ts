@@ -7,15 +7,16 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import path from 'node:path';
-import { idToBytes32, type VerdictName } from '../../src/chain/index.js';
+import { idToBytes32 } from '../../src/chain/index.js';
+import type { VerdictName } from '../../src/protocol/verdict.js';
 import { getBalance } from '../../src/db/credits.js';
 import { COORDINATOR_TASK_QUEUE } from '../../src/protocol/task-queues.js';
 import type { InferenceResult, InferenceWorkflowInput, RequestStatus } from '../../src/protocol/inference.js';
 import { projectRoot } from '../../src/shared/paths.js';
-import { createTokenCounter } from '../../src/coordinator/token-counter.js';
+import { createTokenCounter } from '../../src/inference/token-counter.js';
 import { defaultModelPath } from '../../src/inference/model-source.js';
 import { normalizeConversation } from '../../src/protocol/conversation.js';
-import { loadOrCreateCodecKey } from '../../src/codec/codec-key.js';
+import { codecKeyFile, coordinatorKeyDir, loadOrCreateCodecKey } from '../../src/codec/codec-key.js';
 import { createParallelixClient } from '../../src/sdk/index.js';
 import { waitFor } from '../helpers/observe.js';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
@@ -229,7 +230,7 @@ test('with a dishonest node serving, nothing streams before verification and anc
   const px = await createParallelixClient({
     address: network.temporal.server.address,
     namespace: network.temporal.server.namespace,
-    codecKey: loadOrCreateCodecKey(path.join(network.stateRoot, 'coordinator', 'codec-key')),
+    codecKey: loadOrCreateCodecKey(codecKeyFile(coordinatorKeyDir(network.stateRoot))),
   });
   const chain = -network.anvil.pid; // anvil's process group
   try {

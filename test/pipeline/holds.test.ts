@@ -16,13 +16,14 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import pg from 'pg';
-import { actualCost } from '../../src/coordinator/pricing.js';
+import { actualCost } from '../../src/policy/pricing.js';
 import { getBalance } from '../../src/db/credits.js';
 import type { InferenceWorkflowInput } from '../../src/protocol/inference.js';
 import { COORDINATOR_TASK_QUEUE } from '../../src/protocol/task-queues.js';
 import { TEST_MODEL, startTestNetwork, type TestNetwork } from '../helpers/network.js';
 import { waitFor, waitForStartedDispatch } from '../helpers/observe.js';
 import { LONG_GENERATIONS, SEA_STORY } from '../helpers/scenarios.js';
+import { codecKeyFile, coordinatorKeyDir } from '../../src/codec/codec-key.js';
 
 
 // The coordinator process sweeps every second, looks at every hold, and waits 5 s after a run closed.
@@ -316,7 +317,7 @@ test('after the sweeper: no HELD hold, exact balances, nothing anchored released
   // The new branches' histories: kept as replay fixtures when asked (PARALLELIX_RECORD_HISTORIES=<dir>).
   const dir = process.env.PARALLELIX_RECORD_HISTORIES;
   if (dir) {
-    copyFileSync(path.join(network.stateRoot, 'coordinator', 'codec-key'), path.join(dir, 'release-on-every-exit.codec-key'));
+    copyFileSync(codecKeyFile(coordinatorKeyDir(network.stateRoot)), path.join(dir, 'release-on-every-exit.codec-key'));
     for (const e of ended) {
       const name = `${e.how}-${e.c.at.replace(/[^A-Za-z0-9]+/g, '-').replace(/-+$/, '').toLowerCase()}`;
       writeFileSync(path.join(dir, `release-on-every-exit-${name}.json`), JSON.stringify(await e.handle.fetchHistory()));

@@ -6,7 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { createAdmit } from '../../activities/admit.js';
 import { createSettle } from '../../activities/settle.js';
-import { loadCoordinatorPolicy } from '../../src/coordinator/config.js';
+import { loadCoordinatorPolicy } from '../../src/policy/coordinator-policy.js';
 import { createPrismaClient, type PrismaClient } from '../../src/db/client.js';
 import { getBalance, topUp } from '../../src/db/credits.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';

@@ -14,7 +14,7 @@ import {
   NotRegistryOwnerError,
   RegistryNotDeployedError,
 } from '../../src/chain/errors.js';
-import { NodeNotAdmittedError } from '../../src/coordinator/errors.js';
+import { NodeNotAdmittedError } from '../../src/policy/errors.js';
 import { EnvelopeNotForThisNodeError, EnvelopeRequestMismatchError, EnvelopeTamperedError, InvalidAnnouncementError } from '../../src/crypto/errors.js';
 import { InsufficientCreditsError as LedgerInsufficientCreditsError } from '../../src/db/errors.js';
 import { MaxNewTokensExceededError, PromptTooLongError } from '../../src/inference/errors.js';

@@ -15,6 +15,7 @@ import { projectRoot } from '../../src/shared/paths.js';
 import { waitFor } from '../helpers/observe.js';
 import { modelAlias, startTestNetwork, TEST_MODEL, type TestNetwork } from '../helpers/network.js';
 import { FRANCE_32_TEXT, FRANCE_MESSAGES } from '../fixtures/reference-prompt.js';
+import { codecKeyFile, coordinatorKeyDir } from '../../src/codec/codec-key.js';
 
 const messages = FRANCE_MESSAGES;
 const EXPECTED_TEXT = FRANCE_32_TEXT;
@@ -27,7 +28,7 @@ beforeAll(async () => {
   px = await createParallelixClient({
     address: network.temporal.server.address,
     namespace: network.temporal.server.namespace,
-    codecKeyFile: path.join(network.stateRoot, 'coordinator', 'codec-key'),
+    codecKeyFile: codecKeyFile(coordinatorKeyDir(network.stateRoot)),
   });
 }, 240_000);
 

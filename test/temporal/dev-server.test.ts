@@ -1,8 +1,8 @@
 import { Worker, NativeConnection } from '@temporalio/worker';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { fileURLToPath } from 'node:url';
-import { isPortOpen } from '../../src/devstack/ports.js';
-import { loadDevServerConfig } from '../../src/devstack/temporal-config.js';
+import { isPortOpen } from '../../src/shared/ports.js';
+import { loadDevServerConfig } from '../../src/temporal/dev-server-config.js';
 import { startTestTemporal, type TestTemporal } from '../helpers/temporal.js';
 
 let temporal: TestTemporal;

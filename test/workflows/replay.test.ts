@@ -13,7 +13,7 @@ import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Worker, type ReplayResult } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../../src/coordinator/coordinator.js';
-import { coordinatorDataConverter } from '../../src/coordinator/data-converter.js';
+import { coordinatorDataConverter } from '../../src/codec/data-converter.js';
 import { projectRoot } from '../../src/shared/paths.js';
 import { fixtureCodecKey, HISTORIES_DIR } from '../fixtures/fake-pipeline-server.js';
 

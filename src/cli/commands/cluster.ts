@@ -1,7 +1,7 @@
 import { Connection } from '@temporalio/client';
 import { resolveTemporal } from '../../config/connections.js';
 import { loadClusterConfig } from '../../devstack/cluster/cluster-config.js';
-import { loadDevServerConfig } from '../../devstack/temporal-config.js';
+import { loadDevServerConfig } from '../../temporal/dev-server-config.js';
 import { ConfigError } from '../../shared/errors.js';
 import { temporalConnectionSecurity } from '../../temporal/connection-security.js';
 import { ensureNamespace, waitForNamespace } from '../../temporal/namespace-setup.js';

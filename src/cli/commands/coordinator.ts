@@ -1,4 +1,4 @@
-import { loadCoordinatorPolicy } from '../../coordinator/config.js';
+import { loadCoordinatorPolicy } from '../../policy/coordinator-policy.js';
 import { startCoordinator } from '../../coordinator/coordinator.js';
 import { resolveCoordinatorEndpoints } from '../../coordinator/endpoints.js';
 import { createPrismaClient } from '../../db/client.js';

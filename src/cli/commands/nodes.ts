@@ -1,11 +1,11 @@
 import type { OperatorCapabilities } from '../../crypto/announcement.js';
-import { nodeUptimes } from '../../coordinator/uptime.js';
+import { nodeUptimes } from '../../policy/uptime.js';
 import { openDatabase } from '../../config/connections.js';
 import { say } from '../output.js';
 import { printTable } from '../table.js';
 import { withSpinner } from '../spinner.js';
-import { loadCoordinatorPolicy } from '../../coordinator/config.js';
-import { approveNode, suspendNode } from '../../coordinator/node-admission.js';
+import { loadCoordinatorPolicy } from '../../policy/coordinator-policy.js';
+import { approveNode, suspendNode } from '../../policy/node-admission.js';
 
 export interface NodeRow {
   nodeId: string;
@@ -83,7 +83,7 @@ export async function nodesListCommand(flags: { json?: boolean }): Promise<void>
   }
 }
 
-/** `parallelix nodes approve|suspend <nodeId>`: one atomic status change (src/coordinator/node-admission.ts). */
+/** `parallelix nodes approve|suspend <nodeId>`: one atomic status change (src/policy/node-admission.ts). */
 export async function nodesAdmissionCommand(action: 'approve' | 'suspend', nodeId: string, flags: { json?: boolean }): Promise<void> {
   const db = openDatabase();
   try {

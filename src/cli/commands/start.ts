@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { loadOrCreateCodecKey } from '../../codec/codec-key.js';
+import { codecKeyFile, coordinatorKeyDir, loadOrCreateCodecKey } from '../../codec/codec-key.js';
 import { coordinatorKeyFile } from '../../config/connections.js';
 import { loadOrCreateIdentity } from '../../crypto/identity.js';
 import { startCodecServer } from '../../codec/codec-server.js';
@@ -11,13 +11,13 @@ import { createCoordinatorMetrics } from '../../metrics/coordinator-metrics.js';
 import { loadMetricsSettings, METRICS_PORTS } from '../../metrics/metrics-settings.js';
 import { startProcessMetrics } from '../../metrics/process-metrics.js';
 import { createLogger } from '../../shared/logger.js';
-import { loadCoordinatorPolicy } from '../../coordinator/config.js';
-import { isPortOpen } from '../../devstack/ports.js';
+import { loadCoordinatorPolicy } from '../../policy/coordinator-policy.js';
+import { isPortOpen } from '../../shared/ports.js';
 import { ConfigError, ProvisioningError } from '../../shared/errors.js';
 import { startCoordinator } from '../../coordinator/coordinator.js';
 import { startCoordinatorFleet } from '../../devstack/coordinator-fleet.js';
 import { startOperatorFleet } from '../../devstack/operator-fleet.js';
-import { approveNode } from '../../coordinator/node-admission.js';
+import { approveNode } from '../../policy/node-admission.js';
 import { startStack } from '../../devstack/stack.js';
 import { stateDir } from '../../shared/paths.js';
 import { createPrismaClient } from '../../db/client.js';
@@ -69,7 +69,7 @@ export async function startCommand(flags: StartFlags): Promise<void> {
     settings: { ...metricsSettings, port: metricsBase },
   });
   const codecSettings = loadCodecServerSettings();
-  const keyDir = path.join(stateDir(), 'coordinator');
+  const keyDir = coordinatorKeyDir();
   const tokenFile = path.join(keyDir, 'codec-token');
   // The codec server comes first: the dev server hands its URL to the Web UI (--ui-codec-endpoint).
   if (codecSettings.port !== 0 && (await isPortOpen(codecSettings.port))) {
@@ -80,7 +80,7 @@ export async function startCommand(flags: StartFlags): Promise<void> {
     : [];
   const codec = await startCodecServer({
     port: codecSettings.port,
-    key: loadOrCreateCodecKey(path.join(keyDir, 'codec-key')),
+    key: loadOrCreateCodecKey(codecKeyFile(keyDir)),
     coordinatorBox: (await loadOrCreateIdentity(coordinatorKeyFile())).box,
     token: loadOrCreateCodecToken(tokenFile),
     uiOrigin: [...uiOrigins, ...codecSettings.extraOrigins],

@@ -1,7 +1,8 @@
 import { createParallelixClient, type SubmitResult } from '../../sdk/index.js';
 import type { ChatMessage } from '../../protocol/inference.js';
 import { ConfigError, InvalidInputError } from '../../shared/errors.js';
-import { codecKeyFile, existingCodecKey, localStackRunning, openDatabase, resolveTemporal } from '../../config/connections.js';
+import { codecKeyFile } from '../../codec/codec-key.js';
+import { existingCodecKey, localStackRunning, openDatabase, resolveTemporal } from '../../config/connections.js';
 import { listOfferedModels } from '../../gateway/models.js';
 import { DEMO_USER } from '../demo.js';
 import { say } from '../output.js';

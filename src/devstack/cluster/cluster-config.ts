@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../../shared/errors.js';
 import { projectRoot } from '../../shared/paths.js';
-import type { DevServerConfig } from '../temporal-config.js';
+import type { DevServerConfig } from '../../temporal/dev-server-config.js';
 
 const clusterConfigSchema = z.object({
   serverVersion: z.string().regex(/^v\d+\.\d+\.\d+$/),

@@ -5,10 +5,10 @@ import { ProvisioningError } from '../../shared/errors.js';
 import { stateDir } from '../../shared/paths.js';
 import { ensureNamespace, waitForNamespace } from '../../temporal/namespace-setup.js';
 import type { ProgressReporter } from '../go-install.js';
-import { getFreePortInRange, isPortOpen } from '../ports.js';
-import { spawnService, type ServiceProcess } from '../service-process.js';
+import { getFreePortInRange, isPortOpen } from '../../shared/ports.js';
+import { spawnService, type ServiceProcess } from '../../shared/service-process.js';
 import { waitForTemporal } from '../wait-for-temporal.js';
-import { loadDevServerConfig } from '../temporal-config.js';
+import { loadDevServerConfig } from '../../temporal/dev-server-config.js';
 import {
   loadClusterConfig,
   portsFromFrontend,

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { OperatorActivities } from '../operator/activities.js';
-import { labelValue } from './coordinator-metrics.js';
+import type { OperatorActivities } from './activities.js';
+import { labelValue } from '../metrics/coordinator-metrics.js';
 
 /**
  * An operator's inference metrics: executions by outcome (ok, refused with its type, cancelled, error), their

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { NodeStatus, type PrismaClient } from '../db/client.js';
 import { isNodeId } from '../crypto/identity.js';
 import { ConfigError, InvalidInputError } from '../shared/errors.js';
-import { NotFoundError } from '../cli/errors.js';
+import { NotFoundError } from '../shared/errors.js';
 
 /**
  * Admission of operator nodes. A node registers PENDING and is never matched until a platform operator approves it

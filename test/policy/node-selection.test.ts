@@ -1,4 +1,4 @@
-import { rankCandidates, type NodeCandidate, type SelectionRequest } from '../../src/coordinator/node-selection.js';
+import { rankCandidates, type NodeCandidate, type SelectionRequest } from '../../src/policy/node-selection.js';
 
 const request: SelectionRequest = { requestId: 'req-1', model: 'm', maxNewTokens: 32, exclude: [], minUptime: 0.5 };
 

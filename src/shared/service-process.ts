@@ -7,7 +7,7 @@ import path from 'node:path';
  * this Node process goes away, even by SIGKILL: a service never outlives the process that started it. Arguments:
  * the name of the signal that stops the service (TERM, INT, …), then its command line.
  */
-export const ORPHAN_GUARD_SCRIPT = `
+const ORPHAN_GUARD_SCRIPT = `
 sig=$1; shift
 exec 3<&0
 "$@" </dev/null &
@@ -65,6 +65,8 @@ export function spawnService(options: {
   stopSignal?: NodeJS.Signals;
   /** Run the guard and the service as this user (a root parent starting a service that refuses root). */
   user?: { uid: number; gid: number };
+  /** Let this Node process exit while the service runs (the guard then stops it): for a service nothing waits on. */
+  unref?: boolean;
 }): ServiceProcess {
   installExitHook();
   mkdirSync(path.dirname(options.logFile), { recursive: true });
@@ -82,6 +84,10 @@ export function spawnService(options: {
   const pid = child.pid;
   running.add(child);
   child.stdin?.on('error', () => undefined);
+  if (options.unref) {
+    child.unref();
+    (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  }
   const exited = new Promise<number | NodeJS.Signals>((resolve) => {
     child.once('exit', (code, signal) => {
       running.delete(child);
@@ -95,7 +101,9 @@ export function spawnService(options: {
     exited,
     async stop(timeoutMs = 10_000): Promise<void> {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM'); // the guard asks the service to stop with its stop signal and waits for it
+      // EOF on its stdin: the guard's watcher sends the service its stop signal and is gone before the service exits,
+      // so once the guard has exited nothing of the group is left.
+      child.stdin?.end();
       const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), timeoutMs);
       await exited;
       clearTimeout(timer);

@@ -1,7 +1,7 @@
 import type { DataConverter } from '@temporalio/common';
-import { EncryptionCodec } from '../codec/encryption-codec.js';
-import { ENCODED_FAILURES_CONVERTER_PATH } from '../codec/failure-converter-path.js';
-import type { CodecKey } from '../codec/codec-key.js';
+import { EncryptionCodec } from './encryption-codec.js';
+import { ENCODED_FAILURES_CONVERTER_PATH } from './failure-converter-path.js';
+import type { CodecKey } from './codec-key.js';
 import type { KeyPair } from '../crypto/identity.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ConfigError } from '../shared/errors.js';
+import { ConfigError } from './errors.js';
 
 /** Environment values with empty strings dropped: an empty variable counts as unset. */
 export function nonEmpty(env: Record<string, string | undefined>): Record<string, string> {

@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../db/client.js';
+import type { PrismaClient } from './client.js';
 
 /**
  * A node's Ed25519 signing key by node id, read once per coordinator process. The binding never changes: the node id

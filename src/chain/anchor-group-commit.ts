@@ -1,7 +1,7 @@
 import type { Hex } from 'viem';
-import type { BatchAnchorer } from '../chain/batch-anchoring.js';
-import type { InclusionProof } from '../chain/merkle.js';
-import type { ExecutionRecordInput } from '../chain/record.js';
+import type { BatchAnchorer } from './batch-anchoring.js';
+import type { InclusionProof } from './merkle.js';
+import type { ExecutionRecordInput } from './record.js';
 
 /** Where one record was anchored in a group-committed batch. */
 export interface GroupAnchored {

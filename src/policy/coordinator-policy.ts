@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ModelPrice } from './pricing.js';
-import { parseEnv } from '../config/parse-env.js';
+import { parseEnv } from '../shared/parse-env.js';
 import { DEFAULT_TOLERANT_THRESHOLDS, validateThresholds, type TolerantThresholds } from '../sampling/tolerant-check.js';
 import { ConfigError } from '../shared/errors.js';
 
@@ -63,7 +63,7 @@ export interface CoordinatorPolicy {
   penaltyReputationFactor: number;
   /**
    * PARALLELIX_ANCHOR_BATCH_MAX: 0 (default) anchors each record in its own transaction with its own storage; N > 0
-   * group-commits records under Merkle roots, at most N per transaction (src/coordinator/anchor-group-commit.ts).
+   * group-commits records under Merkle roots, at most N per transaction (src/chain/anchor-group-commit.ts).
    */
   anchorBatchMax: number;
   /** PARALLELIX_NODE_KEY_CACHE_SIZE: node signing keys kept in memory per process (0: every lookup reads the database). */
