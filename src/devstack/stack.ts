@@ -173,15 +173,23 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
     while (ctx.stops.length > 0) await ctx.stops.pop()?.().catch(() => undefined);
     rmSync(stackFile(), { force: true });
   };
+  // The parts start side by side; when several fail, the first failure is the cause worth reporting (a taken
+  // PostgreSQL port is refused at once, while a later failure may be a consequence or a port race elsewhere).
+  const failures: unknown[] = [];
+  const noted = <T>(part: Promise<T>): Promise<T> =>
+    part.catch((error: unknown) => {
+      failures.push(error);
+      throw error;
+    });
   const databaseServer = startDatabaseServer(config.database, ctx);
   const [temporal, database, chain] = await Promise.allSettled([
-    startTemporalPart(config.temporal, options.codecEndpoint, databaseServer, ctx),
-    startDatabasePart(databaseServer, ctx),
-    startChainPart(chainConfig, ctx),
+    noted(startTemporalPart(config.temporal, options.codecEndpoint, databaseServer, ctx)),
+    noted(startDatabasePart(databaseServer, ctx)),
+    noted(startChainPart(chainConfig, ctx)),
   ]);
   if (temporal.status === 'rejected' || database.status === 'rejected' || chain.status === 'rejected') {
     await stopAll();
-    throw [temporal, database, chain].find((part): part is PromiseRejectedResult => part.status === 'rejected')!.reason;
+    throw failures[0];
   }
   const endpoints: StackEndpoints = { temporal: temporal.value, database: database.value, chain: chain.value.chain, pids: ctx.pids };
   try {
