@@ -53,6 +53,13 @@ export interface EmbeddedPostgres {
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const report = options.report ?? (() => undefined);
+  // A taken port is refused before initdb, which takes seconds: nothing is created for a server that cannot start.
+  const port = options.port === 0 ? await getFreePort() : options.port;
+  if (await isPortOpen(port)) {
+    throw new ProvisioningError(`Port ${port} (embedded PostgreSQL) is already in use`, {
+      details: 'Another stack or PostgreSQL server listens there. Choose another port with PARALLELIX_POSTGRES_PORT, or set DATABASE_URL to use that server.',
+    });
+  }
   const dir = path.resolve(options.dir);
   const passwordFile = path.join(dir, 'password');
   mkdirSync(dir, { recursive: true });
@@ -70,12 +77,6 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
   const password = readFileSync(passwordFile, 'utf8').trim();
 
-  const port = options.port === 0 ? await getFreePort() : options.port;
-  if (await isPortOpen(port)) {
-    throw new ProvisioningError(`Port ${port} (embedded PostgreSQL) is already in use`, {
-      details: 'Another stack or PostgreSQL server listens there. Choose another port with PARALLELIX_POSTGRES_PORT, or set DATABASE_URL to use that server.',
-    });
-  }
   mkdirSync(path.dirname(options.logFile), { recursive: true });
   const logStart = existsSync(options.logFile) ? statSync(options.logFile).size : 0;
   const args = ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
