@@ -226,23 +226,19 @@ async function restartMissingNow(): Promise<void> {
   for (const name of [...HONEST, DISHONEST]) {
     const op = network.operators.get(name);
     if (!op || op.process.child.exitCode !== null || op.process.child.signalCode !== null) {
-      // A node suspended for its penalties cannot re-register (the registration activity refuses it): not a fault.
-      if (op && (await nodeSuspended(op.nodeId))) {
-        if (!suspendedSeen.has(name)) progress(`operator ${name} is suspended for its penalties: not restarted`);
-        suspendedSeen.add(name);
-        continue;
-      }
-      await network.startOperator(name, operatorEnv(name), operatorEntry(name)).catch((error: Error) => progress(`operator ${name} restart failed: ${lastLine(error.message)}`));
+      // A node suspended for its penalties cannot re-register (the coordinator refuses it): not a fault to repair.
+      if (suspended.has(name)) continue;
+      await network.startOperator(name, operatorEnv(name), operatorEntry(name)).catch((error: Error) => {
+        if (/NODE_NOT_ADMITTED/.test(error.message)) {
+          suspended.add(name);
+          progress(`operator ${name} is suspended for its penalties: its re-registration is refused, so it stays down`);
+        } else progress(`operator ${name} restart failed: ${lastLine(error.message)}`);
+      });
     }
   }
 }
 
-const suspendedSeen = new Set<string>();
-
-async function nodeSuspended(nodeId: string): Promise<boolean> {
-  const node = await network.db.node.findUnique({ where: { nodeId }, select: { status: true } }).catch(() => null);
-  return node?.status === 'SUSPENDED';
-}
+const suspended = new Set<string>();
 
 /** The last non-empty line of a process's failure (its stderr tail ends with the reason). */
 function lastLine(text: string): string {
