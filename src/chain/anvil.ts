@@ -110,14 +110,8 @@ export function findAnvilBinary(): string {
 
 async function rpcChainId(rpcUrl: string): Promise<number | undefined> {
   try {
-    const res = await fetch(rpcUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
-      signal: AbortSignal.timeout(1000),
-    });
-    const body = (await res.json()) as { result?: string };
-    return typeof body.result === 'string' ? Number.parseInt(body.result, 16) : undefined;
+    const result = await anvilRpc(rpcUrl, 'eth_chainId', [], 1000);
+    return typeof result === 'string' ? Number.parseInt(result, 16) : undefined;
   } catch {
     return undefined;
   }
@@ -128,12 +122,13 @@ export async function rpcAnswers(rpcUrl: string): Promise<boolean> {
   return (await rpcChainId(rpcUrl)) !== undefined;
 }
 
-async function rpcCall(rpcUrl: string, method: string, params: unknown[] = []): Promise<unknown> {
+/** One JSON-RPC call to anvil: its result, or a ProvisioningError naming the method it refused. */
+export async function anvilRpc(rpcUrl: string, method: string, params: unknown[] = [], timeoutMs = 5_000): Promise<unknown> {
   const res = await fetch(rpcUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-    signal: AbortSignal.timeout(5_000),
+    signal: AbortSignal.timeout(timeoutMs),
   });
   const body = (await res.json()) as { result?: unknown; error?: { message?: string } };
   if (body.error) throw new ProvisioningError(`anvil refused ${method}: ${body.error.message ?? 'unknown error'}`);
@@ -169,8 +164,8 @@ function groupAlive(pid: number): boolean {
  * middle of one.
  */
 export async function crashAnvilKeepingMinedBlocks(anvil: AnvilHandle, stateFile: string, timeoutMs = 120_000): Promise<void> {
-  await rpcCall(anvil.rpcUrl, 'evm_setAutomine', [false]);
-  const blockNumber = async (): Promise<number> => Number.parseInt(String(await rpcCall(anvil.rpcUrl, 'eth_blockNumber')), 16);
+  await anvilRpc(anvil.rpcUrl, 'evm_setAutomine', [false]);
+  const blockNumber = async (): Promise<number> => Number.parseInt(String(await anvilRpc(anvil.rpcUrl, 'eth_blockNumber')), 16);
   const deadline = Date.now() + timeoutMs;
   // A block already being mined when automine stops still lands (and its receipt reaches the sender): wait for a
   // dump that holds the head, then ask for the head again, until the two agree.

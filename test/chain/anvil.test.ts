@@ -7,18 +7,13 @@ import { createInterface } from 'node:readline';
 import { mnemonicToAccount } from 'viem/accounts';
 import { ProvisioningError } from '../../src/shared/errors.js';
 import { projectRoot } from '../../src/shared/paths.js';
-import { ANVIL_DEV_ACCOUNTS, ANVIL_DEV_MNEMONIC, crashAnvilKeepingMinedBlocks, startAnvil } from '../../src/chain/anvil.js';
+import { ANVIL_DEV_ACCOUNTS, ANVIL_DEV_MNEMONIC, anvilRpc, crashAnvilKeepingMinedBlocks, startAnvil } from '../../src/chain/anvil.js';
 import { getFreePort } from '../../src/shared/ports.js';
 import { ensureRegistry } from '../../src/chain/deploy.js';
 import { createRegistryClient } from '../../src/chain/registry.js';
 import { answersRpc, groupAlive, waitUntil } from './helpers.js';
 
 const deployer = ANVIL_DEV_ACCOUNTS[0]!;
-
-async function rpc(rpcUrl: string, method: string, params: unknown[] = []): Promise<unknown> {
-  const res = await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
-  return ((await res.json()) as { result?: unknown }).result;
-}
 
 describe('anvil process', () => {
   let tmp: string;
@@ -85,8 +80,8 @@ describe('anvil process', () => {
     const first = await startAnvil({ port, stateFile, stateIntervalSeconds: 4 });
     let mined: number;
     try {
-      await rpc(first.rpcUrl, 'anvil_mine', ['0x40']);
-      mined = Number.parseInt(String(await rpc(first.rpcUrl, 'eth_blockNumber')), 16);
+      await anvilRpc(first.rpcUrl, 'anvil_mine', ['0x40']);
+      mined = Number.parseInt(String(await anvilRpc(first.rpcUrl, 'eth_blockNumber')), 16);
       expect(mined).toBe(64);
       await crashAnvilKeepingMinedBlocks(first, stateFile);
       expect(groupAlive(first.pid)).toBe(false);
@@ -95,7 +90,7 @@ describe('anvil process', () => {
     }
     const second = await startAnvil({ port, stateFile });
     try {
-      expect(Number.parseInt(String(await rpc(second.rpcUrl, 'eth_blockNumber')), 16)).toBe(mined);
+      expect(Number.parseInt(String(await anvilRpc(second.rpcUrl, 'eth_blockNumber')), 16)).toBe(mined);
     } finally {
       await second.stop();
     }
