@@ -116,6 +116,7 @@ describe('batched anchoring on anvil (Merkle root in storage, records in calldat
     const group = createAnchorGroupCommit(anchorer, { maxBatch: 64 });
     const lone = await group.anchor(record());
     expect(lone.batchSize).toBe(1);
+    await new Promise((resolve) => setImmediate(resolve)); // the group is idle once the receipt's turn has ended
     const first = group.anchor(record());
     expect(group.state()).toEqual({ queued: 0, inFlight: true });
     const rest = Array.from({ length: 12 }, () => record());
@@ -132,5 +133,20 @@ describe('batched anchoring on anvil (Merkle root in storage, records in calldat
     expect(Number(second[0]!.batchGasUsed) / 12).toBeLessThan(Number(lone.batchGasUsed) / 3);
     for (const [i, d] of second.entries()) expect(verifyInclusion(packedLeaf(packRecord(toChainRecord(rest[i]!))), d.proof)).toBe(true);
     expect(group.state()).toEqual({ queued: 0, inFlight: false });
+  });
+
+  test('group commit: clients released by a receipt join the next batch, so a closed loop does not split into a lone record and the rest', async () => {
+    const group = createAnchorGroupCommit(anchorer, { maxBatch: 64 });
+    const sizes = new Map<string, number>();
+    const client = async (): Promise<void> => {
+      for (let i = 0; i < 3; i += 1) {
+        const done = await group.anchor(record());
+        sizes.set(done.txHash, done.batchSize);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, client));
+    // The first record goes alone; its client's next one joins the other seven, and from then on every round is one
+    // transaction for all eight (sending at once would alternate 1 and 7).
+    expect([...sizes.values()]).toEqual([1, 8, 8, 7]);
   });
 });
