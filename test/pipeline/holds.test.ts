@@ -260,45 +260,51 @@ interface Ended {
 }
 
 const ended: Ended[] = [];
+const HOWS = ['cancel', 'terminate'] as const;
 
-describe.each(['cancel', 'terminate'] as const)('%s', (how) => {
-  test.each(CASES.map((c) => [c.at, c] as const))(`${how} at %s`, async (_at, c) => {
-    const userId = `holds-${how}-${randomUUID()}`;
-    await network.fund(userId, FUNDS);
-    const input: InferenceWorkflowInput = {
-      userId,
-      model: TEST_MODEL,
-      messages: SEA_STORY,
-      maxNewTokens: 1500,
-      sampleProbability: c.sampled ? 1 : 0,
-      ...(c.sampled ? { sampleMode: 'exact' as const } : {}),
-    };
-    const start = () =>
-      network.client.workflow.start('inferenceWorkflow', { taskQueue: COORDINATOR_TASK_QUEUE, workflowId: `holds-${randomUUID()}`, args: [input] });
-    const releases: Array<() => Promise<void>> = [];
-    let handle: WorkflowHandle;
-    let runId: string;
-    try {
-      handle = await drive(c, userId, start, releases);
-      runId = (await handle.describe()).runId;
-      // Held until the run took the cancel in, so that it meets it at this step.
-      if (how === 'cancel') {
-        await handle.cancel();
-        await cancelTakenIn(handle);
-      } else {
-        await handle.terminate('test: terminated mid-step');
-      }
-    } finally {
-      // Let go in reverse order (a lock taken last is released first); a failed drive lets go too.
-      for (const release of releases.reverse()) await release();
+/** Holds one run at case c's point, cancels or terminates it there, and waits for that run to close. */
+async function endRunAt(how: (typeof HOWS)[number], c: Case): Promise<void> {
+  const userId = `holds-${how}-${randomUUID()}`;
+  await network.fund(userId, FUNDS);
+  const input: InferenceWorkflowInput = {
+    userId,
+    model: TEST_MODEL,
+    messages: SEA_STORY,
+    maxNewTokens: 1500,
+    sampleProbability: c.sampled ? 1 : 0,
+    ...(c.sampled ? { sampleMode: 'exact' as const } : {}),
+  };
+  const start = () =>
+    network.client.workflow.start('inferenceWorkflow', { taskQueue: COORDINATOR_TASK_QUEUE, workflowId: `holds-${randomUUID()}`, args: [input] });
+  const releases: Array<() => Promise<void>> = [];
+  let handle: WorkflowHandle;
+  let runId: string;
+  try {
+    handle = await drive(c, userId, start, releases);
+    runId = (await handle.describe()).runId;
+    // Held until the run took the cancel in, so that it meets it at this step.
+    if (how === 'cancel') {
+      await handle.cancel();
+      await cancelTakenIn(handle);
+    } else {
+      await handle.terminate('test: terminated mid-step');
     }
-    ended.push({ c, how, userId, handle, runId });
-    // The run itself ends (a cancel once 12 Anchor is under way is too late: that run anchors and settles).
-    await waitFor('the run closed', async () => ((await handle.describe()).status.name === 'RUNNING' ? undefined : true), 120_000, 200);
-  }, 300_000);
+  } finally {
+    // Let go in reverse order (a lock taken last is released first); a failed drive lets go too.
+    for (const release of releases.reverse()) await release();
+  }
+  ended.push({ c, how, userId, handle, runId });
+  // The run itself ends (a cancel once 12 Anchor is under way is too late: that run anchors and settles).
+  await waitFor('the run closed', async () => ((await handle.describe()).status.name === 'RUNNING' ? undefined : true), 120_000, 200);
+}
+
+describe.each(HOWS)('%s', (how) => {
+  test.each(CASES.map((c) => [c.at, c] as const))(`${how} at %s`, (_at, c) => endRunAt(how, c), 300_000);
 });
 
 test('after the sweeper: no HELD hold, exact balances, nothing anchored released, and the sweeper counted what it released', async () => {
+  // Run alone (-t), this test ends every run itself first; after the cases above, only what none of them ended.
+  for (const how of HOWS) for (const c of CASES) if (!ended.some((e) => e.how === how && e.c === c)) await endRunAt(how, c);
   expect(ended).toHaveLength(CASES.length * 2);
   const users = ended.map((e) => e.userId);
   const heldIds = async () => {
@@ -393,5 +399,4 @@ test('after the sweeper: no HELD hold, exact balances, nothing anchored released
   expect(sum('parallelix_holds_swept_total')).toBe(sweptHolds.length);
   expect(sum('parallelix_holds_swept_credits_total')).toBe(sweptHolds.reduce((total, h) => total + Number(h.releasedAmount), 0));
   process.stdout.write(`sweeper: released ${sweptHolds.length} hold(s), resumed ${sum('parallelix_holds_settlement_resumed_total')} settlement(s)\n`);
-
-}, 400_000);
+}, 400_000 + CASES.length * 2 * 300_000);
