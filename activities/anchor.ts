@@ -1,5 +1,8 @@
 import { nodeSignKey } from '../src/db/node-keys.js';
+import type { Hex } from 'viem';
+import type { GroupAnchored } from '../src/chain/anchor-group-commit.js';
 import type { InclusionProof } from '../src/chain/merkle.js';
+import { leavePlannedBatch, plannedBatchOf } from '../src/db/anchor-batches.js';
 import type { ExecutionRecordInput, RecordDevice } from '../src/chain/record.js';
 import type { RecordMode, RecordScore, VerdictName } from '../src/protocol/verdict.js';
 import type { Prisma } from '../src/db/client.js';
@@ -44,7 +47,7 @@ const json = (score: RecordScore | null): Prisma.InputJsonValue | undefined => (
  * there; the contract itself refuses a second write. The database copy is an upsert keyed by request id. The
  * node's registered key and its signature go on chain with the record, so the chain alone proves who signed.
  */
-export function createAnchor({ db, registry, anchorBatches, policy }: CoordinatorDeps) {
+export function createAnchor({ db, registry, anchorBatches, policy }: Pick<CoordinatorDeps, 'db' | 'registry' | 'anchorBatches' | 'policy'>) {
   return async function anchorRecord(input: AnchorInput): Promise<AnchorOutput> {
     // A hold released already (the run was closed and swept) means nobody pays for this record: never anchor it.
     const hold = await db.creditHold.findUnique({ where: { requestId: input.requestId }, select: { status: true } });
@@ -109,9 +112,12 @@ export function createAnchor({ db, registry, anchorBatches, policy }: Coordinato
 }
 
 /**
- * Batched step 12: the record joins this process's group commit; its root and inclusion proof are kept with it. A
- * retry that finds the record written already returns it (the database row is written right after the batch is
- * mined; a crash in between anchors the same record again in a later batch: identical contents, never conflicting).
+ * Batched step 12: the record joins this process's group commit, which writes each batch down before sending it;
+ * its root and inclusion proof are kept with the record. A retry finds the record written already, or the batch it
+ * was put in and sends that same batch again (same root: anchored once, whichever process sends it), so a crash
+ * between the batch's transaction and the record's row never puts the record on chain twice. Only a planned batch
+ * that is not on chain and holds a request whose hold was released since is left for a new one (sending it would
+ * anchor a record nobody pays for).
  */
 async function anchorInBatch(
   db: CoordinatorDeps['db'],
@@ -122,7 +128,15 @@ async function anchorInBatch(
   if (written?.anchorTxHash && written.blockNumber !== null) {
     return { done: { txHash: written.anchorTxHash, blockNumber: Number(written.blockNumber), gasUsed: 0, alreadyAnchored: true } };
   }
-  const a = await batches.anchor(record);
+  const planned = await plannedBatchOf(db, record.requestId);
+  let a: GroupAnchored | undefined;
+  if (planned) {
+    const root = planned.root as Hex;
+    const released = await db.creditHold.count({ where: { requestId: { in: planned.requestIds }, status: 'RELEASED' } });
+    if (released === 0 || (await batches.isOnChain(root))) a = await batches.anchorAgain(planned.packed as Hex, planned.position);
+    else await leavePlannedBatch(db, record.requestId);
+  }
+  a ??= await batches.anchor(record);
   // Gas per record: the batch's gas shared evenly by its records.
   return { txHash: a.txHash, blockNumber: a.blockNumber, gasUsed: a.batchGasUsed / BigInt(a.batchSize), alreadyAnchored: a.alreadyAnchored, batch: { root: a.root, proof: a.proof } };
 }

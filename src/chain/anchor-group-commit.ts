@@ -1,5 +1,5 @@
 import type { Hex } from 'viem';
-import type { BatchAnchorer } from './batch-anchoring.js';
+import { planBatch, planFromPacked, type BatchAnchorer, type BatchAnchorResult, type BatchPlan } from './batch-anchoring.js';
 import type { InclusionProof } from './merkle.js';
 import type { ExecutionRecordInput } from './record.js';
 
@@ -18,6 +18,13 @@ export interface GroupAnchored {
 export interface AnchorGroupCommit {
   /** Resolves once the record's batch is mined (rejects with the batch's error: the activity retries it alone). */
   anchor(record: ExecutionRecordInput): Promise<GroupAnchored>;
+  /**
+   * Sends again a batch planned before (its packed records, as beforeSend saw them) and resolves with the record at
+   * `position`: a record that may be on chain in that batch never goes into another one. Shared per root.
+   */
+  anchorAgain(packed: Hex, position: number): Promise<GroupAnchored>;
+  /** Whether a batch root is anchored on chain. */
+  isOnChain(root: Hex): Promise<boolean>;
   /** Records waiting for the next batch and whether a batch is in flight (metrics, tests). */
   state(): { queued: number; inFlight: boolean };
 }
@@ -40,11 +47,40 @@ interface Waiting {
  * released re-enter in their continuations (a closed loop of clients does), and sending before they ran split every
  * round into a lone record and the rest (1/15 at 16 clients: twice the gas per record). Not a timer: setImmediate.
  */
-export function createAnchorGroupCommit(anchorer: BatchAnchorer, options: { maxBatch: number }): AnchorGroupCommit {
+export interface GroupCommitOptions {
+  maxBatch: number;
+  /** Runs before each batch is sent (the coordinator writes the batch down); a failure fails that batch unsent. */
+  beforeSend?: (plan: BatchPlan) => Promise<void>;
+}
+
+function placed(result: BatchAnchorResult, position: number, batchSize: number): GroupAnchored {
+  return {
+    root: result.root,
+    proof: result.proofs[position]!,
+    txHash: result.txHash,
+    blockNumber: result.blockNumber,
+    batchGasUsed: result.gasUsed,
+    batchSize,
+    alreadyAnchored: result.alreadyAnchored,
+  };
+}
+
+export function createAnchorGroupCommit(anchorer: BatchAnchorer, options: GroupCommitOptions): AnchorGroupCommit {
   const queue: Waiting[] = [];
+  const inFlightByRoot = new Map<Hex, Promise<BatchAnchorResult>>();
   const pending = new Map<string, Waiting>();
   let draining = false;
   let inFlight = false;
+
+  /** One send per root at a time in this process: a retry of a record whose batch is being sent shares it. */
+  function send(plan: BatchPlan): Promise<BatchAnchorResult> {
+    let sending = inFlightByRoot.get(plan.root);
+    if (!sending) {
+      sending = anchorer.sendBatch(plan).finally(() => inFlightByRoot.delete(plan.root));
+      inFlightByRoot.set(plan.root, sending);
+    }
+    return sending;
+  }
 
   async function drain(): Promise<void> {
     draining = true;
@@ -53,18 +89,10 @@ export function createAnchorGroupCommit(anchorer: BatchAnchorer, options: { maxB
         const batch = queue.splice(0, options.maxBatch);
         inFlight = true;
         try {
-          const result = await anchorer.anchorBatch(batch.map((w) => w.record));
-          batch.forEach((w, i) =>
-            w.resolve({
-              root: result.root,
-              proof: result.proofs[i]!,
-              txHash: result.txHash,
-              blockNumber: result.blockNumber,
-              batchGasUsed: result.gasUsed,
-              batchSize: batch.length,
-              alreadyAnchored: result.alreadyAnchored,
-            }),
-          );
+          const plan = planBatch(batch.map((w) => w.record));
+          await options.beforeSend?.(plan);
+          const result = await send(plan);
+          batch.forEach((w, i) => w.resolve(placed(result, i, batch.length)));
         } catch (error) {
           for (const w of batch) w.reject(error);
         } finally {
@@ -95,6 +123,11 @@ export function createAnchorGroupCommit(anchorer: BatchAnchorer, options: { maxB
       if (!draining) void drain();
       return promise;
     },
+    async anchorAgain(packed, position) {
+      const plan = planFromPacked(packed);
+      return placed(await send(plan), position, plan.proofs.length);
+    },
+    isOnChain: async (root) => (await anchorer.readBatch(root)) !== null,
     state: () => ({ queued: queue.length, inFlight }),
   };
 }

@@ -52,6 +52,30 @@ export async function readBatch(client: PublicClient, registry: Address, root: H
 }
 
 
+/** A batch before it is sent: its calldata, root, each record's proof and request id (in batch order). */
+export interface BatchPlan {
+  root: Hex;
+  /** The packed records, concatenated: anchorRoot's argument. */
+  packed: Hex;
+  proofs: InclusionProof[];
+  /** Request ids as the chain carries them (bytes32 hex) and as given, in batch order. */
+  requestIds: string[];
+}
+
+/** The plan of these records in this order. */
+export function planBatch(records: readonly ExecutionRecordInput[]): BatchPlan {
+  const packed = records.map((r) => packRecord(toChainRecord(r)));
+  const { root, proofs } = merkleTree(packed.map(packedLeaf));
+  return { root, packed: concatHex(packed), proofs, requestIds: records.map((r) => r.requestId) };
+}
+
+/** The plan of a batch stored as its packed records (the same root and proofs; request ids as bytes32 hex). */
+export function planFromPacked(packed: Hex): BatchPlan {
+  const records = unpackRecords(packed);
+  const { root, proofs } = merkleTree(records.map((r) => packedLeaf(r.packed)));
+  return { root, packed, proofs, requestIds: records.map((r) => r.args.requestId) };
+}
+
 export interface BatchAnchorer {
   readonly account: Address;
   /**
@@ -60,6 +84,8 @@ export interface BatchAnchorer {
    * transaction (the contract refuses a second one).
    */
   anchorBatch(records: ExecutionRecordInput[]): Promise<BatchAnchorResult>;
+  /** anchorBatch of a planned batch (planBatch / planFromPacked): sends it unless its root is on chain already. */
+  sendBatch(plan: BatchPlan): Promise<BatchAnchorResult>;
   /** Converts and checks a record as anchorBatch will (throws InvalidInputError for a record the contract refuses). */
   prepare(record: ExecutionRecordInput): ChainRecordArgs;
   readBatch(root: Hex): Promise<AnchoredBatch | null>;
@@ -84,6 +110,24 @@ export function createBatchAnchorer(params: ChainConnection & { address: Address
     return { root, txHash: first.transactionHash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, alreadyAnchored: true, proofs };
   }
 
+  async function sendBatch({ root, packed: data, proofs }: BatchPlan): Promise<BatchAnchorResult> {
+    return writeOnce({
+      find: async () => {
+        const found = await readBatch(publicClient, address, root);
+        return found ? existing(root, found, proofs) : null;
+      },
+      send: async () => {
+        const { request } = await publicClient.simulateContract({ account, address, abi: executionRegistryAbi, functionName: 'anchorRoot', args: [data] });
+        return walletClient.writeContract(request);
+      },
+      wait: (hash) => publicClient.waitForTransactionReceipt({ hash, confirmations, timeout }),
+      resetNonce,
+      raceError: 'BatchAlreadyAnchored',
+      labels: { send: 'anchor batch', wait: 'wait for batch tx', reverted: 'batch transaction' },
+      mined: (txHash, receipt) => ({ root, txHash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, alreadyAnchored: false, proofs }),
+    });
+  }
+
   return {
     account: account.address,
     prepare(record) {
@@ -92,26 +136,8 @@ export function createBatchAnchorer(params: ChainConnection & { address: Address
       return args;
     },
     readBatch: (root) => readBatch(publicClient, address, root),
-    async anchorBatch(records) {
-      const packed = records.map((r) => packRecord(toChainRecord(r)));
-      const data = concatHex(packed);
-      const { root, proofs } = merkleTree(packed.map(packedLeaf));
-      return writeOnce({
-        find: async () => {
-          const found = await readBatch(publicClient, address, root);
-          return found ? existing(root, found, proofs) : null;
-        },
-        send: async () => {
-          const { request } = await publicClient.simulateContract({ account, address, abi: executionRegistryAbi, functionName: 'anchorRoot', args: [data] });
-          return walletClient.writeContract(request);
-        },
-        wait: (hash) => publicClient.waitForTransactionReceipt({ hash, confirmations, timeout }),
-        resetNonce,
-        raceError: 'BatchAlreadyAnchored',
-        labels: { send: 'anchor batch', wait: 'wait for batch tx', reverted: 'batch transaction' },
-        mined: (txHash, receipt) => ({ root, txHash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, alreadyAnchored: false, proofs }),
-      });
-    },
+    sendBatch,
+    anchorBatch: (records) => sendBatch(planBatch(records)),
   };
 }
 

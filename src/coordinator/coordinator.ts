@@ -8,7 +8,7 @@ import { createRegistrationActivities } from '../../activities/register-node.js'
 import { NotAuthorisedAnchorerError } from '../chain/errors.js';
 import { createBatchAnchorer } from '../chain/batch-anchoring.js';
 import { createRegistryClient, type RegistryClient } from '../chain/registry.js';
-import { createAnchorGroupCommit } from '../chain/anchor-group-commit.js';
+import { createAnchorGroupCommit, type AnchorGroupCommit } from '../chain/anchor-group-commit.js';
 import { codecKeyFile, coordinatorKeyDir, loadOrCreateCodecKey } from '../codec/codec-key.js';
 import { coordinatorKeyFile } from '../config/connections.js';
 import { toBase64 } from '../crypto/encoding.js';
@@ -16,6 +16,7 @@ import { loadOrCreateIdentity } from '../crypto/identity.js';
 import { createPrismaClient, disconnect, type PrismaClient } from '../db/client.js';
 import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
 import { claimAnchorer } from './anchorer-lock.js';
+import { recordPlannedBatch } from '../db/anchor-batches.js';
 import { startHoldSweeper, type RunningSweeper } from './hold-sweeper.js';
 import { readNodeAllowlist } from '../policy/node-admission.js';
 import { instrumentActivities } from './instrument-activities.js';
@@ -122,6 +123,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   let connection: NativeConnection | undefined;
   let clientConnection: Connection | undefined;
   let worker: Worker;
+  let anchorBatches: AnchorGroupCommit | undefined;
   const coordinatorBoxPublicKey = toBase64(identity.box.publicKey);
   const coordinatorSignPublicKey = toBase64(identity.sign.publicKey);
   const requestSealKey = deriveRequestSealKey(codecKey);
@@ -129,11 +131,11 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   try {
     registry = await anchoringRegistry(options.chain, claim.privateKey);
     // Batched anchoring sends from the same claimed account (its own nonce sequence, this process only).
-    const anchorBatches =
+    anchorBatches =
       policy.anchorBatchMax > 0
         ? createAnchorGroupCommit(
             createBatchAnchorer({ rpcUrl: options.chain.rpcUrl, chainId: options.chain.chainId, privateKey: claim.privateKey, address: options.chain.registryAddress, ...(options.chain.confirmations ? { confirmations: options.chain.confirmations } : {}) }),
-            { maxBatch: policy.anchorBatchMax },
+            { maxBatch: policy.anchorBatchMax, beforeSend: (plan) => recordPlannedBatch(db, plan) },
           )
         : undefined;
     const plain = {
@@ -174,6 +176,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     db,
     workflows: new Client({ connection: sweeperConnection, namespace: options.temporal.namespace }).workflow,
     registry,
+    ...(anchorBatches ? { batchOnChain: anchorBatches.isOnChain } : {}),
     logger,
     ...policy.holdSweep,
     ...(options.metrics ? { metrics: options.metrics } : {}),

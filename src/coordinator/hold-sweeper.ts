@@ -3,6 +3,8 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import type { HoldSweeperMetrics } from '../metrics/coordinator-metrics.js';
 import proto from '@temporalio/proto';
 import type { RegistryClient } from '../chain/registry.js';
+import type { Hex } from 'viem';
+import { plannedBatchOf } from '../db/anchor-batches.js';
 import { releaseHold } from '../db/credits.js';
 import type { PrismaClient } from '../db/client.js';
 import type { Logger } from '../shared/logger.js';
@@ -25,6 +27,8 @@ export interface HoldSweeperOptions {
   workflows: Pick<WorkflowClient, 'getHandle' | 'workflowService' | 'options'>;
   /** The chain, asked when the database has no anchored record (an anchor may have landed without its row). */
   registry?: Pick<RegistryClient, 'readRecord'>;
+  /** Batched anchoring: whether a planned batch's root is on chain (a record anchored in it may lack its row). */
+  batchOnChain?: (root: Hex) => Promise<boolean>;
   logger: Pick<Logger, 'info' | 'warn'>;
   /** Only holds older than this are looked at (a fresh hold belongs to a run that is surely still open). */
   minAgeMs: number;
@@ -72,7 +76,9 @@ async function closedRun(options: HoldSweeperOptions, workflowId: string): Promi
 async function isAnchored(options: HoldSweeperOptions, requestId: string): Promise<boolean> {
   const record = await options.db.executionRecord.findUnique({ where: { requestId }, select: { anchorTxHash: true } });
   if (record?.anchorTxHash) return true;
-  return (await options.registry?.readRecord(requestId)) != null;
+  if ((await options.registry?.readRecord(requestId)) != null) return true;
+  const planned = options.batchOnChain ? await plannedBatchOf(options.db, requestId) : null;
+  return planned !== null && (await options.batchOnChain!(planned.root as Hex));
 }
 
 const WORKFLOW_TASK_COMPLETED = proto.temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED;
