@@ -5,8 +5,6 @@
  * Writes bench/results/anchoring-<timestamp>.json and prints a table.
  */
 import './quiet-logs.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { ANVIL_DEV_ACCOUNTS, startAnvil } from '../src/chain/anvil.js';
 import { createBatchAnchorer } from '../src/chain/batch-anchoring.js';
 import { deployRegistry } from '../src/chain/deploy.js';
@@ -15,10 +13,10 @@ import { createRegistryClient } from '../src/chain/registry.js';
 import { createAnchorGroupCommit } from '../src/chain/anchor-group-commit.js';
 import { createIdentity, publicIdentity, signPoe } from '../src/crypto/index.js';
 import { getFreePort } from '../src/shared/ports.js';
-import { projectRoot } from '../src/shared/paths.js';
 import { machineFacts } from './machine.js';
 import { distribution, round, type Distribution } from './stats.js';
 import { formatTable } from './table.js';
+import { runBench, writeBenchResults } from './standalone.js';
 
 const quick = process.argv.includes('--quick');
 const SEQUENTIAL = quick ? 6 : 20;
@@ -114,17 +112,8 @@ async function main(): Promise<void> {
       points.map((p) => [p.chain, p.method, p.concurrency, p.records, p.gasPerRecord, p.latencyMs.p50, p.latencyMs.p95, p.transactions, p.batchSizes ? `${p.batchSizes.p50} / ${p.batchSizes.max}` : '']),
     ),
   );
-  const dir = path.join(projectRoot, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `anchoring-${startedAt.replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify({ startedAt, mode: quick ? 'quick' : 'full', machine: machineFacts(), points }, null, 2)}\n`);
+  const file = writeBenchResults('anchoring', startedAt, { mode: quick ? 'quick' : 'full', machine: machineFacts(), points });
   console.log(`\nresults: ${file}`);
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error('bench failed:', error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -23,6 +23,7 @@ import { machineFacts } from './machine.js';
 import { distribution, round, type Distribution } from './stats.js';
 import { formatTable } from './table.js';
 import { codecKeyFile, coordinatorKeyDir } from '../src/codec/codec-key.js';
+import { runBench } from './standalone.js';
 
 interface Timing {
   firstChunkMs: number;
@@ -206,10 +207,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -1,9 +1,7 @@
-import { resolveCpuThreads } from '../src/inference/cpu-threads.js';
-import { createInferenceEngine, defaultModelPath } from '../src/inference/engine.js';
-import { TEST_MODEL } from '../test/helpers/network.js';
 import { selfCpuMs } from './proc-cpu.js';
 import { BENCH_PROMPTS } from './prompts.js';
 import { distribution, type Distribution } from './stats.js';
+import { operatorDefaultThreads, testModelEngine } from './test-model-engine.js';
 
 export interface RawEngineResult {
   model: string;
@@ -21,24 +19,10 @@ export interface RawEngineResult {
   cpuMsPerGeneration: number;
 }
 
-const quietLogger = { info: () => undefined, warn: () => undefined };
-
 /** The reference: the same engine the operators run, called directly in this process on the same prompts. */
 export async function benchRawEngine(options: { maxNewTokens: number; repeats: number; progress: (msg: string) => void }): Promise<RawEngineResult> {
-  // The thread settings an operator with default configuration uses (src/inference/cpu-threads.ts).
-  const threads = resolveCpuThreads({ intraOpThreads: 'auto', spinning: false, modelPath: defaultModelPath(), model: TEST_MODEL, dtype: 'fp16' });
-  const engine = createInferenceEngine({
-    model: TEST_MODEL,
-    dtype: 'fp16',
-    device: 'cpu',
-    localModelPath: defaultModelPath(),
-    maxContextTokens: 2048,
-    maxNewTokensLimit: 256,
-    concurrency: 1,
-    intraOpThreads: threads.intraOpThreads,
-    intraOpSpinning: threads.spinning,
-    logger: quietLogger,
-  });
+  const threads = operatorDefaultThreads();
+  const engine = testModelEngine({ intraOpThreads: threads.intraOpThreads, intraOpSpinning: threads.spinning });
   try {
     const loadMs = await engine.load();
     for (const messages of BENCH_PROMPTS) await engine.generate({ messages, maxNewTokens: options.maxNewTokens });

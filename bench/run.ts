@@ -18,6 +18,7 @@ import { DEFAULT_TOLERANT_THRESHOLDS } from '../src/sampling/tolerant-check.js';
 import { printReport, samplingTable, writeReport, writeSamplingReport, type BenchReport } from './report.js';
 import { freshUser, latencies, mergeThroughput, stepBreakdown, throughputPoint, waitForNodes, type ThroughputPoint } from './scenarios.js';
 import { distribution } from './stats.js';
+import { runBench } from './standalone.js';
 
 const started = Date.now();
 const progress = (msg: string): void => {
@@ -201,10 +202,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error('bench failed:', error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -4,13 +4,14 @@
  * of one teacher-forced scoring pass against one generation. Used by `npm run bench` and for calibration.
  */
 import { AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transformers';
-import { createInferenceEngine, defaultModelPath, type ChatMessage, type InferenceEngine } from '../src/inference/engine.js';
+import type { ChatMessage, InferenceEngine } from '../src/inference/engine.js';
 import type { LogitNoise } from '../src/sampling/logit-noise.js';
 import type { PositionScore } from '../src/sampling/position-score.js';
 import { judgeClaim, type ClaimFailure, type TolerantThresholds } from '../src/sampling/tolerant-check.js';
 import { TEST_MODEL } from '../test/helpers/network.js';
 import { distinctPrompts } from './prompts.js';
 import { distribution, median, type Distribution } from './stats.js';
+import { testModelEngine } from './test-model-engine.js';
 
 export interface SamplingQualityOptions {
   thresholds: TolerantThresholds;
@@ -91,22 +92,9 @@ export interface SamplingQualityResult {
   raw?: RawClaim[];
 }
 
-const quiet = { info: () => undefined, warn: () => undefined };
-
 function engineWith(noise?: LogitNoise): InferenceEngine {
-  return createInferenceEngine({
-    model: TEST_MODEL,
-    dtype: 'fp16',
-    device: 'cpu',
-    localModelPath: defaultModelPath(),
-    maxContextTokens: 2048,
-    maxNewTokensLimit: 1024,
-    concurrency: 1,
-    // One thread: the engines run one after another, and onnxruntime's spinning extra thread only burns CPU here.
-    intraOpThreads: 1,
-    logger: quiet,
-    ...(noise ? { logitNoise: noise } : {}),
-  });
+  // One thread: the engines run one after another, and onnxruntime's spinning extra thread only burns CPU here.
+  return testModelEngine({ maxNewTokensLimit: 1024, intraOpThreads: 1, ...(noise ? { logitNoise: noise } : {}) });
 }
 
 /** Deterministic PRNG for the attacks' choices (positions, random tokens). */

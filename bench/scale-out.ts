@@ -21,6 +21,7 @@ import { backendPids, processCpuMs, treeCpuMs, type CpuReading } from './proc-cp
 import { freshUser, latencies, waitForNodes } from './scenarios.js';
 import { distribution, round, type Distribution } from './stats.js';
 import { formatTable } from './table.js';
+import { runBench } from './standalone.js';
 
 const quick = process.argv.includes('--quick');
 const OPTIONS = quick
@@ -191,10 +192,4 @@ async function main(): Promise<void> {
   console.log(`\nresults: ${file}`);
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error('bench failed:', error instanceof Error ? (error.stack ?? error.message) : error);
-    process.exit(1);
-  },
-);
+runBench(main);

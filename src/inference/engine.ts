@@ -18,6 +18,8 @@ import type { PositionScore } from '../sampling/position-score.js';
 import { validateLogitNoise, type LogitNoise } from '../sampling/logit-noise.js';
 import { checkContext, validateMaxNewTokens, validateMessages, type ChatMessage } from './limits.js';
 import { Semaphore } from './semaphore.js';
+import { generateBatch, type BatchRow } from './batched-generation.js';
+import { greedyGenerationOptions } from './greedy.js';
 
 /** The subset of a pino logger the engine uses. */
 export interface EngineLogger {
@@ -39,6 +41,13 @@ export interface InferenceEngineConfig {
   maxNewTokensLimit: number;
   /** Concurrent generate()/scoreTokens() calls; more wait in FIFO order. */
   concurrency: number;
+  /**
+   * Greedy requests run together as one batched generation, at most this many (default 1: each alone). A request
+   * arriving while the engine is idle starts at once; those arriving meanwhile share the next generation.
+   */
+  batchMax?: number;
+  /** Called once per generation with how many requests it carried (1 unless batched): metrics. */
+  onGeneration?: (rows: number) => void;
   /** onnxruntime intra-op threads; default: onnxruntime's (one per core). One costs less CPU per token on small models. */
   intraOpThreads?: number;
   /** Whether idle intra-op threads spin (onnxruntime's default: yes). Only applied with intraOpThreads. */
@@ -110,6 +119,8 @@ export interface EngineInfo {
   maxContextTokens: number;
   maxNewTokensLimit: number;
   concurrency: number;
+  /** Greedy requests per batched generation (1: each alone). */
+  batchMax: number;
   /** The model's vocabulary size (token ids are below it). */
   vocabSize: number;
 }
@@ -142,10 +153,6 @@ interface Loaded {
   eosTokenIds: Set<number>;
 }
 
-/** Greedy generation options as passed to transformers.js, shared with benchmarks that call it directly. */
-export function greedyGenerationOptions(maxNewTokens: number): { max_new_tokens: number; do_sample: false } {
-  return { max_new_tokens: maxNewTokens, do_sample: false };
-}
 
 function positiveInt(value: number, name: string): void {
   if (!Number.isInteger(value) || value < 1) throw new InvalidInputError(`${name} must be a positive integer`);
@@ -168,6 +175,7 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
   positiveInt(config.maxNewTokensLimit, 'maxNewTokensLimit');
   positiveInt(config.concurrency, 'concurrency');
   if (config.intraOpThreads !== undefined) positiveInt(config.intraOpThreads, 'intraOpThreads');
+  if (config.batchMax !== undefined) positiveInt(config.batchMax, 'batchMax');
   if (config.logitNoise) {
     try {
       validateLogitNoise(config.logitNoise);
@@ -176,6 +184,9 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
     }
   }
   const semaphore = new Semaphore(config.concurrency);
+  const batchMax = config.batchMax ?? 1;
+  const batchQueue: Array<BatchRow & { queuedAt: number; settle(outcome: { tokenIds: number[]; cancelled: boolean; started: number } | { error: unknown }): void }> = [];
+  let batchRunners = 0;
   const log = config.logger;
   let loading: Promise<Loaded> | undefined;
   let loaded: Loaded | undefined;
@@ -272,6 +283,75 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
     }
   }
 
+  /**
+   * Batched greedy generation: each runner holds one concurrency slot and runs what is queued (up to batchMax) as
+   * one generation, until the queue is empty. Rows cancelled while queued leave without running.
+   */
+  async function runBatches(): Promise<void> {
+    const { model, eosTokenIds, tokenizer } = await ensureLoaded();
+    const padTokenId = tokenizer.pad_token_id ?? [...eosTokenIds][0] ?? 0;
+    while (batchQueue.length > 0) {
+      const release = await semaphore.acquire();
+      try {
+        const jobs = batchQueue.splice(0, batchMax).filter((job) => {
+          if (!job.signal?.aborted) return true;
+          job.settle({ tokenIds: [], cancelled: true, started: performance.now() });
+          return false;
+        });
+        if (jobs.length === 0) continue;
+        const started = performance.now();
+        try {
+          config.onGeneration?.(jobs.length);
+          const outcomes = await generateBatch(model, jobs, eosTokenIds, padTokenId);
+          jobs.forEach((job, i) => job.settle({ ...outcomes[i]!, started }));
+        } catch (error) {
+          for (const job of jobs) job.settle({ error });
+        }
+      } finally {
+        release();
+      }
+    }
+  }
+
+  function startBatchRunners(): void {
+    while (batchRunners < config.concurrency && batchRunners < batchQueue.length) {
+      batchRunners += 1;
+      void runBatches()
+        .catch((error: unknown) => {
+          for (const job of batchQueue.splice(0)) job.settle({ error });
+        })
+        .finally(() => {
+          batchRunners -= 1;
+          if (batchQueue.length > 0) startBatchRunners();
+        });
+    }
+  }
+
+  /** Queues a greedy request for the next batched generation and resolves with its own result. */
+  function generateInBatch(tokenizer: PreTrainedTokenizer, eosTokenIds: Set<number>, row: BatchRow): Promise<GenerateResult> {
+    const queuedAt = performance.now();
+    return new Promise((resolve, reject) => {
+      batchQueue.push({
+        ...row,
+        queuedAt,
+        settle(outcome) {
+          if ('error' in outcome) return reject(outcome.error);
+          if (outcome.cancelled) return reject(new GenerationCancelledError(outcome.tokenIds.length, { cause: row.signal?.reason }));
+          const last = outcome.tokenIds.at(-1);
+          resolve({
+            text: tokenizer.decode(outcome.tokenIds, { skip_special_tokens: true }),
+            tokenIds: outcome.tokenIds,
+            usage: { inputTokens: row.prompt.length, outputTokens: outcome.tokenIds.length },
+            finishReason: last !== undefined && eosTokenIds.has(last) ? 'stop' : 'length',
+            durationMs: performance.now() - outcome.started,
+            queuedMs: outcome.started - queuedAt,
+          });
+        },
+      });
+      startBatchRunners();
+    });
+  }
+
   return {
     async load() {
       return (await ensureLoaded()).loadMs;
@@ -295,8 +375,14 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
       const inputs = applyTemplate(tokenizer, messages);
       const inputTokens = inputs.input_ids.dims.at(-1) ?? 0;
       checkContext(inputTokens, maxNewTokens, maxContextTokens);
+      if (batchMax > 1 && !sampling && !config.logitNoise) {
+        if (signal?.aborted) throw new GenerationCancelledError(0, { cause: signal.reason });
+        const prompt = (inputs.input_ids.tolist() as bigint[][])[0] ?? [];
+        return generateInBatch(tokenizer, eosTokenIds, { prompt, maxNewTokens, ...(signal ? { signal } : {}), ...(onToken ? { onToken } : {}) });
+      }
       const { release, started, queuedAt } = await acquireSlot(signal);
       try {
+        config.onGeneration?.(1);
         const stop = new AbortStoppingCriteria(signal);
         const counter = new TokenCounter(onToken);
         const options = sampling
@@ -374,6 +460,7 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
         maxContextTokens: loaded.maxContextTokens,
         maxNewTokensLimit: config.maxNewTokensLimit,
         concurrency: config.concurrency,
+        batchMax,
         vocabSize: Number((loaded.model.config as { vocab_size?: unknown }).vocab_size ?? 0),
       };
     },

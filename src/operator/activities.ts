@@ -229,7 +229,8 @@ export function createOperatorActivities({ identity, engine, logger, coordinator
     scoreClaim: (input) => guarded(input?.requestId, () => score(input)),
 
     async probe(input) {
-      const answer: ProbeResult = { wire: OPERATOR_WIRE, nodeId: identity.nodeId, inFlight, concurrency: engine.info().concurrency };
+      const { concurrency, batchMax } = engine.info();
+      const answer: ProbeResult = { wire: OPERATOR_WIRE, nodeId: identity.nodeId, inFlight, concurrency: concurrency * batchMax };
       const challenge = input?.challenge;
       // Signs only a challenge addressed to this node: a signature is bound to the node id and that challenge.
       if (typeof challenge !== 'string' || challenge === '' || challenge.length > 128 || input?.nodeId !== identity.nodeId) return answer;

@@ -29,6 +29,11 @@ export interface OperatorConfig {
   maxContextTokens: number;
   maxNewTokens: number;
   concurrency: number;
+  /**
+   * PARALLELIX_OPERATOR_BATCH_MAX: greedy dispatches run together as one batched generation, at most this many
+   * (default 1: each alone). The node then holds concurrency × batchMax dispatches at once.
+   */
+  batchMax: number;
   /** onnxruntime CPU threads: explicit (PARALLELIX_INTRA_OP_THREADS) or `auto` (sized to the model's weights). */
   intraOpThreads: number | 'auto';
   /** PARALLELIX_INTRA_OP_SPINNING: let idle onnxruntime threads spin (default off: less CPU, same wall time). */
@@ -83,6 +88,7 @@ const envSchema = z.object({
   PARALLELIX_MAX_CONTEXT_TOKENS: positiveInt(1_048_576).default(2048),
   PARALLELIX_MAX_NEW_TOKENS: positiveInt(1_048_576).default(256),
   PARALLELIX_OPERATOR_CONCURRENCY: positiveInt(64).default(1),
+  PARALLELIX_OPERATOR_BATCH_MAX: positiveInt(64).default(1),
   PARALLELIX_INTRA_OP_THREADS: z.union([z.literal('auto'), positiveInt(1024)]).default('auto'),
   PARALLELIX_INTRA_OP_SPINNING: bool.default(false),
   PARALLELIX_OPERATOR_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
@@ -127,7 +133,7 @@ function localStackOperatorEndpoint(): string | undefined {
  * endpoint, default the local stack's or 127.0.0.1:7280; PARALLELIX_OPERATOR_ENDPOINT_TLS,
  * PARALLELIX_OPERATOR_ENDPOINT_TLS_CA (PEM file, implies TLS); PARALLELIX_OPERATOR_NAME, PARALLELIX_OPERATOR_KEY_FILE, PARALLELIX_MODEL, PARALLELIX_MODEL_PATH,
  * PARALLELIX_MODEL_DTYPE, PARALLELIX_DEVICE, PARALLELIX_MAX_CONTEXT_TOKENS, PARALLELIX_MAX_NEW_TOKENS,
- * PARALLELIX_OPERATOR_CONCURRENCY, PARALLELIX_INTRA_OP_THREADS (a count or `auto`), PARALLELIX_INTRA_OP_SPINNING,
+ * PARALLELIX_OPERATOR_CONCURRENCY, PARALLELIX_OPERATOR_BATCH_MAX, PARALLELIX_INTRA_OP_THREADS (a count or `auto`), PARALLELIX_INTRA_OP_SPINNING,
  * PARALLELIX_OPERATOR_SHUTDOWN_GRACE_MS); `overrides` (CLI flags) win. Empty strings count as unset. Throws ConfigError.
  */
 export function parseOperatorConfig(
@@ -166,6 +172,7 @@ export function parseOperatorConfig(
     maxContextTokens: e.PARALLELIX_MAX_CONTEXT_TOKENS,
     maxNewTokens: e.PARALLELIX_MAX_NEW_TOKENS,
     concurrency: e.PARALLELIX_OPERATOR_CONCURRENCY,
+    batchMax: e.PARALLELIX_OPERATOR_BATCH_MAX,
     intraOpThreads: e.PARALLELIX_INTRA_OP_THREADS,
     intraOpSpinning: e.PARALLELIX_INTRA_OP_SPINNING,
     shutdownGraceMs: e.PARALLELIX_OPERATOR_SHUTDOWN_GRACE_MS,

@@ -47,3 +47,14 @@ export function instrumentOperatorActivities(activities: OperatorActivities, reg
     },
   };
 }
+
+/** Requests per generation on this node (1 unless PARALLELIX_OPERATOR_BATCH_MAX lets dispatches share one). */
+export function generationRowsMetric(registry: Registry): (rows: number) => void {
+  const rows = new Histogram({
+    name: 'parallelix_operator_generation_rows',
+    help: 'Requests carried by each generation (batched greedy dispatches share one)',
+    buckets: [1, 2, 4, 8, 16, 32, 64],
+    registers: [registry],
+  });
+  return (count) => rows.observe(count);
+}

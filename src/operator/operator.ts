@@ -8,7 +8,7 @@ import { OPERATOR_WIRE, type RegistrationInput, type RegistrationResult } from '
 import { REGISTRATION_WORKFLOW_TYPE, registrationWorkflowId, type RegistrationWorkflow } from '../protocol/operator-endpoint-wire.js';
 import { COORDINATOR_TASK_QUEUE, nodeHealthTaskQueue, nodeTaskQueue } from '../protocol/task-queues.js';
 import type { Registry } from 'prom-client';
-import { instrumentOperatorActivities } from './instrument-activities.js';
+import { generationRowsMetric, instrumentOperatorActivities } from './instrument-activities.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { createOperatorActivities, type OperatorActivities } from './activities.js';
 import type { OperatorConfig } from './config.js';
@@ -63,7 +63,8 @@ function capabilitiesOf(config: OperatorConfig, engine: InferenceEngine): Operat
     device: info.device,
     maxContextTokens: info.maxContextTokens,
     maxNewTokens: info.maxNewTokensLimit,
-    concurrency: info.concurrency,
+    // Dispatches it holds at once: batched ones share a generation.
+    concurrency: info.concurrency * info.batchMax,
   };
 }
 
@@ -155,6 +156,8 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
     maxContextTokens: config.maxContextTokens,
     maxNewTokensLimit: config.maxNewTokens,
     concurrency: config.concurrency,
+    batchMax: config.batchMax,
+    ...(options.metrics ? { onGeneration: generationRowsMetric(options.metrics) } : {}),
     intraOpThreads: threads.intraOpThreads,
     intraOpSpinning: threads.spinning,
     logger: createLogger('inference'),
@@ -194,7 +197,7 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
       ...common,
       taskQueue,
       activities: { executeInference: activities.executeInference, scoreClaim: activities.scoreClaim },
-      maxConcurrentActivityTaskExecutions: config.concurrency,
+      maxConcurrentActivityTaskExecutions: config.concurrency * config.batchMax,
       // Cancellation reaches an activity only in a heartbeat response: keep it prompt to free the device.
       maxHeartbeatThrottleInterval: '1 second',
     });

@@ -27,6 +27,8 @@ export interface RunnerSpec {
   maxContextTokens?: number;
   maxNewTokensLimit?: number;
   concurrency?: number;
+  /** The engine's batchMax (greedy requests per batched generation). */
+  batchMax?: number;
   parallel?: boolean;
   ops: RunnerOp[];
 }
@@ -53,6 +55,7 @@ async function main(): Promise<void> {
     maxContextTokens: spec.maxContextTokens ?? 2048,
     maxNewTokensLimit: spec.maxNewTokensLimit ?? 256,
     concurrency: spec.concurrency ?? 1,
+    ...(spec.batchMax ? { batchMax: spec.batchMax } : {}),
     logger: createLogger('inference'),
   });
   let loadError: RunnerOpResult['error'];

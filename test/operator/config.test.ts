@@ -16,6 +16,7 @@ describe('operator configuration', () => {
       maxContextTokens: 2048,
       maxNewTokens: 256,
       concurrency: 1,
+      batchMax: 1,
       intraOpThreads: 'auto',
       intraOpSpinning: false,
       shutdownGraceMs: 10_000,
@@ -56,6 +57,7 @@ describe('operator configuration', () => {
   test.each([
     [{ PARALLELIX_DEVICE: 'gpu' }, /PARALLELIX_DEVICE/],
     [{ PARALLELIX_OPERATOR_CONCURRENCY: '0' }, /PARALLELIX_OPERATOR_CONCURRENCY/],
+    [{ PARALLELIX_OPERATOR_BATCH_MAX: '0' }, /PARALLELIX_OPERATOR_BATCH_MAX/],
     [{ PARALLELIX_MAX_NEW_TOKENS: '1.5' }, /PARALLELIX_MAX_NEW_TOKENS/],
     [{ PARALLELIX_OPERATOR_ENDPOINT: 'no-port' }, /PARALLELIX_OPERATOR_ENDPOINT must be host:port/],
     [{ PARALLELIX_OPERATOR_NAME: '../escape' }, /PARALLELIX_OPERATOR_NAME/],
