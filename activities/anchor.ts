@@ -1,8 +1,7 @@
 import { nodeSignKey } from '../src/db/node-keys.js';
 import type { Hex } from 'viem';
-import type { GroupAnchored } from '../src/chain/anchor-group-commit.js';
 import type { InclusionProof } from '../src/chain/merkle.js';
-import { leavePlannedBatch, plannedBatchOf } from '../src/db/anchor-batches.js';
+import { plannedBatchOf } from '../src/db/anchor-batches.js';
 import type { ExecutionRecordInput, RecordDevice } from '../src/chain/record.js';
 import type { RecordMode, RecordScore, VerdictName } from '../src/protocol/verdict.js';
 import type { Prisma } from '../src/db/client.js';
@@ -75,7 +74,9 @@ export function createAnchor({ db, registry, anchorBatches, policy }: Pick<Coord
       if (error instanceof ChainError && !error.retryable) throw toApplicationFailure(error);
       throw error;
     };
-    const anchored = anchorBatches
+    // Batched when batching is on, or when the record was put in a batch before (a restart may have turned it off).
+    const batched = anchorBatches !== undefined && (policy.anchorBatchMax > 0 || (await plannedBatchOf(db, input.requestId)) !== null);
+    const anchored = batched
       ? await anchorInBatch(db, anchorBatches, chainInput).catch(finalRefusal)
       : { ...(await registry.anchorRecord(chainInput).catch(finalRefusal)), batch: null };
     if ('done' in anchored) return anchored.done;
@@ -115,9 +116,8 @@ export function createAnchor({ db, registry, anchorBatches, policy }: Pick<Coord
  * Batched step 12: the record joins this process's group commit, which writes each batch down before sending it;
  * its root and inclusion proof are kept with the record. A retry finds the record written already, or the batch it
  * was put in and sends that same batch again (same root: anchored once, whichever process sends it), so a crash
- * between the batch's transaction and the record's row never puts the record on chain twice. Only a planned batch
- * that is not on chain and holds a request whose hold was released since is left for a new one (sending it would
- * anchor a record nobody pays for).
+ * between the batch's transaction and the record's row never puts the record on chain twice. A planned batch is
+ * never left for another: its transaction may still be pending, and the registry refuses a root twice, not a record.
  */
 async function anchorInBatch(
   db: CoordinatorDeps['db'],
@@ -129,14 +129,7 @@ async function anchorInBatch(
     return { done: { txHash: written.anchorTxHash, blockNumber: Number(written.blockNumber), gasUsed: 0, alreadyAnchored: true } };
   }
   const planned = await plannedBatchOf(db, record.requestId);
-  let a: GroupAnchored | undefined;
-  if (planned) {
-    const root = planned.root as Hex;
-    const released = await db.creditHold.count({ where: { requestId: { in: planned.requestIds }, status: 'RELEASED' } });
-    if (released === 0 || (await batches.isOnChain(root))) a = await batches.anchorAgain(planned.packed as Hex, planned.position);
-    else await leavePlannedBatch(db, record.requestId);
-  }
-  a ??= await batches.anchor(record);
+  const a = planned ? await batches.anchorAgain(planned.packed as Hex, planned.position) : await batches.anchor(record);
   // Gas per record: the batch's gas shared evenly by its records.
   return { txHash: a.txHash, blockNumber: a.blockNumber, gasUsed: a.batchGasUsed / BigInt(a.batchSize), alreadyAnchored: a.alreadyAnchored, batch: { root: a.root, proof: a.proof } };
 }

@@ -19,6 +19,9 @@ export interface CoordinatorDeps {
   tokens: TokenCounter;
   policy: CoordinatorPolicy;
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
-  /** Batched anchoring (policy.anchorBatchMax > 0): this process's group commit; absent, each record anchors alone. */
+  /**
+   * This process's anchor group commit: new records use it when policy.anchorBatchMax > 0, and a record planned in a
+   * batch always does. Absent (tests of other steps), each record anchors alone.
+   */
   anchorBatches?: AnchorGroupCommit;
 }

@@ -123,7 +123,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   let connection: NativeConnection | undefined;
   let clientConnection: Connection | undefined;
   let worker: Worker;
-  let anchorBatches: AnchorGroupCommit | undefined;
+  let anchorBatches: AnchorGroupCommit;
   const coordinatorBoxPublicKey = toBase64(identity.box.publicKey);
   const coordinatorSignPublicKey = toBase64(identity.sign.publicKey);
   const requestSealKey = deriveRequestSealKey(codecKey);
@@ -131,15 +131,14 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   try {
     registry = await anchoringRegistry(options.chain, claim.privateKey);
     // Batched anchoring sends from the same claimed account (its own nonce sequence, this process only).
-    anchorBatches =
-      policy.anchorBatchMax > 0
-        ? createAnchorGroupCommit(
-            createBatchAnchorer({ rpcUrl: options.chain.rpcUrl, chainId: options.chain.chainId, privateKey: claim.privateKey, address: options.chain.registryAddress, ...(options.chain.confirmations ? { confirmations: options.chain.confirmations } : {}) }),
-            { maxBatch: policy.anchorBatchMax, beforeSend: (plan) => recordPlannedBatch(db, plan) },
-          )
-        : undefined;
+    // Also with batching off (PARALLELIX_ANCHOR_BATCH_MAX=0): a batch planned before a restart with batching off must
+    // still be sent as planned, never its records one by one.
+    anchorBatches = createAnchorGroupCommit(
+      createBatchAnchorer({ rpcUrl: options.chain.rpcUrl, chainId: options.chain.chainId, privateKey: claim.privateKey, address: options.chain.registryAddress, ...(options.chain.confirmations ? { confirmations: options.chain.confirmations } : {}) }),
+      { maxBatch: Math.max(1, policy.anchorBatchMax), beforeSend: (plan) => recordPlannedBatch(db, plan) },
+    );
     const plain = {
-      ...createCoordinatorActivities({ db, registry, identity, policy, logger, requestSealKey, tokens, ...(anchorBatches ? { anchorBatches } : {}) }),
+      ...createCoordinatorActivities({ db, registry, identity, policy, logger, requestSealKey, tokens, anchorBatches }),
       ...createRegistrationActivities({
         db,
         logger,
@@ -176,7 +175,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     db,
     workflows: new Client({ connection: sweeperConnection, namespace: options.temporal.namespace }).workflow,
     registry,
-    ...(anchorBatches ? { batchOnChain: anchorBatches.isOnChain } : {}),
+    batchOnChain: anchorBatches.isOnChain,
     logger,
     ...policy.holdSweep,
     ...(options.metrics ? { metrics: options.metrics } : {}),

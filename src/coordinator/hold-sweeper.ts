@@ -27,7 +27,8 @@ export interface HoldSweeperOptions {
   workflows: Pick<WorkflowClient, 'getHandle' | 'workflowService' | 'options'>;
   /** The chain, asked when the database has no anchored record (an anchor may have landed without its row). */
   registry?: Pick<RegistryClient, 'readRecord'>;
-  /** Batched anchoring: whether a planned batch's root is on chain (a record anchored in it may lack its row). */
+  /** Batched anchoring: whether a planned batch's root is on chain (a record anchored in it may lack its row). Without
+   * it, a planned batch counts as pending: its hold is kept. */
   batchOnChain?: (root: Hex) => Promise<boolean>;
   logger: Pick<Logger, 'info' | 'warn'>;
   /** Only holds older than this are looked at (a fresh hold belongs to a run that is surely still open). */
@@ -73,12 +74,19 @@ async function closedRun(options: HoldSweeperOptions, workflowId: string): Promi
   }
 }
 
-async function isAnchored(options: HoldSweeperOptions, requestId: string): Promise<boolean> {
+/**
+ * Where a request's anchoring stands, as the sweeper must know it: 'anchored' (its row, its own record on chain, or
+ * its planned batch's root on chain), 'pending' (batched: its batch was written down, so its transaction may have
+ * been sent and may still land; releasing now could leave an anchored record unpaid), or 'none'.
+ */
+export async function anchoringState(options: Pick<HoldSweeperOptions, 'db' | 'registry' | 'batchOnChain'>, requestId: string): Promise<'anchored' | 'pending' | 'none'> {
   const record = await options.db.executionRecord.findUnique({ where: { requestId }, select: { anchorTxHash: true } });
-  if (record?.anchorTxHash) return true;
-  if ((await options.registry?.readRecord(requestId)) != null) return true;
-  const planned = options.batchOnChain ? await plannedBatchOf(options.db, requestId) : null;
-  return planned !== null && (await options.batchOnChain!(planned.root as Hex));
+  if (record?.anchorTxHash) return 'anchored';
+  if ((await options.registry?.readRecord(requestId)) != null) return 'anchored';
+  const planned = await plannedBatchOf(options.db, requestId);
+  if (!planned) return 'none';
+  if (options.batchOnChain && (await options.batchOnChain(planned.root as Hex))) return 'anchored';
+  return 'pending';
 }
 
 const WORKFLOW_TASK_COMPLETED = proto.temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED;
@@ -125,7 +133,12 @@ export async function sweepHolds(options: HoldSweeperOptions): Promise<SweepRepo
     const run = await closedRun(options, row.workflowId);
     if (run === null) continue;
     const runStatus = run.status;
-    if (await isAnchored(options, row.requestId)) {
+    const anchoring = await anchoringState(options, row.requestId);
+    if (anchoring === 'pending') {
+      options.logger.warn({ requestId: row.requestId, workflowId: row.workflowId }, 'closed run whose anchor batch may still land: hold kept');
+      continue;
+    }
+    if (anchoring === 'anchored') {
       if (run.runId === null) {
         options.logger.warn({ requestId: row.requestId, workflowId: row.workflowId }, 'anchored, unsettled and its run is gone: hold kept for an operator');
         continue;

@@ -30,8 +30,3 @@ export async function plannedBatchOf(
   const requestIds = [...member.batch.members].sort((a, b) => a.position - b.position).map((m) => m.requestId);
   return { root: member.root, packed: member.batch.packed, position: member.position, requestIds };
 }
-
-/** Takes a request out of its planned batch (that batch is not on chain and will not be sent for it again). */
-export async function leavePlannedBatch(db: PrismaClient, requestId: string): Promise<void> {
-  await db.anchorBatchMember.deleteMany({ where: { requestId } });
-}

@@ -85,11 +85,24 @@ class RowTokens extends BaseStreamer {
 }
 
 /**
+ * The end-of-sequence ids a single generate() stops at: its generation config's, which start from the model config
+ * and are overridden by generation_config.json (transformers.js' _prepare_generation_config), so a row stops where the
+ * same request alone would.
+ */
+export function generationStopIds(model: PreTrainedModel): Set<number> {
+  const generation = model.generation_config as { eos_token_id?: unknown } | null | undefined;
+  const configured = generation && 'eos_token_id' in generation ? generation.eos_token_id : (model.config as { eos_token_id?: unknown }).eos_token_id;
+  const ids = Array.isArray(configured) ? configured : [configured];
+  return new Set(ids.filter((id): id is number => typeof id === 'number'));
+}
+
+/**
  * Several greedy requests as one generation: prompts left-padded to the longest (attention mask 0 on the padding),
  * each row stopped on its own. Greedy texts equal single runs' when padding leaves each row's arithmetic as it was;
  * bench/operator-batching.ts measures how often they do on this machine.
  */
-export async function generateBatch(model: PreTrainedModel, rows: readonly BatchRow[], eos: ReadonlySet<number>, padTokenId: number): Promise<BatchRowOutcome[]> {
+export async function generateBatch(model: PreTrainedModel, rows: readonly BatchRow[], padTokenId: number): Promise<BatchRowOutcome[]> {
+  const eos = generationStopIds(model);
   const width = Math.max(...rows.map((r) => r.prompt.length));
   const ids = new BigInt64Array(rows.length * width).fill(BigInt(padTokenId));
   const mask = new BigInt64Array(rows.length * width);

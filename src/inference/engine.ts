@@ -288,12 +288,12 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
    * one generation, until the queue is empty. Rows cancelled while queued leave without running.
    */
   async function runBatches(): Promise<void> {
-    const { model, eosTokenIds, tokenizer } = await ensureLoaded();
+    const { model, eosTokenIds, tokenizer, maxContextTokens } = await ensureLoaded();
     const padTokenId = tokenizer.pad_token_id ?? [...eosTokenIds][0] ?? 0;
     while (batchQueue.length > 0) {
       const release = await semaphore.acquire();
       try {
-        const jobs = batchQueue.splice(0, batchMax).filter((job) => {
+        const jobs = takeBatch(maxContextTokens).filter((job) => {
           if (!job.signal?.aborted) return true;
           job.settle({ tokenIds: [], cancelled: true, started: performance.now() });
           return false;
@@ -302,7 +302,7 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
         const started = performance.now();
         try {
           config.onGeneration?.(jobs.length);
-          const outcomes = await generateBatch(model, jobs, eosTokenIds, padTokenId);
+          const outcomes = await generateBatch(model, jobs, padTokenId);
           jobs.forEach((job, i) => job.settle({ ...outcomes[i]!, started }));
         } catch (error) {
           for (const job of jobs) job.settle({ error });
@@ -311,6 +311,29 @@ export function createInferenceEngine(config: InferenceEngineConfig): InferenceE
         release();
       }
     }
+  }
+
+  /**
+   * The next batch, in queue order: a request joins only if every row still fits the context window (a row's
+   * positions run to the longest prompt plus the largest maxNewTokens, since finished rows go on with the batch).
+   */
+  function takeBatch(maxContextTokens: number): typeof batchQueue {
+    const taken: typeof batchQueue = [];
+    let longestPrompt = 0;
+    let mostNewTokens = 0;
+    for (let i = 0; i < batchQueue.length && taken.length < batchMax; ) {
+      const job = batchQueue[i]!;
+      const prompt = Math.max(longestPrompt, job.prompt.length);
+      const newTokens = Math.max(mostNewTokens, job.maxNewTokens);
+      if (taken.length > 0 && prompt + newTokens > maxContextTokens) {
+        i += 1;
+        continue;
+      }
+      taken.push(...batchQueue.splice(i, 1));
+      longestPrompt = prompt;
+      mostNewTokens = newTokens;
+    }
+    return taken;
   }
 
   function startBatchRunners(): void {

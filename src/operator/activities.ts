@@ -50,8 +50,8 @@ export interface OperatorActivities {
   probe(input?: ProbeInput): Promise<ProbeResult>;
 }
 
-/** Heartbeat period while a forward pass runs (it cannot report progress per token). */
-const SCORING_HEARTBEAT_MS = 1_000;
+/** Heartbeat period while a forward pass runs or a dispatch waits (neither reports progress per token). */
+const QUIET_HEARTBEAT_MS = 1_000;
 
 /** Errors the caller caused: retrying the same input on this node cannot succeed. */
 function refusal(error: ParallelixError): ApplicationFailure {
@@ -121,12 +121,24 @@ export function createOperatorActivities({ identity, engine, logger, coordinator
     // Step 07: greedy generation; cancellation from Temporal stops it between tokens.
     const context = Context.current();
     const started = performance.now();
-    const result = await engine.generate({
-      messages: payload.messages,
-      maxNewTokens: input.maxNewTokens,
-      signal: context.cancellationSignal,
-      onToken: ({ tokens }) => context.heartbeat({ tokens }), // progress only, never text
-    });
+    let tokens = 0;
+    // Also between tokens: a batched dispatch waits for the generation before it, and after its own row ends, for
+    // the rest of its batch; silence there would time the dispatch out (and hide a cancellation from it).
+    const beat = setInterval(() => context.heartbeat({ tokens }), QUIET_HEARTBEAT_MS);
+    let result;
+    try {
+      result = await engine.generate({
+        messages: payload.messages,
+        maxNewTokens: input.maxNewTokens,
+        signal: context.cancellationSignal,
+        onToken: (progress) => {
+          tokens = progress.tokens;
+          context.heartbeat({ tokens }); // progress only, never text
+        },
+      });
+    } finally {
+      clearInterval(beat);
+    }
 
     // Steps 08–09: commit to the exact text, sign, seal the text back to the coordinator.
     const poe = computePoe({ requestId, result: result.text, nodeId: identity.nodeId });
@@ -171,7 +183,7 @@ export function createOperatorActivities({ identity, engine, logger, coordinator
 
     const context = Context.current();
     context.heartbeat({ phase: 'scoring' });
-    const beat = setInterval(() => context.heartbeat({ phase: 'scoring' }), SCORING_HEARTBEAT_MS);
+    const beat = setInterval(() => context.heartbeat({ phase: 'scoring' }), QUIET_HEARTBEAT_MS);
     let scored;
     try {
       scored = await engine.scoreTokens({ messages: payload.messages, tokenIds: claim.tokenIds, signal: context.cancellationSignal });

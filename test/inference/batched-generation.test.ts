@@ -12,7 +12,7 @@ const ops: RunnerOp[] = BENCH_PROMPTS.map((messages, i) => ({ messages, maxNewTo
 
 /** Ops whose token events overlap in time, grouped: one group per generation they shared. */
 function generations(out: RunnerOutput): number[][] {
-  const span = ops.map((_, i) => {
+  const span = out.results.map((_, i) => {
     const at = out.events.flatMap((e, k) => (e.startsWith(`${i}:`) ? [k] : []));
     return { i, first: Math.min(...at), last: Math.max(...at) };
   });
@@ -45,4 +45,19 @@ test('a row cancelled mid-generation stops alone: the others finish with their s
   const third = batched.results[3]!;
   expect(third).toMatchObject({ ok: false, error: { name: 'GenerationCancelledError', outputTokens: 5 }, tokensSeen: 5 });
   for (const i of [0, 1, 2, 4, 5]) expect(batched.results[i]?.text).toBe(single.results[i]?.text);
+}, 120_000);
+
+test('requests join a batch only while every row fits the context window', async () => {
+  // Prompts of 39 (France) and 54 (summary) tokens; a window of 80: each fits alone, the two together would not
+  // (54 + 40 > 80: a row runs to the longest prompt plus the largest maxNewTokens).
+  const [france, , , , summary] = BENCH_PROMPTS;
+  const fitOps: RunnerOp[] = [
+    { messages: france!, maxNewTokens: 8 },
+    { messages: summary!, maxNewTokens: 24 },
+    { messages: france!, maxNewTokens: 40 },
+  ];
+  const [single, batched] = await Promise.all([runEngine({ maxContextTokens: 80, ops: fitOps }), runEngine({ maxContextTokens: 80, ops: fitOps, parallel: true, batchMax: 8 })]);
+  expect(batched.results.map((r) => r.text)).toEqual(single.results.map((r) => r.text));
+  // The two that cannot share never do (the short one may join either).
+  expect(generations(batched).some((g) => g.includes(1) && g.includes(2))).toBe(false);
 }, 120_000);

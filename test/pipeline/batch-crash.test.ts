@@ -27,7 +27,8 @@ import { createRegistryClient } from '../../src/chain/registry.js';
 import { createIdentity, publicIdentity, signPoe } from '../../src/crypto/index.js';
 import { recordPlannedBatch } from '../../src/db/anchor-batches.js';
 import { createPrismaClient, type PrismaClient } from '../../src/db/client.js';
-import { releaseHold, topUp } from '../../src/db/credits.js';
+import { topUp } from '../../src/db/credits.js';
+import { anchoringState } from '../../src/coordinator/hold-sweeper.js';
 import { loadCoordinatorPolicy } from '../../src/policy/coordinator-policy.js';
 import { getFreePort } from '../../src/shared/ports.js';
 import { projectRoot } from '../../src/shared/paths.js';
@@ -97,7 +98,7 @@ async function timesOnChain(records: AnchorInput[]): Promise<number[]> {
 /** A coordinator restarted on the same database and chain: a fresh group commit, the same activity. */
 function restartedCoordinator() {
   const anchorBatches = createAnchorGroupCommit(createBatchAnchorer(chain), { maxBatch: 64, beforeSend: (plan) => recordPlannedBatch(db, plan) });
-  return createAnchor({ db, registry: createRegistryClient(chain), anchorBatches, policy: loadCoordinatorPolicy({}) });
+  return createAnchor({ db, registry: createRegistryClient(chain), anchorBatches, policy: { ...loadCoordinatorPolicy({}), anchorBatchMax: 64 } });
 }
 
 test('a coordinator SIGKILLed after its batches are mined and before the rows: the restarted one anchors nothing twice', async () => {
@@ -164,14 +165,27 @@ test('a batch written down but never sent is sent as it was by the first of its 
   for (const r of [records[0]!, records[2]!]) expect(await anchor(r)).toMatchObject({ txHash: first.txHash, alreadyAnchored: true });
 }, 120_000);
 
-test('a planned batch not on chain holding a released request is not sent: the retrying record goes in a new batch', async () => {
+test('the sweeper keeps the hold of a request whose planned batch may still land, and resumes it once the batch is on chain', async () => {
+  const [lone, ...records] = await admitted(3);
+  const plan = planBatch(records.map((r) => ({ ...r, signPublicKey: publicIdentity(node).signPublicKey })));
+  await recordPlannedBatch(db, plan);
+  const chainView = { db, registry: createRegistryClient(chain), batchOnChain: createAnchorGroupCommit(createBatchAnchorer(chain), { maxBatch: 64 }).isOnChain };
+  expect(await anchoringState(chainView, lone!.requestId)).toBe('none');
+  // Written down, not on chain: its transaction may be pending, so releasing could leave an anchored record unpaid.
+  expect(await anchoringState(chainView, records[0]!.requestId)).toBe('pending');
+  expect(await anchoringState({ db }, records[0]!.requestId)).toBe('pending');
+  await restartedCoordinator()(records[1]!);
+  for (const r of records) expect(await anchoringState(chainView, r.requestId)).toBe('anchored');
+}, 120_000);
+
+test('with batching turned off after a restart, a record planned in a batch is still sent in that batch, not alone', async () => {
   const records = await admitted(2);
   const plan = planBatch(records.map((r) => ({ ...r, signPublicKey: publicIdentity(node).signPublicKey })));
   await recordPlannedBatch(db, plan);
-  await releaseHold(db, records[0]!.requestId); // its run closed and was swept
-  const done = await restartedCoordinator()(records[1]!);
-  expect(done.alreadyAnchored).toBe(false);
-  expect(await timesOnChain(records)).toEqual([0, 1]);
-  expect((await batchesOnChain()).map((b) => b.root)).not.toContain(plan.root);
-  expect(await db.anchorBatchMember.findUnique({ where: { requestId: records[1]!.requestId } })).toMatchObject({ root: (await db.executionRecord.findUniqueOrThrow({ where: { requestId: records[1]!.requestId } })).batchRoot });
+  const anchorBatches = createAnchorGroupCommit(createBatchAnchorer(chain), { maxBatch: 1, beforeSend: (p) => recordPlannedBatch(db, p) });
+  const unbatched = createAnchor({ db, registry: createRegistryClient(chain), anchorBatches, policy: { ...loadCoordinatorPolicy({}), anchorBatchMax: 0 } });
+  const done = await unbatched(records[0]!);
+  expect((await batchesOnChain()).find((b) => b.txHash === done.txHash)?.root).toBe(plan.root);
+  expect(await timesOnChain(records)).toEqual([1, 1]);
+  expect(await createRegistryClient(chain).readRecord(records[0]!.requestId)).toBeNull();
 }, 120_000);
