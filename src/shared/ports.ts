@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
 /** Ports this process already handed out: the OS may offer a just-released port again. */
@@ -28,6 +29,25 @@ export async function getFreePortInRange(low: number, high: number): Promise<num
     }
   }
   throw new Error(`no free port found in ${low}-${high}`);
+}
+
+/**
+ * A free port for a service that another process binds later (seconds later: a stack starts its parts first). Taken
+ * below the OS's ephemeral range (Linux: /proc/sys/net/ipv4/ip_local_port_range), in 10000-19999: a port the OS
+ * picked for us (getFreePort) is in that range, and any outgoing connection on the machine can be given it as its
+ * source port before the service binds it. Below 20000 also keeps clear of the Temporal cluster's port block.
+ */
+export async function getFreeServicePort(): Promise<number> {
+  return getFreePortInRange(10_000, Math.min(19_999, ephemeralPortsFrom() - 1));
+}
+
+function ephemeralPortsFrom(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 10_100 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
 }
 
 function probePort(port: number): Promise<boolean> {

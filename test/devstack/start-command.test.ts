@@ -10,7 +10,7 @@ import { ANVIL_DEPLOYER_PRIVATE_KEY } from '../../src/chain/index.js';
 import { ExitCode } from '../../src/cli/exit-codes.js';
 import { withDatabase } from '../../src/db/pg-url.js';
 import { isolatedStackEnv } from '../../src/devstack/isolated-stack-env.js';
-import { getFreePort } from '../../src/shared/ports.js';
+import { getFreeServicePort } from '../../src/shared/ports.js';
 import type { StackEndpoints } from '../../src/config/stack-file.js';
 import { isAlive, jsonOutput, processesUsingStateDir, runCli, spawnCli, type CliProcess } from '../helpers/cli-process.js';
 import { TEST_MODEL } from '../helpers/network.js';
@@ -121,7 +121,7 @@ test('`parallelix start` on embedded defaults: every command works beside it fro
     const apiKey = /^pxk_\S+$/m.exec(created.output)?.[0];
     expect(apiKey).toBeDefined();
 
-    const gatewayPort = await getFreePort();
+    const gatewayPort = await getFreeServicePort();
     gateway = spawnCli(['gateway'], { ...env, PARALLELIX_GATEWAY_PORT: String(gatewayPort) });
     await gateway.waitFor('gateway listening on', 60_000);
     const openai = new OpenAI({ baseURL: `http://127.0.0.1:${gatewayPort}/v1`, apiKey: apiKey!, maxRetries: 0 });
