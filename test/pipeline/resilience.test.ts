@@ -17,7 +17,9 @@ const NAMES = ['alpha', 'beta', 'gamma'];
 let network: TestNetwork;
 
 beforeAll(async () => {
-  network = await startTestNetwork({ policy: { sampleProbability: 0, dispatchHeartbeatSeconds: 5 } });
+  // Scheduled dispatches wait their turn on a node (10 of them, 400 tokens each): not a node failure, however loaded
+  // the machine (as in test/cluster/cluster.test.ts).
+  network = await startTestNetwork({ policy: { sampleProbability: 0, dispatchHeartbeatSeconds: 5, dispatchScheduleToStartSeconds: 60 } });
   for (const name of NAMES) await network.startOperator(name, LONG);
 }, 240_000);
 
