@@ -75,9 +75,10 @@ export function createAnchor({ db, registry, anchorBatches, policy }: Pick<Coord
       throw error;
     };
     // Batched when batching is on, or when the record was put in a batch before (a restart may have turned it off).
-    const batched = anchorBatches !== undefined && (policy.anchorBatchMax > 0 || (await plannedBatchOf(db, input.requestId)) !== null);
+    const planned = anchorBatches ? await plannedBatchOf(db, input.requestId) : null;
+    const batched = anchorBatches !== undefined && (policy.anchorBatchMax > 0 || planned !== null);
     const anchored = batched
-      ? await anchorInBatch(db, anchorBatches, chainInput).catch(finalRefusal)
+      ? await anchorInBatch(db, anchorBatches, chainInput, planned).catch(finalRefusal)
       : { ...(await registry.anchorRecord(chainInput).catch(finalRefusal)), batch: null };
     if ('done' in anchored) return anchored.done;
     const record = {
@@ -123,12 +124,12 @@ async function anchorInBatch(
   db: CoordinatorDeps['db'],
   batches: NonNullable<CoordinatorDeps['anchorBatches']>,
   record: ExecutionRecordInput,
+  planned: Awaited<ReturnType<typeof plannedBatchOf>>,
 ): Promise<{ done: AnchorOutput } | { txHash: string; blockNumber: bigint; gasUsed: bigint; alreadyAnchored: boolean; batch: { root: string; proof: InclusionProof } }> {
   const written = await db.executionRecord.findUnique({ where: { requestId: record.requestId }, select: { anchorTxHash: true, blockNumber: true } });
   if (written?.anchorTxHash && written.blockNumber !== null) {
     return { done: { txHash: written.anchorTxHash, blockNumber: Number(written.blockNumber), gasUsed: 0, alreadyAnchored: true } };
   }
-  const planned = await plannedBatchOf(db, record.requestId);
   const a = planned ? await batches.anchorAgain(planned.packed as Hex, planned.position) : await batches.anchor(record);
   // Gas per record: the batch's gas shared evenly by its records.
   return { txHash: a.txHash, blockNumber: a.blockNumber, gasUsed: a.batchGasUsed / BigInt(a.batchSize), alreadyAnchored: a.alreadyAnchored, batch: { root: a.root, proof: a.proof } };

@@ -20,13 +20,8 @@ export async function recordPlannedBatch(db: PrismaClient, batch: PlannedBatch):
   ]);
 }
 
-/** The batch a request's record was put in, with its place and the other members' request ids; null when none. */
-export async function plannedBatchOf(
-  db: PrismaClient,
-  requestId: string,
-): Promise<{ root: string; packed: string; position: number; requestIds: string[] } | null> {
-  const member = await db.anchorBatchMember.findUnique({ where: { requestId }, include: { batch: { include: { members: { select: { requestId: true, position: true } } } } } });
-  if (!member) return null;
-  const requestIds = [...member.batch.members].sort((a, b) => a.position - b.position).map((m) => m.requestId);
-  return { root: member.root, packed: member.batch.packed, position: member.position, requestIds };
+/** The batch a request's record was put in and its place there; null when none. */
+export async function plannedBatchOf(db: PrismaClient, requestId: string): Promise<{ root: string; packed: string; position: number } | null> {
+  const member = await db.anchorBatchMember.findUnique({ where: { requestId }, select: { root: true, position: true, batch: { select: { packed: true } } } });
+  return member ? { root: member.root, packed: member.batch.packed, position: member.position } : null;
 }
