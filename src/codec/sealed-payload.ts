@@ -3,6 +3,7 @@ import type { Payload } from '@temporalio/common';
 import { ValueError } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import type { KeyPair } from '../crypto/identity.js';
+import { boxOpen, sealBox } from '../crypto/curve25519.js';
 
 /**
  * A payload an operator seals to the coordinator's box key (X25519 + XSalsa20-Poly1305, a fresh ephemeral key per
@@ -17,14 +18,13 @@ const { temporal } = proto;
 const encoder = new TextEncoder();
 
 export function sealPayloadToCoordinator(payload: Payload, coordinatorBoxPublicKey: Uint8Array): Payload {
-  const ephemeral = nacl.box.keyPair();
   const nonce = nacl.randomBytes(nacl.box.nonceLength);
   const plain = temporal.api.common.v1.Payload.encode(payload).finish();
-  const boxed = nacl.box(plain, nonce, coordinatorBoxPublicKey, ephemeral.secretKey);
-  const data = new Uint8Array(ephemeral.publicKey.length + nonce.length + boxed.length);
-  data.set(ephemeral.publicKey, 0);
-  data.set(nonce, ephemeral.publicKey.length);
-  data.set(boxed, ephemeral.publicKey.length + nonce.length);
+  const { ephemeralPublicKey, boxed } = sealBox(plain, nonce, coordinatorBoxPublicKey);
+  const data = new Uint8Array(ephemeralPublicKey.length + nonce.length + boxed.length);
+  data.set(ephemeralPublicKey, 0);
+  data.set(nonce, ephemeralPublicKey.length);
+  data.set(boxed, ephemeralPublicKey.length + nonce.length);
   return { metadata: { encoding: encoder.encode(SEALED_TO_COORDINATOR_ENCODING) }, data };
 }
 
@@ -35,7 +35,7 @@ export function openPayloadSealedToCoordinator(payload: Payload, coordinatorBox:
   const nonceEnd = keyEnd + nacl.box.nonceLength;
   const opened =
     data.length > nonceEnd
-      ? nacl.box.open(data.subarray(nonceEnd), data.subarray(keyEnd, nonceEnd), data.subarray(0, keyEnd), Uint8Array.from(coordinatorBox.secretKey))
+      ? boxOpen(data.subarray(nonceEnd), data.subarray(keyEnd, nonceEnd), data.subarray(0, keyEnd), coordinatorBox.secretKey)
       : null;
   if (!opened) throw new ValueError('a payload sealed to the coordinator does not open with this coordinator box key');
   return temporal.api.common.v1.Payload.decode(opened);

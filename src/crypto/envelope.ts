@@ -9,11 +9,12 @@ import {
   utf8Encode,
 } from './encoding.js';
 import { EnvelopeNotForThisNodeError, EnvelopeRequestMismatchError, EnvelopeTamperedError } from './errors.js';
+import { boxOpen, sealBox } from './curve25519.js';
 
 /**
- * Sealed envelope (steps 04/06 and the result sealed back in 09): tweetnacl `box`
- * (X25519 + XSalsa20-Poly1305) from a FRESH ephemeral key pair to the recipient's box key.
- * The ephemeral secret key is wiped right after sealing, so not even the sender can open it.
+ * Sealed envelope (steps 04/06 and the result sealed back in 09): a NaCl `box`
+ * (X25519 + XSalsa20-Poly1305, curve25519.ts) from a FRESH ephemeral key pair to the recipient's box key.
+ * The ephemeral secret key never leaves OpenSSL and is dropped after sealing, so not even the sender can open it.
  *
  * Inside the box (authenticated, so it cannot be swapped):
  *   LP("parallelix-envelope-v1") ‖ LP(kind) ‖ LP(requestId or "") ‖ LP(body)
@@ -79,16 +80,19 @@ export function sealEnvelope(
     utf8Encode(options.requestId ?? ''),
     body,
   ]);
-  const ephemeral = nacl.box.keyPair();
   const nonce = nacl.randomBytes(nacl.box.nonceLength);
-  const ciphertext = nacl.box(inner, nonce, recipient, ephemeral.secretKey);
-  ephemeral.secretKey.fill(0);
+  let sealed: ReturnType<typeof sealBox>;
+  try {
+    sealed = sealBox(inner, nonce, recipient);
+  } catch (error) {
+    throw new InvalidInputError('Recipient box public key is not a usable X25519 key', { cause: error });
+  }
   return {
     v: 1,
     recipient: toBase64(recipient),
-    ephemeralPublicKey: toBase64(ephemeral.publicKey),
+    ephemeralPublicKey: toBase64(sealed.ephemeralPublicKey),
     nonce: toBase64(nonce),
-    ciphertext: toBase64(ciphertext),
+    ciphertext: toBase64(sealed.boxed),
   };
 }
 
@@ -130,7 +134,7 @@ export function openEnvelope(
   const ephemeralPublicKey = decodeField(envelope.ephemeralPublicKey, nacl.box.publicKeyLength, 'ephemeral key');
   const nonce = decodeField(envelope.nonce, nacl.box.nonceLength, 'nonce');
   const ciphertext = decodeField(envelope.ciphertext, null, 'ciphertext');
-  const inner = nacl.box.open(ciphertext, nonce, ephemeralPublicKey, Uint8Array.from(recipientBoxSecretKey));
+  const inner = boxOpen(ciphertext, nonce, ephemeralPublicKey, recipientBoxSecretKey);
   if (inner === null) throw new EnvelopeTamperedError('Envelope failed authentication (altered, or not this key)');
 
   let domain: string, kind: string, requestId: string, body: Uint8Array;

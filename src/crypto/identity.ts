@@ -5,6 +5,7 @@ import nacl from 'tweetnacl';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesEqual, fromBase64, toBase64, toHex, utf8Encode } from './encoding.js';
 import { KeyFileInvalidError, KeyFilePermissionsError } from './errors.js';
+import { boxPublicKeyOf, signDetachedBytes, verifyDetachedBytes } from './curve25519.js';
 
 /**
  * A node's (or the coordinator's) long-lived keys:
@@ -58,12 +59,12 @@ export function publicIdentity(identity: NodeIdentity): PublicIdentity {
 }
 
 function toMessageBytes(message: Uint8Array | string): Uint8Array {
-  return typeof message === 'string' ? utf8Encode(message) : Uint8Array.from(message);
+  return typeof message === 'string' ? utf8Encode(message) : message;
 }
 
 /** Ed25519 detached signature, base64. */
 export function signDetached(message: Uint8Array | string, signSecretKey: Uint8Array): string {
-  return toBase64(nacl.sign.detached(toMessageBytes(message), Uint8Array.from(signSecretKey)));
+  return toBase64(signDetachedBytes(toMessageBytes(message), signSecretKey));
 }
 
 /** True only for a valid signature; malformed signature or key gives false, never throws. */
@@ -74,9 +75,8 @@ export function verifyDetached(
 ): boolean {
   try {
     const sig = fromBase64(signature);
-    const key = typeof signPublicKey === 'string' ? fromBase64(signPublicKey) : Uint8Array.from(signPublicKey);
-    if (sig.byteLength !== nacl.sign.signatureLength || key.byteLength !== nacl.sign.publicKeyLength) return false;
-    return nacl.sign.detached.verify(toMessageBytes(message), sig, key);
+    const key = typeof signPublicKey === 'string' ? fromBase64(signPublicKey) : signPublicKey;
+    return verifyDetachedBytes(toMessageBytes(message), sig, key);
   } catch {
     return false;
   }
@@ -121,7 +121,7 @@ export function parseIdentity(text: string, source = 'key file'): NodeIdentity {
   }
   if (box.secretKey.byteLength !== nacl.box.secretKeyLength) throw invalid('box secret key length');
   if (sign.secretKey.byteLength !== nacl.sign.secretKeyLength) throw invalid('sign secret key length');
-  if (!bytesEqual(nacl.box.keyPair.fromSecretKey(box.secretKey).publicKey, box.publicKey)) {
+  if (!bytesEqual(boxPublicKeyOf(box.secretKey), box.publicKey)) {
     throw invalid('box public key does not match its secret key');
   }
   if (!bytesEqual(nacl.sign.keyPair.fromSecretKey(sign.secretKey).publicKey, sign.publicKey)) {
