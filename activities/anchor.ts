@@ -1,7 +1,7 @@
 import { nodeSignKey } from '../src/db/node-keys.js';
 import type { Hex } from 'viem';
 import type { InclusionProof } from '../src/chain/merkle.js';
-import { plannedBatchOf } from '../src/db/anchor-batches.js';
+import { anchorStateOf, type BatchPlace } from '../src/db/anchor-batches.js';
 import type { ExecutionRecordInput, RecordDevice } from '../src/chain/record.js';
 import type { RecordMode, RecordScore, VerdictName } from '../src/protocol/verdict.js';
 import type { Prisma } from '../src/db/client.js';
@@ -43,16 +43,18 @@ const json = (score: RecordScore | null): Prisma.InputJsonValue | undefined => (
 /**
  * Step 12: write the ExecutionRecord on chain and wait for its receipt. Exactly once across retries and crashes:
  * the registry client checks the chain before sending and returns the original transaction of a record already
- * there; the contract itself refuses a second write. The database copy is an upsert keyed by request id. The
+ * there; the contract itself refuses a second write. The database copy is written once, keyed by request id. The
  * node's registered key and its signature go on chain with the record, so the chain alone proves who signed.
  */
 export function createAnchor({ db, registry, anchorBatches, policy }: Pick<CoordinatorDeps, 'db' | 'registry' | 'anchorBatches' | 'policy'>) {
   return async function anchorRecord(input: AnchorInput): Promise<AnchorOutput> {
+    const state = await anchorStateOf(db, input.requestId);
     // A hold released already (the run was closed and swept) means nobody pays for this record: never anchor it.
-    const hold = await db.creditHold.findUnique({ where: { requestId: input.requestId }, select: { status: true } });
-    if (hold?.status === 'RELEASED') {
+    if (state.holdStatus === 'RELEASED') {
       throw applicationFailure(FailureType.HOLD_RELEASED, `request ${input.requestId}: its credit hold was released; not anchoring`);
     }
+    // The record's row is written only once its transaction is mined: a retry after that has nothing left to do.
+    if (state.written) return { txHash: state.written.txHash, blockNumber: Number(state.written.blockNumber), gasUsed: 0, alreadyAnchored: true };
     const signPublicKey = await nodeSignKey(db, input.nodeId, policy.nodeKeyCacheSize);
     const chainInput = {
       requestId: input.requestId,
@@ -75,12 +77,11 @@ export function createAnchor({ db, registry, anchorBatches, policy }: Pick<Coord
       throw error;
     };
     // Batched when batching is on, or when the record was put in a batch before (a restart may have turned it off).
-    const planned = anchorBatches ? await plannedBatchOf(db, input.requestId) : null;
+    const planned = anchorBatches ? state.planned : null;
     const batched = anchorBatches !== undefined && (policy.anchorBatchMax > 0 || planned !== null);
     const anchored = batched
-      ? await anchorInBatch(db, anchorBatches, chainInput, planned).catch(finalRefusal)
+      ? await anchorInBatch(anchorBatches, chainInput, planned).catch(finalRefusal)
       : { ...(await registry.anchorRecord(chainInput).catch(finalRefusal)), batch: null };
-    if ('done' in anchored) return anchored.done;
     const record = {
       nodeId: input.nodeId,
       poe: `0x${input.poe.replace(/^0x/, '')}`,
@@ -97,8 +98,9 @@ export function createAnchor({ db, registry, anchorBatches, policy }: Pick<Coord
       anchoredAt: new Date(),
       ...(anchored.batch ? { batchRoot: anchored.batch.root, batchProof: anchored.batch.proof as unknown as Prisma.InputJsonValue } : {}),
     };
+    // Insert-or-keep in one statement, no read-back (the upsert it replaces took three).
     await db.$transaction([
-      db.executionRecord.upsert({ where: { requestId: input.requestId }, create: { requestId: input.requestId, ...record }, update: {} }),
+      db.executionRecord.createMany({ data: [{ requestId: input.requestId, ...record }], skipDuplicates: true }),
       db.inferenceRequest.update({
         where: { requestId: input.requestId },
         data: { status: 'ANCHORED', step: 12, verdict: record.verdict, sampledNodeId: input.sampledNodeId },
@@ -115,21 +117,17 @@ export function createAnchor({ db, registry, anchorBatches, policy }: Pick<Coord
 
 /**
  * Batched step 12: the record joins this process's group commit, which writes each batch down before sending it;
- * its root and inclusion proof are kept with the record. A retry finds the record written already, or the batch it
+ * its root and inclusion proof are kept with the record. A retry finds the record written already (step 12 returns
+ * before this), or the batch it
  * was put in and sends that same batch again (same root: anchored once, whichever process sends it), so a crash
  * between the batch's transaction and the record's row never puts the record on chain twice. A planned batch is
  * never left for another: its transaction may still be pending, and the registry refuses a root twice, not a record.
  */
 async function anchorInBatch(
-  db: CoordinatorDeps['db'],
   batches: NonNullable<CoordinatorDeps['anchorBatches']>,
   record: ExecutionRecordInput,
-  planned: Awaited<ReturnType<typeof plannedBatchOf>>,
-): Promise<{ done: AnchorOutput } | { txHash: string; blockNumber: bigint; gasUsed: bigint; alreadyAnchored: boolean; batch: { root: string; proof: InclusionProof } }> {
-  const written = await db.executionRecord.findUnique({ where: { requestId: record.requestId }, select: { anchorTxHash: true, blockNumber: true } });
-  if (written?.anchorTxHash && written.blockNumber !== null) {
-    return { done: { txHash: written.anchorTxHash, blockNumber: Number(written.blockNumber), gasUsed: 0, alreadyAnchored: true } };
-  }
+  planned: BatchPlace | null,
+): Promise<{ txHash: string; blockNumber: bigint; gasUsed: bigint; alreadyAnchored: boolean; batch: { root: string; proof: InclusionProof } }> {
   const a = planned ? await batches.anchorAgain(planned.packed as Hex, planned.position) : await batches.anchor(record);
   // Gas per record: the batch's gas shared evenly by its records.
   return { txHash: a.txHash, blockNumber: a.blockNumber, gasUsed: a.batchGasUsed / BigInt(a.batchSize), alreadyAnchored: a.alreadyAnchored, batch: { root: a.root, proof: a.proof } };

@@ -93,10 +93,13 @@ export function createSettle({ db, policy }: Pick<CoordinatorDeps, 'db' | 'polic
             settledAt: new Date(),
           },
         });
-        reward = await tx.rewardLedgerEntry.findUniqueOrThrow({
-          where: { requestId_nodeId: { requestId: input.requestId, nodeId: input.nodeId } },
-          select: { weight: true, uptimeFactor: true },
-        });
+        // A capture made now wrote the reward above in this transaction; a repeated call reads the one it wrote then.
+        reward = outcome.applied
+          ? { weight, uptimeFactor: uptime }
+          : await tx.rewardLedgerEntry.findUniqueOrThrow({
+              where: { requestId_nodeId: { requestId: input.requestId, nodeId: input.nodeId } },
+              select: { weight: true, uptimeFactor: true },
+            });
       },
       async (tx) => {
         const record = await tx.executionRecord.findUnique({ where: { requestId: input.requestId }, select: { anchorTxHash: true } });

@@ -168,10 +168,9 @@ export async function reserveHold(
       where: { id: user.id },
       data: { balance: { decrement: amount }, held: { increment: amount } },
     });
-    const hold = await tx.creditHold.create({
-      data: { requestId, userId: user.id, amount, ...(workflowId ? { workflowId } : {}) },
-      include: holdWithUser,
-    });
+    // The account is known already: no read-back of the user (the include took two more statements).
+    const created = await tx.creditHold.create({ data: { requestId, userId: user.id, amount, ...(workflowId ? { workflowId } : {}) } });
+    const hold: HoldRow = { ...created, user: { externalId: userExternalId } };
     await tx.creditLedgerEntry.create({
       data: {
         userId: user.id,
@@ -241,11 +240,13 @@ export async function captureHold(
       where: { id: user.id },
       data: { held: { decrement: hold.amount }, balance: { increment: rest } },
     });
-    const settled = await tx.creditHold.update({
-      where: { requestId },
-      data: { status: HoldStatus.CAPTURED, capturedAmount: amount, releasedAmount: rest, settledAt: new Date() },
-      include: holdWithUser,
-    });
+    const settled: HoldRow = {
+      ...(await tx.creditHold.update({
+        where: { requestId },
+        data: { status: HoldStatus.CAPTURED, capturedAmount: amount, releasedAmount: rest, settledAt: new Date() },
+      })),
+      user: hold.user,
+    };
     const after = { balanceAfter: updatedUser.balance, heldAfter: updatedUser.held };
     await tx.creditLedgerEntry.create({
       data: { userId: user.id, kind: LedgerEntryKind.CAPTURE, amount, requestId, idempotencyKey: `capture:${requestId}`, ...after },
@@ -275,11 +276,10 @@ export async function releaseHold(db: PrismaClient, requestId: string): Promise<
       where: { id: user.id },
       data: { held: { decrement: hold.amount }, balance: { increment: hold.amount } },
     });
-    const released = await tx.creditHold.update({
-      where: { requestId },
-      data: { status: HoldStatus.RELEASED, releasedAmount: hold.amount, settledAt: new Date() },
-      include: holdWithUser,
-    });
+    const released: HoldRow = {
+      ...(await tx.creditHold.update({ where: { requestId }, data: { status: HoldStatus.RELEASED, releasedAmount: hold.amount, settledAt: new Date() } })),
+      user: hold.user,
+    };
     await tx.creditLedgerEntry.create({
       data: {
         userId: user.id,
