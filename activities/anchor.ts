@@ -117,11 +117,11 @@ export function createAnchor({ db, registry, anchorBatches, policy }: Pick<Coord
 
 /**
  * Batched step 12: the record joins this process's group commit, which writes each batch down before sending it;
- * its root and inclusion proof are kept with the record. A retry finds the record written already (step 12 returns
- * before this), or the batch it
- * was put in and sends that same batch again (same root: anchored once, whichever process sends it), so a crash
- * between the batch's transaction and the record's row never puts the record on chain twice. A planned batch is
- * never left for another: its transaction may still be pending, and the registry refuses a root twice, not a record.
+ * its root and inclusion proof are kept with the record. A retry whose record row is written returns before this;
+ * one whose record was put in a batch sends that same batch again (same root: anchored once, whichever process
+ * sends it), so a crash between the batch's transaction and the record's row never puts the record on chain twice.
+ * A planned batch is never left for another: its transaction may still be pending, and the registry refuses a root
+ * twice, not a record.
  */
 async function anchorInBatch(
   batches: NonNullable<CoordinatorDeps['anchorBatches']>,

@@ -4,7 +4,7 @@ import type { HoldSweeperMetrics } from '../metrics/coordinator-metrics.js';
 import proto from '@temporalio/proto';
 import type { RegistryClient } from '../chain/registry.js';
 import type { Hex } from 'viem';
-import { plannedBatchOf } from '../db/anchor-batches.js';
+import { anchorStateOf } from '../db/anchor-batches.js';
 import { releaseHold } from '../db/credits.js';
 import type { PrismaClient } from '../db/client.js';
 import type { Logger } from '../shared/logger.js';
@@ -80,10 +80,10 @@ async function closedRun(options: HoldSweeperOptions, workflowId: string): Promi
  * been sent and may still land; releasing now could leave an anchored record unpaid), or 'none'.
  */
 export async function anchoringState(options: Pick<HoldSweeperOptions, 'db' | 'registry' | 'batchOnChain'>, requestId: string): Promise<'anchored' | 'pending' | 'none'> {
-  const record = await options.db.executionRecord.findUnique({ where: { requestId }, select: { anchorTxHash: true } });
-  if (record?.anchorTxHash) return 'anchored';
+  // Step 12's own query: the record's row and the planned batch in one round trip.
+  const { written, planned } = await anchorStateOf(options.db, requestId);
+  if (written) return 'anchored';
   if ((await options.registry?.readRecord(requestId)) != null) return 'anchored';
-  const planned = await plannedBatchOf(options.db, requestId);
   if (!planned) return 'none';
   if (options.batchOnChain && (await options.batchOnChain(planned.root as Hex))) return 'anchored';
   return 'pending';

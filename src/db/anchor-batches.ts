@@ -27,12 +27,6 @@ export interface BatchPlace {
   position: number;
 }
 
-/** The batch a request's record was put in and its place there; null when none. */
-export async function plannedBatchOf(db: PrismaClient, requestId: string): Promise<BatchPlace | null> {
-  const member = await db.anchorBatchMember.findUnique({ where: { requestId }, select: { root: true, position: true, batch: { select: { packed: true } } } });
-  return member ? { root: member.root, packed: member.batch.packed, position: member.position } : null;
-}
-
 /** What step 12 must know of a request before it anchors: its hold, the record's row and the batch it was put in. */
 export interface AnchorState {
   /** The credit hold's status; null when there is none. */
@@ -42,7 +36,7 @@ export interface AnchorState {
   planned: BatchPlace | null;
 }
 
-/** One round trip for step 12's three questions (it used to take three queries on every request). */
+/** One round trip for step 12's three questions (it used to take three queries on every request); the hold sweeper asks it too. */
 export async function anchorStateOf(db: PrismaClient, requestId: string): Promise<AnchorState> {
   const rows = await db.$queryRaw<Array<{ holdStatus: string | null; txHash: string | null; blockNumber: bigint | null; root: string | null; position: number | null; packed: string | null }>>`
     SELECT h."status"::text AS "holdStatus", e."anchorTxHash" AS "txHash", e."blockNumber", m."root", m."position", b."packed"
