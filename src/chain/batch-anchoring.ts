@@ -116,10 +116,7 @@ export function createBatchAnchorer(params: ChainConnection & { address: Address
         const found = await readBatch(publicClient, address, root);
         return found ? existing(root, found, proofs) : null;
       },
-      send: async () => {
-        const { request } = await publicClient.simulateContract({ account, address, abi: executionRegistryAbi, functionName: 'anchorRoot', args: [data] });
-        return walletClient.writeContract(request);
-      },
+      send: () => walletClient.writeContract({ address, abi: executionRegistryAbi, functionName: 'anchorRoot', args: [data] }),
       wait: (hash) => publicClient.waitForTransactionReceipt({ hash, confirmations, timeout }),
       resetNonce,
       raceError: 'BatchAlreadyAnchored',

@@ -174,10 +174,7 @@ export function createRegistryClient(params: RegistryClientParams): RegistryClie
         const existing = await readRecordByKey(args.requestId);
         return existing ? resolveExisting(args, existing) : null;
       },
-      send: async () => {
-        const { request } = await publicClient.simulateContract({ account, address, abi: executionRegistryAbi, functionName: 'anchor', args: [args] });
-        return walletClient.writeContract(request);
-      },
+      send: () => walletClient.writeContract({ address, abi: executionRegistryAbi, functionName: 'anchor', args: [args] }),
       wait: (hash) => publicClient.waitForTransactionReceipt({ hash, confirmations, timeout }),
       resetNonce,
       raceError: 'AlreadyAnchored',
