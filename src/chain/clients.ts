@@ -20,6 +20,7 @@ import {
 import { privateKeyToAccount } from 'viem/accounts';
 import { jsonRpc } from 'viem/nonce';
 import { executionRegistryAbi } from './abi.js';
+import { rpcFetch } from './rpc-fetch.js';
 import {
   ChainError,
   ChainTransactionError,
@@ -44,6 +45,10 @@ export interface ChainClients {
   resetNonce(): void;
 }
 
+function rpcTransport(rpcUrl: string) {
+  return http(rpcUrl, { retryCount: 2, timeout: 15_000, fetchFn: rpcFetch() });
+}
+
 function chainOf(rpcUrl: string, chainId: number): Chain {
   return defineChain({
     id: chainId,
@@ -55,7 +60,7 @@ function chainOf(rpcUrl: string, chainId: number): Chain {
 
 /** A public client for reading only (no key). */
 export function createReadClient(rpcUrl: string, chainId: number): PublicClient<Transport, Chain> {
-  return createPublicClient({ chain: chainOf(rpcUrl, chainId), transport: http(rpcUrl, { retryCount: 2, timeout: 15_000 }) });
+  return createPublicClient({ chain: chainOf(rpcUrl, chainId), transport: rpcTransport(rpcUrl) });
 }
 
 export function createChainClients({ rpcUrl, chainId, privateKey }: ChainConnection): ChainClients {
@@ -64,7 +69,7 @@ export function createChainClients({ rpcUrl, chainId, privateKey }: ChainConnect
   // two chains with the same id (a restarted anvil) never share cached nonces.
   const nonceManager = createNonceManager({ source: jsonRpc() });
   const account = privateKeyToAccount(privateKey, { nonceManager });
-  const transport = http(rpcUrl, { retryCount: 2, timeout: 15_000 });
+  const transport = rpcTransport(rpcUrl);
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 250 });
   const walletClient = createWalletClient({ chain, transport, account });
   return {
