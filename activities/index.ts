@@ -7,12 +7,14 @@
  * await Worker.create({ taskQueue: COORDINATOR_TASK_QUEUE, activities, workflowsPath, ... });
  */
 import { createAcceptRequest } from './accept-request.js';
+import { createAcceptAndAdmit } from './accept-and-admit.js';
 import { createAdmit } from './admit.js';
 import { createCheckRefusal } from './check-refusal.js';
 import { createAnchor } from './anchor.js';
 import type { CoordinatorDeps } from './deps.js';
 import { createEncrypt } from './encrypt.js';
 import { createMatch } from './match.js';
+import { createMatchAndEncrypt } from './match-and-encrypt.js';
 import { createPenalise } from './penalise.js';
 import { createRecordProgress } from './record-progress.js';
 import { createReleaseCredits } from './release.js';
@@ -24,8 +26,10 @@ import { createVerifyResult } from './verify.js';
 const WORK = {
   acceptRequest: createAcceptRequest,
   admit: createAdmit,
+  acceptAndAdmit: createAcceptAndAdmit,
   match: createMatch,
   encrypt: createEncrypt,
+  matchAndEncrypt: createMatchAndEncrypt,
   checkRefusal: createCheckRefusal,
   verifyResult: createVerifyResult,
   penaliseNode: createPenalise,
@@ -51,11 +55,14 @@ export function coordinatorStepActivities(work: CoordinatorWork) {
     '02 Admit': work.admit,
     '03 Match': work.match,
     '04 Encrypt': work.encrypt,
+    '01 Request · 02 Admit': work.acceptAndAdmit,
+    '03 Match · 04 Encrypt': work.matchAndEncrypt,
     '05 Dispatch · check refusal': work.checkRefusal,
     '10 Verify sig': work.verifyResult,
     '10 Verify sig · penalise': work.penaliseNode,
     '11 Sample · match': work.match,
     '11 Sample · encrypt': work.encrypt,
+    '11 Sample · match · encrypt': work.matchAndEncrypt,
     '11 Sample · verify': work.verifyResult,
     '11 Sample · penalise': work.penaliseNode,
     '11 Sample · record': work.recordProgress,

@@ -12,6 +12,8 @@ export interface SettleInput {
   usage: TokenUsage;
   /** Nodes that only scored a claim for this request (step 11, tolerant mode) and were not penalised. */
   verifiers?: Array<{ nodeId: string; scoredTokens: number }>;
+  /** Step 13's row update rides on this transaction (the run returned its result just before); runs from before record it apart. */
+  returned?: boolean;
 }
 
 export interface SettleOutput {
@@ -91,6 +93,7 @@ export function createSettle({ db, policy }: Pick<CoordinatorDeps, 'db' | 'polic
             tokensIn: usage.inputTokens,
             tokensOut: usage.outputTokens,
             settledAt: new Date(),
+            ...(input.returned === true ? { completedAt: new Date() } : {}),
           },
         });
         // A capture made now wrote the reward above in this transaction; a repeated call reads the one it wrote then.

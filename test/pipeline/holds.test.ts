@@ -183,7 +183,8 @@ async function drive(c: Case, userId: string, start: () => Promise<WorkflowHandl
       await held(await lockSession(`SELECT 1 FROM "InferenceRequest" WHERE "requestId" = $1 FOR UPDATE`, [row.requestId]));
       await unlockSamples();
       await waitBlockedOn('InferenceRequest');
-      await waitAtStep(handle, '04 Encrypt');
+      // 03 and 04 run as one local activity (FEWER_HISTORY_EVENTS): the run shows 03 while its 04 waits.
+      await waitAtStep(handle, '03 Match');
       return handle;
     }
     case '05 Dispatch (queued)': {

@@ -13,9 +13,11 @@ import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Worker, type ReplayResult } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../../src/coordinator/coordinator.js';
+import { FEWER_HISTORY_EVENTS } from '../../workflows/inference-workflow.js';
 import { coordinatorDataConverter } from '../../src/codec/data-converter.js';
 import { projectRoot } from '../../src/shared/paths.js';
 import { fixtureCodecKey, HISTORIES_DIR } from '../fixtures/fake-pipeline-server.js';
+import { BRANCHES } from '../fixtures/branch-scenarios.js';
 
 const fixtures = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, '')).sort();
 const dataConverter = coordinatorDataConverter(fixtureCodecKey());
@@ -52,6 +54,19 @@ test('the fixtures cover every branch the issue names, each a real history', () 
   expect([markers('pre-signed-health'), markers('signed-health')]).toEqual([0, 1]);
 });
 
+test('every branch is recorded again with fewer history events (FEWER_HISTORY_EVENTS), its runs smaller for it', () => {
+  // The branches the recorder runs (test/fixtures/branch-scenarios.ts) and their fixtures from before the patch.
+  const branches = Object.keys(BRANCHES).map((branch) => `inference-${branch}`).filter((name) => fixtures.includes(name));
+  expect(branches.length).toBeGreaterThanOrEqual(20);
+  const patchMarker = (name: string) => (history(name).events ?? []).some((e) => Buffer.from(e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data ?? []).toString().includes(FEWER_HISTORY_EVENTS));
+  for (const name of branches) {
+    expect([name, fixtures.includes(`fewer-events-${name}`)]).toEqual([name, true]);
+    expect([name, patchMarker(`fewer-events-${name}`), patchMarker(name)]).toEqual([name, true, false]);
+  }
+  const events = (name: string) => (history(name).events ?? []).length;
+  expect(events('fewer-events-inference-happy')).toBeLessThan(events('inference-happy'));
+});
+
 test('every recorded history replays on the current workflow code', async () => {
   const results = await replayAll(WORKFLOWS_PATH, fixtures);
   expect([...results.keys()].sort()).toEqual(fixtures);
@@ -60,7 +75,7 @@ test('every recorded history replays on the current workflow code', async () => 
 }, 180_000);
 
 test('a step added without patched() breaks the running inference workflows; behind patched() it does not', async () => {
-  const inference = fixtures.filter((f) => f.startsWith('inference-') || f.startsWith('pre-tolerant-'));
+  const inference = fixtures.filter((f) => /^(inference-|pre-tolerant-|fewer-events-inference-)/.test(f));
   const dir = path.join(projectRoot, 'test', 'fixtures', 'workflows');
   const unpatched = await replayAll(path.join(dir, 'unpatched-change.ts'), inference);
   const patched = await replayAll(path.join(dir, 'patched-change.ts'), inference);
