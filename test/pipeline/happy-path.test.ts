@@ -68,8 +68,9 @@ test('a request walks all fourteen steps: anchored once, charged once, rewarded 
     secrets: ['capital of France', 'You are a helpful assistant', 'Southern abundjoint', EXPECTED_TEXT],
   });
   expect(report.payloads.encrypted).toBeGreaterThanOrEqual(10); // input, result, one marker per step
-  // Only sealed operator messages stay readable: 04's sealed dispatch (its marker and the 05 input) and the sealed result.
-  expect(report.payloads.operatorWire).toBe(3);
+  // Only sealed operator messages stay readable: the 05 input (the sealed dispatch) and the sealed result. (03 · 04's
+  // marker holds the dispatch with its node, not an operator message: the codec encrypts it.)
+  expect(report.payloads.operatorWire).toBe(2);
 });
 
 test('insufficient credits: a typed failure, no request id, nothing dispatched', async () => {
@@ -114,5 +115,7 @@ test.each([
     codec: network.codec,
     secrets: ['capital of France', 'Southern abundjoint', EXPECTED_TEXT],
   });
-  expect(report.payloads.operatorWire).toBe(6);
+  // Readable: each dispatch's sealed input and sealed result; tolerant mode's claim sealed to node_j is also the
+  // marker of 11's seal-claim step. The markers of 03 · 04 (node and dispatch) are encrypted.
+  expect(report.payloads.operatorWire).toBe(mode === 'tolerant' ? 5 : 4);
 });
