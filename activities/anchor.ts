@@ -42,8 +42,8 @@ const json = (score: RecordScore | null): Prisma.InputJsonValue | undefined => (
 
 /**
  * Step 12: write the ExecutionRecord on chain and wait for its receipt. Exactly once across retries and crashes:
- * the registry client checks the chain before sending and returns the original transaction of a record already
- * there; the contract itself refuses a second write. The database copy is written once, keyed by request id. The
+ * the contract refuses a second write, and the registry client then returns the original transaction of the record
+ * already there. The database copy is written once, keyed by request id. The
  * node's registered key and its signature go on chain with the record, so the chain alone proves who signed.
  */
 export function createAnchor({ db, registry, anchorBatches, policy }: Pick<CoordinatorDeps, 'db' | 'registry' | 'anchorBatches' | 'policy'>) {

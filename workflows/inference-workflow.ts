@@ -418,8 +418,9 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
    * The chain (or the coordinator's database) stayed unreachable through every retry. The work is verified: the
    * run keeps the hold and tries again, waking up less and less often (15 s doubling to 10 min), for up to
    * settings.anchorWaitSeconds (default 24 h). PipelineStep reads ANCHOR_WAITING_STEP meanwhile and an error is
-   * logged, so the outage alerts. The anchor activity is idempotent (it reads the chain before sending), so a
-   * record that did reach the chain is found, not written twice. Only past the bound is the hold released.
+   * logged, so the outage alerts. The anchor activity is idempotent (the contract refuses a second record, and the
+   * activity then reads the first), so a record that did reach the chain is found, not written twice. Only past the
+   * bound is the hold released.
    */
   const waitForChain = async (first: unknown): Promise<AnchorOutput> => {
     const boundMs = (settings.anchorWaitSeconds ?? DEFAULT_ANCHOR_WAIT_SECONDS) * 1000;
