@@ -244,26 +244,24 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
       const noNode = (error: unknown): never => {
         throw unanimousRefusal(attempt) ?? error;
       };
+      const matched = (nodeId: string): void => {
+        tried(nodeId);
+        if (purpose === 'primary') {
+          state.nodeId = nodeId;
+          note([{ key: NODE_ID, value: nodeId }]);
+        }
+      };
       let node: MatchedNode;
       let dispatch: DispatchInput;
+      if (purpose === 'primary') enter('03 Match');
       if (fewerEvents) {
         // One local activity; the run shows 03 while it runs (it may wait in either step's read or write).
-        if (purpose === 'primary') enter('03 Match');
         ({ node, dispatch } = await matchAndEncrypt({ ...matchInput, messages: input.messages, primary: purpose === 'primary' }).catch(noNode));
-        tried(node.nodeId);
-        if (purpose === 'primary') {
-          state.nodeId = node.nodeId;
-          note([{ key: NODE_ID, value: node.nodeId }]);
-        }
+        matched(node.nodeId);
       } else {
-        if (purpose === 'primary') enter('03 Match');
         node = await match(matchInput).catch(noNode);
-        tried(node.nodeId);
-        if (purpose === 'primary') {
-          state.nodeId = node.nodeId;
-          note([{ key: NODE_ID, value: node.nodeId }]);
-          enter('04 Encrypt');
-        }
+        matched(node.nodeId);
+        if (purpose === 'primary') enter('04 Encrypt');
         dispatch = await encrypt({ requestId, node, model: input.model, maxNewTokens: input.maxNewTokens, messages: input.messages, primary: purpose === 'primary' });
       }
 
