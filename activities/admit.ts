@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { InsufficientCreditsError } from '../src/db/errors.js';
+import { IdempotencyConflictError, InsufficientCreditsError } from '../src/db/errors.js';
 import { reserveHold } from '../src/db/credits.js';
 import type { CoordinatorDeps } from './deps.js';
 import { toApplicationFailure } from '../src/protocol/failures.js';
@@ -23,20 +23,15 @@ export function createAdmit({ db }: Pick<CoordinatorDeps, 'db'>) {
       // The request row commits with the hold (one transaction): never a hold without its request, nor a request
       // without its hold.
       const hold = await reserveHold(db, { userExternalId: input.userId, requestId: input.requestId, amount: BigInt(input.maxCost), workflowId: input.workflowId }, async (tx, { userId }) => {
-        await tx.inferenceRequest.upsert({
-          where: { requestId: input.requestId },
-          create: {
-            requestId: input.requestId,
-            workflowId: input.workflowId,
-            ...(runId ? { runId } : {}),
-            userId,
-            model: input.model,
-            maxCost: BigInt(input.maxCost),
-            status: 'ADMITTED',
-            step: 2,
-          },
-          update: {},
+        // Insert-or-keep in one statement (the upsert it replaces took three). Nothing inserted and no row of this
+        // request: another request holds this workflow id, which must not commit a hold without its request.
+        const { count } = await tx.inferenceRequest.createMany({
+          data: [{ requestId: input.requestId, workflowId: input.workflowId, ...(runId ? { runId } : {}), userId, model: input.model, maxCost: BigInt(input.maxCost), status: 'ADMITTED', step: 2 }],
+          skipDuplicates: true,
         });
+        if (count === 0 && !(await tx.inferenceRequest.findUnique({ where: { requestId: input.requestId }, select: { id: true } }))) {
+          throw new IdempotencyConflictError(`workflow ${input.workflowId} already holds another request`);
+        }
       });
       return { held: Number(hold.amount) };
     } catch (error) {

@@ -58,14 +58,6 @@ async function lockUserByExternalId(tx: Tx, externalId: string): Promise<LockedU
   return rows[0];
 }
 
-async function lockUserById(tx: Tx, id: string): Promise<LockedUser> {
-  const rows = await tx.$queryRaw<LockedUser[]>`
-    SELECT "id", "balance", "held" FROM "User" WHERE "id" = ${id}::uuid FOR UPDATE`;
-  const user = rows[0];
-  if (!user) throw new HoldStateError(`User ${id} vanished`);
-  return user;
-}
-
 const holdWithUser = { user: { select: { externalId: true } } } as const;
 type HoldRow = Prisma.CreditHoldGetPayload<{ include: typeof holdWithUser }>;
 
@@ -187,13 +179,19 @@ export async function reserveHold(
   });
 }
 
-/** Locks the hold's account, then reads the hold again under that lock (all hold changes take it). */
+/**
+ * Locks the hold's account (found through the hold, in the same statement), then reads the hold under that lock
+ * (all hold changes take it). Two statements: the account row brings the external id the hold's view shows.
+ */
 async function lockHold(tx: Tx, requestId: string): Promise<{ hold: HoldRow; user: LockedUser } | undefined> {
-  const first = await tx.creditHold.findUnique({ where: { requestId }, select: { userId: true } });
-  if (!first) return undefined;
-  const user = await lockUserById(tx, first.userId);
-  const hold = await tx.creditHold.findUniqueOrThrow({ where: { requestId }, include: holdWithUser });
-  return { hold, user };
+  const rows = await tx.$queryRaw<Array<LockedUser & { externalId: string }>>`
+    SELECT "id", "balance", "held", "externalId" FROM "User"
+    WHERE "id" = (SELECT "userId" FROM "CreditHold" WHERE "requestId" = ${requestId}) FOR UPDATE`;
+  const locked = rows[0];
+  if (!locked) return undefined;
+  const { externalId, ...user } = locked;
+  const row = await tx.creditHold.findUniqueOrThrow({ where: { requestId } });
+  return { hold: { ...row, user: { externalId } }, user };
 }
 
 /**
@@ -248,14 +246,13 @@ export async function captureHold(
       user: hold.user,
     };
     const after = { balanceAfter: updatedUser.balance, heldAfter: updatedUser.held };
-    await tx.creditLedgerEntry.create({
-      data: { userId: user.id, kind: LedgerEntryKind.CAPTURE, amount, requestId, idempotencyKey: `capture:${requestId}`, ...after },
+    // Both entries in one statement (a repeated capture never gets here: the hold is CAPTURED by then).
+    await tx.creditLedgerEntry.createMany({
+      data: [
+        { userId: user.id, kind: LedgerEntryKind.CAPTURE, amount, requestId, idempotencyKey: `capture:${requestId}`, ...after },
+        ...(rest > 0n ? [{ userId: user.id, kind: LedgerEntryKind.RELEASE, amount: rest, requestId, idempotencyKey: `release:${requestId}`, ...after }] : []),
+      ],
     });
-    if (rest > 0n) {
-      await tx.creditLedgerEntry.create({
-        data: { userId: user.id, kind: LedgerEntryKind.RELEASE, amount: rest, requestId, idempotencyKey: `release:${requestId}`, ...after },
-      });
-    }
     const outcome = view(settled, true);
     await withCapture?.(tx, outcome);
     return outcome;

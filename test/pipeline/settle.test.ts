@@ -9,6 +9,7 @@ import { createSettle } from '../../activities/settle.js';
 import { loadCoordinatorPolicy } from '../../src/policy/coordinator-policy.js';
 import { createPrismaClient, type PrismaClient } from '../../src/db/client.js';
 import { getBalance, topUp } from '../../src/db/credits.js';
+import { IdempotencyConflictError } from '../../src/db/errors.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 let database: TestDatabase;
@@ -75,4 +76,22 @@ test.each([
   expect(await getBalance(db, userId)).toEqual({ balance: 1_000n - BigInt(charged), held: 0n });
   const row = await db.inferenceRequest.findUniqueOrThrow({ where: { requestId } });
   for (const count of [row.tokensIn, row.tokensOut]) expect(Number.isSafeInteger(count) && count! >= 0 && count! <= 2_147_483_647).toBe(true);
+});
+
+test('admit commits the hold with its request row: a retry holds once; a workflow id taken by another request holds nothing', async () => {
+  const userId = `user-${randomUUID()}`;
+  const requestId = randomUUID();
+  const workflowId = `request-${requestId}`;
+  await topUp(db, userId, 1_000n, `topup-${userId}`);
+  const admit = createAdmit({ db });
+  expect(await admit({ requestId, workflowId, userId, model: 'm', maxCost: 300 })).toEqual({ held: 300 });
+  expect(await admit({ requestId, workflowId, userId, model: 'm', maxCost: 300 })).toEqual({ held: 300 });
+  expect(await getBalance(db, userId)).toEqual({ balance: 700n, held: 300n });
+  expect(await db.inferenceRequest.findUniqueOrThrow({ where: { requestId } })).toMatchObject({ workflowId, status: 'ADMITTED', maxCost: 300n });
+
+  const other = randomUUID();
+  await expect(admit({ requestId: other, workflowId, userId, model: 'm', maxCost: 100 })).rejects.toBeInstanceOf(IdempotencyConflictError);
+  expect(await db.creditHold.findUnique({ where: { requestId: other } })).toBeNull();
+  expect(await db.inferenceRequest.findUnique({ where: { requestId: other } })).toBeNull();
+  expect(await getBalance(db, userId)).toEqual({ balance: 700n, held: 300n });
 });
