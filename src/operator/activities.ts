@@ -52,6 +52,12 @@ export interface OperatorActivities {
 
 /** Heartbeat period while a forward pass runs or a dispatch waits (neither reports progress per token). */
 const QUIET_HEARTBEAT_MS = 1_000;
+/**
+ * Least time between two progress heartbeats. The worker sends one heartbeat a second at most
+ * (maxHeartbeatThrottleInterval) but seals each call's details to the coordinator first: a heartbeat per token
+ * sealed ~30 payloads per request that were never sent.
+ */
+const PROGRESS_HEARTBEAT_GAP_MS = 250;
 
 /** Errors the caller caused: retrying the same input on this node cannot succeed. */
 function refusal(error: ParallelixError): ApplicationFailure {
@@ -122,6 +128,7 @@ export function createOperatorActivities({ identity, engine, logger, coordinator
     const context = Context.current();
     const started = performance.now();
     let tokens = 0;
+    let lastProgressBeat = Number.NEGATIVE_INFINITY;
     // Also between tokens: a batched dispatch waits for the generation before it, and after its own row ends, for
     // the rest of its batch; silence there would time the dispatch out (and hide a cancellation from it).
     const beat = setInterval(() => context.heartbeat({ tokens }), QUIET_HEARTBEAT_MS);
@@ -133,6 +140,9 @@ export function createOperatorActivities({ identity, engine, logger, coordinator
         signal: context.cancellationSignal,
         onToken: (progress) => {
           tokens = progress.tokens;
+          const now = performance.now();
+          if (now - lastProgressBeat < PROGRESS_HEARTBEAT_GAP_MS) return;
+          lastProgressBeat = now;
           context.heartbeat({ tokens }); // progress only, never text
         },
       });
