@@ -1,3 +1,5 @@
+import path from 'node:path';
+
 export interface BenchOptions {
   mode: 'quick' | 'full';
   /** `--sampling-only`: only step 11's tolerant check on the engine (full sizes), no stack. */
@@ -29,11 +31,18 @@ export interface BenchOptions {
   samplingThroughputRequests: number;
   /** How long the stack sits idle while its idle CPU rate per process is measured. */
   idleWindowMs: number;
+  /** `--cpu-profile=DIR`: the stack's coordinator and operator processes write V8 CPU profiles there (absolute path). */
+  cpuProfileDir?: string;
 }
 
+const CPU_PROFILE = '--cpu-profile=';
+
 export function parseOptions(argv: string[]): BenchOptions {
-  const unknown = argv.filter((a) => !['--quick', '--sampling-only', '--stack-only', '--'].includes(a));
-  if (unknown.length > 0) throw new Error(`unknown argument(s): ${unknown.join(' ')} (usage: npm run bench [-- --quick] [-- --sampling-only | --stack-only])`);
+  const unknown = argv.filter((a) => !['--quick', '--sampling-only', '--stack-only', '--'].includes(a) && !a.startsWith(CPU_PROFILE));
+  if (unknown.length > 0) throw new Error(`unknown argument(s): ${unknown.join(' ')} (usage: npm run bench [-- --quick] [-- --sampling-only | --stack-only] [-- --cpu-profile=DIR])`);
+  const profileArg = argv.find((a) => a.startsWith(CPU_PROFILE))?.slice(CPU_PROFILE.length);
+  if (profileArg === '') throw new Error('--cpu-profile= needs a folder');
+  const profile = profileArg === undefined ? {} : { cpuProfileDir: path.resolve(profileArg) };
   const samplingOnly = argv.includes('--sampling-only');
   const stackOnly = argv.includes('--stack-only');
   if (samplingOnly && stackOnly) throw new Error('--sampling-only and --stack-only exclude each other');
@@ -54,6 +63,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       samplingQuality: { perturbationSizes: [0, 0.001, 0.003, 0.01, 0.03, 0.1], honestPairsPerSize: 100, dishonestPerStrategy: 50, costLengths: [32, 128, 512], costRepeats: 3 },
       samplingThroughputRequests: 40,
       idleWindowMs: 5_000,
+      ...profile,
     };
   }
   return {
@@ -72,5 +82,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     samplingQuality: { perturbationSizes: [0, 0.001, 0.003, 0.01, 0.03, 0.1], honestPairsPerSize: 500, dishonestPerStrategy: 200, costLengths: [32, 128, 512], costRepeats: 10 },
     samplingThroughputRequests: 200,
     idleWindowMs: 15_000,
+    ...profile,
   };
 }

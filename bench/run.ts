@@ -67,7 +67,13 @@ async function main(): Promise<void> {
   progress(`PostgreSQL: ${testPostgres.description}`);
   progress('starting the local stack (Temporal dev server, PostgreSQL database, anvil, a coordinator process, 1 operator)');
   // The coordinator runs as its own process (as `parallelix start` runs it), so its CPU is measured apart from the client's.
-  const network = await startTestNetwork({ policy: { sampleProbability: 0 }, operatorNames: ['bench-1'], coordinatorProcesses: 1 }).catch(async (error: unknown) => {
+  if (options.cpuProfileDir) progress(`CPU profiles of the coordinator and operator processes: ${options.cpuProfileDir} (written as each process exits)`);
+  const network = await startTestNetwork({
+    policy: { sampleProbability: 0 },
+    operatorNames: ['bench-1'],
+    coordinatorProcesses: 1,
+    ...(options.cpuProfileDir ? { cpuProfileDir: options.cpuProfileDir } : {}),
+  }).catch(async (error: unknown) => {
     await testPostgres.stop();
     throw error;
   });

@@ -15,9 +15,9 @@ export interface CliProcess {
  * Spawns `parallelix <args>` from the sources, as a user would run it, without jest's NODE_OPTIONS. `input`, when
  * given, is written to its standard input (then closed); otherwise it has none.
  */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv, options: { input?: string } = {}): CliProcess {
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv, options: { input?: string; nodeArgs?: string[] } = {}): CliProcess {
   const { NODE_OPTIONS: _ignored, ...parentEnv } = process.env;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/cli/main.ts', ...args], {
     cwd: projectRoot,
     env: { ...parentEnv, ...env },
     stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],

@@ -104,6 +104,16 @@ export interface TestNetworkOptions {
   persistChain?: boolean;
   /** Batched anchoring (the in-process coordinator's policy.anchorBatchMax); default 0: one transaction per record. */
   anchorBatchMax?: number;
+  /**
+   * Coordinator and operator processes write V8 CPU profiles (`node --cpu-prof`) into `<dir>/coordinator` and
+   * `<dir>/operator`, each when it exits; stop() then stops operators with SIGTERM (a clean exit) instead of SIGKILL.
+   */
+  cpuProfileDir?: string;
+}
+
+/** Node flags of a child process of `role` (a CPU profile written on exit when asked for). */
+function profileArgs(options: TestNetworkOptions, role: 'coordinator' | 'operator'): string[] {
+  return options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(options.cpuProfileDir, role)] : [];
 }
 
 /** The pipeline policy as the environment a coordinator process reads it from. */
@@ -207,6 +217,7 @@ async function assembleTestNetwork(options: TestNetworkOptions, started: Array<(
           ...extraEnv,
         },
         entry,
+        profileArgs(options, 'operator'),
       );
       const { nodeId } = await proc.ready.catch(async (error: unknown) => {
         await proc.stop('SIGKILL');
@@ -245,7 +256,7 @@ async function assembleTestNetwork(options: TestNetworkOptions, started: Array<(
         PARALLELIX_CHAIN_PRIVATE_KEY: privateKey,
         PARALLELIX_METRICS_PORT: '0',
         ...extraEnv,
-      });
+      }, { nodeArgs: profileArgs(options, 'coordinator') });
       await cli.waitFor('coordinator ready').catch(async (error: unknown) => {
         cli.child.kill('SIGKILL');
         await cli.exited;
@@ -277,7 +288,7 @@ async function assembleTestNetwork(options: TestNetworkOptions, started: Array<(
       await topUp(db, userId, BigInt(amount), `test-topup-${userId}-${amount}-${Date.now()}`);
     },
     async stop() {
-      await Promise.all([...network.operators.values()].map(({ process }) => process.stop('SIGKILL')));
+      await Promise.all([...network.operators.values()].map(({ process }) => process.stop(options.cpuProfileDir ? 'SIGTERM' : 'SIGKILL')));
       await network.stopCoordinators().catch(() => undefined);
       await operatorEndpoint.close();
       await db.$disconnect();

@@ -22,12 +22,12 @@ export interface OperatorProcess {
  * Spawns `parallelix operator` (or another entry script, e.g. test/fixtures/faulty-operator.ts) as a real process
  * (outside jest's VM: onnxruntime needs a plain Node realm).
  */
-export function spawnOperator(env: Record<string, string>, entry?: string): OperatorProcess {
+export function spawnOperator(env: Record<string, string>, entry?: string, nodeArgs: string[] = []): OperatorProcess {
   const readyFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'px-operator-ready-')), 'ready.json');
   const childEnv: NodeJS.ProcessEnv = { ...process.env, PARALLELIX_DEVICE: 'cpu', ...env, PARALLELIX_OPERATOR_READY_FILE: readyFile };
   delete childEnv.NODE_OPTIONS; // jest's --experimental-vm-modules is not wanted in the child
   const args = entry ? [entry] : [path.join(projectRoot, 'src', 'cli', 'main.ts'), 'operator'];
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], {
     cwd: projectRoot,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
