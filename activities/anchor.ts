@@ -40,6 +40,9 @@ function dbVerdict(verdict: VerdictName): 'UNSAMPLED' | 'AGREED' | 'DISAGREED' {
 
 const json = (score: RecordScore | null): Prisma.InputJsonValue | undefined => (score ? { ...score } : undefined);
 
+/** Statuses a request has before its record is written; a run past step 12 is never set back. */
+const BEFORE_ANCHORED = ['ADMITTED', 'DISPATCHED', 'SAMPLED'] as const;
+
 /**
  * Step 12: write the ExecutionRecord on chain and wait for its receipt. Exactly once across retries and crashes:
  * the contract refuses a second write, and the registry client then returns the original transaction of the record
@@ -47,6 +50,15 @@ const json = (score: RecordScore | null): Prisma.InputJsonValue | undefined => (
  * node's registered key and its signature go on chain with the record, so the chain alone proves who signed.
  */
 export function createAnchor({ db, registry, anchorBatches, policy }: Pick<CoordinatorDeps, 'db' | 'registry' | 'anchorBatches' | 'policy'>) {
+  /**
+   * The request's row says step 12 is done. Its own statement after the record's (no transaction: two round trips
+   * instead of four); a retry after a crash between the two finds the record written and marks the row then.
+   */
+  const markAnchored = (input: AnchorInput) =>
+    db.inferenceRequest.updateMany({
+      where: { requestId: input.requestId, status: { in: [...BEFORE_ANCHORED] } },
+      data: { status: 'ANCHORED', step: 12, verdict: dbVerdict(input.verdict), sampledNodeId: input.sampledNodeId },
+    });
   return async function anchorRecord(input: AnchorInput): Promise<AnchorOutput> {
     const state = await anchorStateOf(db, input.requestId);
     // A hold released already (the run was closed and swept) means nobody pays for this record: never anchor it.
@@ -54,7 +66,10 @@ export function createAnchor({ db, registry, anchorBatches, policy }: Pick<Coord
       throw applicationFailure(FailureType.HOLD_RELEASED, `request ${input.requestId}: its credit hold was released; not anchoring`);
     }
     // The record's row is written only once its transaction is mined: a retry after that has nothing left to do.
-    if (state.written) return { txHash: state.written.txHash, blockNumber: Number(state.written.blockNumber), gasUsed: 0, alreadyAnchored: true };
+    if (state.written) {
+      await markAnchored(input);
+      return { txHash: state.written.txHash, blockNumber: Number(state.written.blockNumber), gasUsed: 0, alreadyAnchored: true };
+    }
     const signPublicKey = await nodeSignKey(db, input.nodeId, policy.nodeKeyCacheSize);
     const chainInput = {
       requestId: input.requestId,
@@ -99,13 +114,8 @@ export function createAnchor({ db, registry, anchorBatches, policy }: Pick<Coord
       ...(anchored.batch ? { batchRoot: anchored.batch.root, batchProof: anchored.batch.proof as unknown as Prisma.InputJsonValue } : {}),
     };
     // Insert-or-keep in one statement, no read-back (the upsert it replaces took three).
-    await db.$transaction([
-      db.executionRecord.createMany({ data: [{ requestId: input.requestId, ...record }], skipDuplicates: true }),
-      db.inferenceRequest.update({
-        where: { requestId: input.requestId },
-        data: { status: 'ANCHORED', step: 12, verdict: record.verdict, sampledNodeId: input.sampledNodeId },
-      }),
-    ]);
+    await db.executionRecord.createMany({ data: [{ requestId: input.requestId, ...record }], skipDuplicates: true });
+    await markAnchored(input);
     return {
       txHash: anchored.txHash,
       blockNumber: Number(anchored.blockNumber),
