@@ -65,7 +65,8 @@ export function createAnchor({ db, registry, anchorBatches, policy }: Pick<Coord
     if (state.holdStatus === 'RELEASED') {
       throw applicationFailure(FailureType.HOLD_RELEASED, `request ${input.requestId}: its credit hold was released; not anchoring`);
     }
-    // The record's row is written only once its transaction is mined: a retry after that has nothing left to do.
+    // The record's row is written only once its transaction is mined: a retry after that sends nothing, and marks the
+    // request in case the attempt before stopped between the two rows.
     if (state.written) {
       await markAnchored(input);
       return { txHash: state.written.txHash, blockNumber: Number(state.written.blockNumber), gasUsed: 0, alreadyAnchored: true };
