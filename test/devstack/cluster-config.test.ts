@@ -60,5 +60,7 @@ test('the dynamic config carries the dev server values, one task-queue partition
   const file = JSON.parse(renderDynamicConfig(loadDevServerConfig().dynamicConfig));
   expect(file['matching.numTaskqueueReadPartitions']).toEqual([{ value: 1, constraints: {} }]);
   expect(file['matching.numTaskqueueWritePartitions']).toEqual([{ value: 1, constraints: {} }]);
+  // One shard in the dev server: its history queues read 1000 times a second, not 20 (docs/deploy.md).
+  for (const queue of ['transfer', 'timer', 'visibility']) expect(file[`history.${queue}ProcessorMaxPollRPS`]).toEqual([{ value: 1000, constraints: {} }]);
   expect(Object.keys(file).sort()).toEqual(Object.keys(loadDevServerConfig().dynamicConfig).sort());
 });
