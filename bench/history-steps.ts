@@ -4,15 +4,20 @@
  * Local activities (steps 01–04, 10–14) leave MarkerRecorded events whose `data` detail is the SDK core's own
  * JSON (activity_type, complete_time), not passed through the payload codec; their summaries are encrypted, so the
  * step is inferred from the activity type and its position. Local activities in one workflow task run one after
- * another, so a step's time is its complete_time minus the previous one's (the first: minus the task's start):
- * that includes the workflow code and lang↔core activations between them, hence approximate. "workflow task
- * commit" is the last local activity's completion → WorkflowTaskCompleted (final activation, codec, RPC, persist). The dispatch (05–09) is a regular
+ * another, so a step's time is its complete_time minus the previous one's (the first: minus the task's start).
+ * Core advances that clock by each local activity's own run (with its ~1 ms hand-off), not by the workflow code
+ * between them: checked against core's TRACE log, each such step is the activity's duration plus ~1 ms, and the
+ * rest of each workflow task (its delivery to the worker, every workflow activation in the workflow thread, the
+ * completion's round trip) lands in WORKFLOW_TASKS, summed over the run's tasks. The dispatch (05–09) is a regular
  * activity: schedule→start is queueing on the node's task queue, start→complete is the node's whole work
  * (decrypt, execute, PoE, sign and return are not separated in history).
  */
 import type { WorkflowHandle } from '@temporalio/client';
 
 export type StepTimes = Record<string, number>;
+
+/** The part of the run's workflow tasks that is not a local activity's own run (see above). */
+export const WORKFLOW_TASKS = 'workflow tasks: code, hand-offs, completion';
 
 export const STEP_ORDER = [
   'start → first workflow task',
@@ -22,7 +27,7 @@ export const STEP_ORDER = [
   '04 Encrypt',
   '01 Request · 02 Admit',
   '03 Match · 04 Encrypt',
-  'workflow task commit',
+  WORKFLOW_TASKS,
   '05 Dispatch · queue (schedule→start)',
   '06–09 On node (decrypt, execute, PoE, return)',
   'dispatch result → workflow task',
@@ -118,7 +123,7 @@ export function stepTimesFromEvents(events: RawEvent[]): HistoryTiming {
     const type = num(event.eventType);
     const at = ms(event.eventTime);
     if (pendingCommit !== null && type !== MARKER && type !== UPSERT_SEARCH_ATTRIBUTES) {
-      add('workflow task commit', pendingCommit - boundary);
+      add(WORKFLOW_TASKS, pendingCommit - boundary);
       pendingCommit = null;
     }
     switch (type) {
@@ -176,7 +181,7 @@ export function stepTimesFromEvents(events: RawEvent[]): HistoryTiming {
         break;
     }
   }
-  if (pendingCommit !== null) add('workflow task commit', pendingCommit - boundary);
+  if (pendingCommit !== null) add(WORKFLOW_TASKS, pendingCommit - boundary);
   const workflowMs = workflowEnd - workflowStart;
   const attributed = Object.values(steps).reduce((a, b) => a + b, 0);
   // Not clamped: a negative value would expose double counting.

@@ -190,7 +190,7 @@ async function main(): Promise<void> {
       steps: {
         ...steps,
         note:
-          'Local-activity steps: differences of consecutive complete_time values in the core_local_activity markers (first one from the workflow task start), so each includes the small workflow code before it. 06–09 are one activity on the node (start→complete). "workflow task commit" is the gap from the last local activity to WorkflowTaskCompleted; "dispatch result → workflow task" is ActivityTaskCompleted → WorkflowTaskStarted. Client overhead = client-observed latency − workflow start→complete.',
+          'Local-activity steps: differences of consecutive complete_time values in the core_local_activity markers (first one from the workflow task start): core advances them by each local activity\'s own run plus ~1 ms of hand-off. 06–09 are one activity on the node (start→complete). "workflow tasks: code, hand-offs, completion" is the rest of every workflow task, summed (its delivery to the worker, each workflow activation, the completion\'s round trip): the gap from the last local activity\'s complete_time to WorkflowTaskCompleted; "dispatch result → workflow task" is ActivityTaskCompleted → WorkflowTaskStarted. Client overhead = client-observed latency − workflow start→complete.',
       },
       sampling,
       ...(samplingQuality ? { samplingQuality } : {}),

@@ -1,4 +1,4 @@
-import { stepTimesFromEvents } from '../../bench/history-steps.js';
+import { stepTimesFromEvents, WORKFLOW_TASKS } from '../../bench/history-steps.js';
 import { distribution, percentile } from '../../bench/stats.js';
 
 const T0 = 1_795_611_777_000;
@@ -49,7 +49,7 @@ test('steps come from the marker complete_time chain and the dispatch activity t
   expect(steps['01 Request']).toBeCloseTo(2, 3);
   expect(steps['02 Admit']).toBeCloseTo(15, 3);
   expect(steps['04 Encrypt']).toBeCloseTo(5, 3);
-  expect(steps['workflow task commit']).toBeCloseTo(50 + 20, 3);
+  expect(steps[WORKFLOW_TASKS]).toBeCloseTo(50 + 20, 3);
   expect(steps['05 Dispatch · queue (schedule→start)']).toBeCloseTo(6, 3);
   expect(steps['06–09 On node (decrypt, execute, PoE, return)']).toBeCloseTo(100, 3);
   expect(steps['dispatch result → workflow task']).toBeCloseTo(2, 3);
