@@ -23,7 +23,7 @@ export function createAdmit({ db }: Pick<CoordinatorDeps, 'db'>) {
       // The request row commits with the hold (one transaction): never a hold without its request, nor a request
       // without its hold.
       const hold = await reserveHold(db, { userExternalId: input.userId, requestId: input.requestId, amount: BigInt(input.maxCost), workflowId: input.workflowId }, async (tx, { userId }) => {
-        // Insert-or-keep in one statement (the upsert it replaces took three). Nothing inserted and no row of this
+        // Insert-or-keep in one statement, no read-back. Nothing inserted and no row of this
         // request: another request holds this workflow id, which must not commit a hold without its request.
         const { count } = await tx.inferenceRequest.createMany({
           data: [{ requestId: input.requestId, workflowId: input.workflowId, ...(runId ? { runId } : {}), userId, model: input.model, maxCost: BigInt(input.maxCost), status: 'ADMITTED', step: 2 }],
