@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { IdempotencyConflictError, InsufficientCreditsError } from '../src/db/errors.js';
 import { reserveHold } from '../src/db/credits.js';
+import { admitInOneStatement } from '../src/db/admit-statement.js';
 import type { CoordinatorDeps } from './deps.js';
 import { toApplicationFailure } from '../src/protocol/failures.js';
 
@@ -13,20 +14,27 @@ export interface AdmitInput {
 }
 
 /**
- * Step 02: atomically check the user's balance, hold the maximum cost and record the request (one transaction).
- * Idempotent by requestId: a retried admit finds the same hold and the same row.
+ * Step 02: atomically check the user's balance, hold the maximum cost and record the request: one statement on the
+ * way every new request takes, the transaction below when that statement changed nothing (a retry, too little
+ * balance, a taken workflow id), which tells those apart. Idempotent by requestId: a retried admit finds the same
+ * hold and the same row.
  */
 export function createAdmit({ db }: Pick<CoordinatorDeps, 'db'>) {
   return async function admit(input: AdmitInput): Promise<{ held: number }> {
     const runId = currentRunId();
+    const amount = BigInt(input.maxCost);
     try {
+      // A zero or negative amount goes to the transaction, which refuses it with a typed error.
+      if (amount > 0n && (await admitInOneStatement(db, { userExternalId: input.userId, requestId: input.requestId, workflowId: input.workflowId, ...(runId ? { runId } : {}), model: input.model, amount }))) {
+        return { held: input.maxCost };
+      }
       // The request row commits with the hold (one transaction): never a hold without its request, nor a request
       // without its hold.
-      const hold = await reserveHold(db, { userExternalId: input.userId, requestId: input.requestId, amount: BigInt(input.maxCost), workflowId: input.workflowId }, async (tx, { userId }) => {
+      const hold = await reserveHold(db, { userExternalId: input.userId, requestId: input.requestId, amount, workflowId: input.workflowId }, async (tx, { userId }) => {
         // Insert-or-keep in one statement, no read-back. Nothing inserted and no row of this
         // request: another request holds this workflow id, which must not commit a hold without its request.
         const { count } = await tx.inferenceRequest.createMany({
-          data: [{ requestId: input.requestId, workflowId: input.workflowId, ...(runId ? { runId } : {}), userId, model: input.model, maxCost: BigInt(input.maxCost), status: 'ADMITTED', step: 2 }],
+          data: [{ requestId: input.requestId, workflowId: input.workflowId, ...(runId ? { runId } : {}), userId, model: input.model, maxCost: amount, status: 'ADMITTED', step: 2 }],
           skipDuplicates: true,
         });
         if (count === 0 && !(await tx.inferenceRequest.findUnique({ where: { requestId: input.requestId }, select: { id: true } }))) {

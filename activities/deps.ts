@@ -6,6 +6,7 @@ import type { RequestSealKey } from '../src/crypto/request-seal.js';
 import type { NodeIdentity } from '../src/crypto/identity.js';
 import type { PrismaClient } from '../src/db/client.js';
 import type { Logger } from '../src/shared/logger.js';
+import type { UptimeCache } from '../src/policy/uptime-cache.js';
 
 /** What the coordinator's activities are built from: real clients, injected so tests use local instances. */
 export interface CoordinatorDeps {
@@ -24,4 +25,6 @@ export interface CoordinatorDeps {
    * batch always does. Absent (tests of other steps), each record anchors alone.
    */
   anchorBatches?: AnchorGroupCommit;
+  /** Node uptimes shared by matching and settling (createCoordinatorActivities makes one); absent, each step reads its own. */
+  uptimes?: UptimeCache;
 }

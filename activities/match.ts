@@ -1,6 +1,6 @@
 import type { OperatorCapabilities } from '../src/crypto/announcement.js';
 import { rankCandidates, type NodeCandidate } from '../src/policy/node-selection.js';
-import { nodeUptimes } from '../src/policy/uptime.js';
+import { createUptimeCache } from '../src/policy/uptime-cache.js';
 import type { CoordinatorDeps } from './deps.js';
 import { applicationFailure, FailureType } from '../src/protocol/failures.js';
 
@@ -23,12 +23,12 @@ export interface MatchedNode {
 }
 
 /** Step 03: the best capable, healthy, least-loaded node not yet tried for this request. */
-export function createMatch({ db, policy }: CoordinatorDeps) {
+export function createMatch({ db, policy, uptimes = createUptimeCache(db, policy.uptimeWindowMs, policy.uptimeCacheMs) }: CoordinatorDeps) {
   return async function match(input: MatchInput): Promise<MatchedNode> {
     const nodes = await db.node.findMany({ where: { status: 'ACTIVE' } });
     const ids = nodes.map((n) => n.nodeId);
-    const [uptimes, load] = await Promise.all([
-      nodeUptimes(db, ids, policy.uptimeWindowMs),
+    const [uptime, load] = await Promise.all([
+      uptimes.get(ids),
       db.inferenceRequest.groupBy({
         by: ['nodeId'],
         where: { nodeId: { in: ids }, status: 'DISPATCHED' },
@@ -44,7 +44,7 @@ export function createMatch({ db, policy }: CoordinatorDeps) {
         dtype: typeof caps?.dtype === 'string' ? caps.dtype : '',
         maxNewTokens: caps?.maxNewTokens ?? 0,
         concurrency: Math.max(1, caps?.concurrency ?? 1),
-        uptime: uptimes.get(node.nodeId) ?? null,
+        uptime: uptime.get(node.nodeId) ?? null,
         reputation: node.reputation,
         inFlight: inFlight.get(node.nodeId) ?? 0,
       };

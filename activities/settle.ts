@@ -1,7 +1,8 @@
 import { actualCost } from '../src/policy/pricing.js';
-import { nodeUptimes } from '../src/policy/uptime.js';
+import { createUptimeCache } from '../src/policy/uptime-cache.js';
 import { captureHold } from '../src/db/credits.js';
 import { NoHoldError } from '../src/db/errors.js';
+import { settleInOneStatement } from '../src/db/settle-statement.js';
 import type { TokenUsage } from '../src/protocol/inference.js';
 import { applicationFailure, FailureType } from '../src/protocol/failures.js';
 import type { CoordinatorDeps } from './deps.js';
@@ -33,6 +34,11 @@ export function verificationWeight(scoredTokens: number, inputPerToken: number, 
   return BigInt(Math.round(scoredTokens * inputPerToken * uptime));
 }
 
+/** The delivering node's reward weight: the captured cost scaled by its uptime. */
+function executionWeight(captured: bigint, uptime: number): bigint {
+  return BigInt(Math.round(Number(captured) * uptime));
+}
+
 /** Thrown inside settle's transaction (rolls it back) when the request has no anchored record. */
 class NotAnchoredError extends Error {
   constructor(requestId: string) {
@@ -61,17 +67,32 @@ export function ledgerUsage(usage: unknown): TokenUsage {
  * node a reward weight scaled by its uptime and each scoring node its verification weight. Idempotent by request id
  * (the hold's state and the reward's unique (request, node) key).
  */
-export function createSettle({ db, policy }: Pick<CoordinatorDeps, 'db' | 'policy'>) {
+export function createSettle({ db, policy, uptimes: uptimeCache = createUptimeCache(db, policy.uptimeWindowMs, policy.uptimeCacheMs) }: Pick<CoordinatorDeps, 'db' | 'policy' | 'uptimes'>) {
   return async function settle(input: SettleInput): Promise<SettleOutput> {
     // Step 10 admits only counted usage; a run verified before it did may carry anything: never let it wedge Settle.
     const usage = ledgerUsage(input.usage);
     const verifiers = (input.verifiers ?? []).filter((v) => v.nodeId !== input.nodeId);
-    const uptimes = await nodeUptimes(db, [input.nodeId, ...verifiers.map((v) => v.nodeId)], policy.uptimeWindowMs);
+    // The hold's amount prices the charge of the one-statement write below (which applies only while it still holds).
+    const [uptimes, hold] = await Promise.all([
+      uptimeCache.get([input.nodeId, ...verifiers.map((v) => v.nodeId)]),
+      db.creditHold.findUnique({ where: { requestId: input.requestId }, select: { amount: true, status: true } }),
+    ]);
     const uptime = uptimes.get(input.nodeId) ?? 1;
     const verification = verifiers.map((v) => {
       const factor = uptimes.get(v.nodeId) ?? 1;
       return { requestId: input.requestId, nodeId: v.nodeId, kind: 'VERIFICATION' as const, weight: verificationWeight(v.scoredTokens, policy.price.inputPerToken, factor), uptimeFactor: factor };
     });
+    const verificationWeights = verification.map((v) => ({ nodeId: v.nodeId, weight: Number(v.weight) }));
+    // The way every first settle takes: one statement. Anything else (a repeat, a released hold, no anchored
+    // record) changes nothing there and goes to the transaction below, which tells these apart.
+    if (hold?.status === 'HELD') {
+      const charge = BigInt(actualCost(policy.price, usage, Number(hold.amount)));
+      const weight = executionWeight(charge, uptime);
+      const rewards = [{ nodeId: input.nodeId, kind: 'EXECUTION' as const, weight, uptimeFactor: uptime }, ...verification];
+      if (await settleInOneStatement(db, { requestId: input.requestId, held: hold.amount, charge, rewards, usage, returned: input.returned === true })) {
+        return { charged: Number(charge), released: Number(hold.amount - charge), rewardWeight: Number(weight), uptimeFactor: uptime, verificationWeights };
+      }
+    }
     let reward: { weight: bigint; uptimeFactor: number } | undefined;
     // One transaction: the anchor check, the capture (its amount from the hold read under the account lock), the
     // rewards and the request's settled state commit together or not at all. A retry re-runs the idempotent part.
@@ -79,7 +100,7 @@ export function createSettle({ db, policy }: Pick<CoordinatorDeps, 'db' | 'polic
       db,
       { requestId: input.requestId, amount: (held) => BigInt(actualCost(policy.price, usage, Number(held))) },
       async (tx, outcome) => {
-        const weight = BigInt(Math.round(Number(outcome.capturedAmount) * uptime));
+        const weight = executionWeight(outcome.capturedAmount, uptime);
         await tx.rewardLedgerEntry.createMany({
           data: [{ requestId: input.requestId, nodeId: input.nodeId, kind: 'EXECUTION', weight, uptimeFactor: uptime }, ...verification],
           skipDuplicates: true,
@@ -122,7 +143,7 @@ export function createSettle({ db, policy }: Pick<CoordinatorDeps, 'db' | 'polic
       released: Number(captured.releasedAmount),
       rewardWeight: Number(reward!.weight),
       uptimeFactor: reward!.uptimeFactor,
-      verificationWeights: verification.map((v) => ({ nodeId: v.nodeId, weight: Number(v.weight) })),
+      verificationWeights,
     };
   };
 }

@@ -1,7 +1,7 @@
 import { InvalidInputError, type ParallelixErrorOptions } from '../shared/errors.js';
 import { Prisma, type PrismaClient } from './client.js';
 import { HoldStatus, LedgerEntryKind } from '../generated/prisma/enums.js';
-import { HoldStateError, IdempotencyConflictError, InsufficientCreditsError, NoHoldError } from './errors.js';
+import { HoldStateError, IdempotencyConflictError, InsufficientCreditsError, isUniqueViolation, NoHoldError } from './errors.js';
 
 /**
  * Off-chain credits in integer micro-credits. `balance` is spendable, `held` is reserved by open holds.
@@ -71,10 +71,6 @@ function view(hold: HoldRow, applied: boolean): HoldOutcome {
     releasedAmount: hold.releasedAmount,
     applied,
   };
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 }
 
 /** Runs `fn` in a transaction, retrying once if a concurrent insert won a unique key race. */

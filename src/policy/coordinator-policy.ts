@@ -15,6 +15,7 @@ const envSchema = z.object({
   PARALLELIX_DISPATCH_HEARTBEAT_SECONDS: positiveInt.default(30),
   PARALLELIX_MIN_UPTIME: probability.default(0.5),
   PARALLELIX_UPTIME_WINDOW_SECONDS: positiveInt.default(3600),
+  PARALLELIX_UPTIME_CACHE_SECONDS: z.coerce.number().min(0).max(3600).default(5),
   PARALLELIX_PRICE_INPUT_PER_TOKEN: positiveInt.default(1),
   PARALLELIX_PRICE_OUTPUT_PER_TOKEN: positiveInt.default(2),
   PARALLELIX_PENALTY_REPUTATION_FACTOR: z.coerce.number().gt(0).lt(1).default(0.5),
@@ -59,6 +60,11 @@ export interface CoordinatorPolicy {
   pipeline: PipelineSettings;
   minUptime: number;
   uptimeWindowMs: number;
+  /**
+   * PARALLELIX_UPTIME_CACHE_SECONDS: how long a node's uptime is reused by matching and settling (default 5 s, under
+   * the health probes' 10 s interval; 0: every match and settle reads it).
+   */
+  uptimeCacheMs: number;
   price: ModelPrice;
   penaltyReputationFactor: number;
   /**
@@ -112,6 +118,7 @@ export function loadCoordinatorPolicy(env: NodeJS.ProcessEnv = process.env): Coo
     },
     minUptime: e.PARALLELIX_MIN_UPTIME,
     uptimeWindowMs: e.PARALLELIX_UPTIME_WINDOW_SECONDS * 1000,
+    uptimeCacheMs: e.PARALLELIX_UPTIME_CACHE_SECONDS * 1000,
     price: { inputPerToken: e.PARALLELIX_PRICE_INPUT_PER_TOKEN, outputPerToken: e.PARALLELIX_PRICE_OUTPUT_PER_TOKEN },
     penaltyReputationFactor: e.PARALLELIX_PENALTY_REPUTATION_FACTOR,
     anchorBatchMax: e.PARALLELIX_ANCHOR_BATCH_MAX,

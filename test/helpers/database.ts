@@ -2,6 +2,7 @@ import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { applyMigrations } from '../../src/db/migrate.js';
 import { quoteIdent, withDatabase } from '../../src/db/pg-url.js';
+import { createPrismaClient, type PrismaClient } from '../../src/db/client.js';
 
 /** Admin connection to the test PostgreSQL server, which jest's global setup provides (test/helpers/test-postgres.ts). */
 export function testAdminUrl(): string {
@@ -57,4 +58,27 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
     }
   }
   return { url, name, drop };
+}
+
+/**
+ * A migrated test database and a client on it for one test file: created in `beforeAll`, disconnected and dropped in
+ * `afterAll`. Read `db` inside tests (it exists once `beforeAll` has run).
+ */
+export function useTestDatabase(options: { maxConnections?: number } = {}): { readonly db: PrismaClient } {
+  let database: TestDatabase | undefined;
+  let client: PrismaClient | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    client = createPrismaClient(database.url, { maxConnections: options.maxConnections ?? 2 });
+  });
+  afterAll(async () => {
+    await client?.$disconnect();
+    await database?.drop();
+  });
+  return {
+    get db() {
+      if (!client) throw new Error('the test database is created in beforeAll: read db inside a test');
+      return client;
+    },
+  };
 }

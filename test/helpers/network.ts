@@ -104,6 +104,8 @@ export interface TestNetworkOptions {
   persistChain?: boolean;
   /** Batched anchoring (the in-process coordinator's policy.anchorBatchMax); default 0: one transaction per record. */
   anchorBatchMax?: number;
+  /** The coordinators' policy.uptimeCacheMs, in process or not (0: every match reads the health samples). */
+  uptimeCacheMs?: number;
   /**
    * Coordinator and operator processes write V8 CPU profiles (`node --cpu-prof`) into `<dir>/coordinator` and
    * `<dir>/operator`, each when it exits; stop() then stops operators with SIGTERM (a clean exit) instead of SIGKILL.
@@ -169,6 +171,7 @@ async function assembleTestNetwork(options: TestNetworkOptions, started: Array<(
     ...base,
     pipeline: { ...base.pipeline, dispatchHeartbeatSeconds: 10, ...options.policy },
     ...(options.anchorBatchMax !== undefined ? { anchorBatchMax: options.anchorBatchMax } : {}),
+    ...(options.uptimeCacheMs !== undefined ? { uptimeCacheMs: options.uptimeCacheMs } : {}),
   };
   const keyDir = coordinatorKeyDir(stateRoot);
   const coordinatorOptions: CoordinatorOptions = {
@@ -253,6 +256,7 @@ async function assembleTestNetwork(options: TestNetworkOptions, started: Array<(
       const cli = spawnCli(['coordinator'], {
         ...network.cliEnv(),
         ...policyEnv(policy.pipeline),
+        PARALLELIX_UPTIME_CACHE_SECONDS: String(policy.uptimeCacheMs / 1000),
         PARALLELIX_CHAIN_PRIVATE_KEY: privateKey,
         PARALLELIX_METRICS_PORT: '0',
         ...extraEnv,

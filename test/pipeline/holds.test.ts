@@ -42,7 +42,8 @@ let network: TestNetwork;
 let metricsUrl: string;
 
 beforeAll(async () => {
-  network = await startTestNetwork({ policy: { dispatchScheduleToStartSeconds: 120, dispatchHeartbeatSeconds: 30 } });
+  // 03 is held by a lock on the health samples: every match reads them (no uptime cache).
+  network = await startTestNetwork({ policy: { dispatchScheduleToStartSeconds: 120, dispatchHeartbeatSeconds: 30 }, uptimeCacheMs: 0 });
   await network.stopCoordinators();
   metricsUrl = (await network.startCoordinatorProcess(1, SWEEP_ENV)).metricsUrl;
   for (const name of ['holds-a', 'holds-b']) await network.startOperator(name, LONG_GENERATIONS);
