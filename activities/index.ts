@@ -8,6 +8,7 @@
  */
 import { createAcceptRequest } from './accept-request.js';
 import { createAcceptAndAdmit } from './accept-and-admit.js';
+import { admitThenFirstMatch } from './admit-and-match.js';
 import { createAdmit } from './admit.js';
 import { createCheckRefusal } from './check-refusal.js';
 import { createAnchor } from './anchor.js';
@@ -59,6 +60,7 @@ export function coordinatorStepActivities(work: CoordinatorWork) {
     '04 Encrypt': work.encrypt,
     '01 Request · 02 Admit': work.acceptAndAdmit,
     '03 Match · 04 Encrypt': work.matchAndEncrypt,
+    '01 Request · 02 Admit · 03 Match · 04 Encrypt': admitThenFirstMatch(work.acceptAndAdmit, work.matchAndEncrypt),
     '05 Dispatch · check refusal': work.checkRefusal,
     '10 Verify sig': work.verifyResult,
     '10 Verify sig · penalise': work.penaliseNode,

@@ -27,6 +27,7 @@ export const STEP_ORDER = [
   '04 Encrypt',
   '01 Request · 02 Admit',
   '03 Match · 04 Encrypt',
+  '01 Request · 02 Admit · 03 Match · 04 Encrypt',
   WORKFLOW_TASKS,
   '05 Dispatch · queue (schedule→start)',
   '06–09 On node (decrypt, execute, PoE, return)',

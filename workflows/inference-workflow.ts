@@ -29,6 +29,7 @@ import {
 } from '@temporalio/workflow';
 import type { CoordinatorActivities } from '../activities/index.js';
 import type { MatchedNode } from '../activities/match.js';
+import type { MatchedDispatch } from '../activities/match-and-encrypt.js';
 import type { JudgeScoreOutcome } from '../activities/sample-check.js';
 import type { AnchorInput, AnchorOutput } from '../activities/anchor.js';
 import type { AcceptedRequest } from '../activities/accept-request.js';
@@ -75,6 +76,14 @@ export const RELEASE_ON_EVERY_EXIT = 'release-on-every-exit';
  */
 export const FEWER_HISTORY_EVENTS = 'fewer-history-events';
 
+/**
+ * Patch: the first node is matched and the dispatch sealed in 01 · 02's local activity (01 · 02 · 03 · 04), one
+ * workflow activation, one marker and 03's upsert fewer per run. Only the first try: when it fails, and for every
+ * re-match, 03 · 04 run on their own as before. The run shows 02 while its first 03 waits. Runs started before it
+ * replay 01 · 02 and 03 · 04 apart.
+ */
+export const FEWER_ACTIVATIONS = 'fewer-activations';
+
 type Acts = CoordinatorActivities;
 
 /** Coordinator steps: 10 attempts ride out a restart of the database or the coordinator's own dependencies (~26 s). */
@@ -91,6 +100,8 @@ const acceptRequest = local('01 Request', '10 seconds', quick);
 const admit = local('02 Admit', '30 seconds', quick);
 /** 01 and 02 in one local activity (FEWER_HISTORY_EVENTS): 02's timeout, as 01 does no waiting. */
 const acceptAndAdmit = local('01 Request · 02 Admit', '30 seconds', quick);
+/** 01 to 04 in one local activity (FEWER_ACTIVATIONS): 02's timeout; a first match that fails is tried again apart. */
+const admitAndMatch = local('01 Request · 02 Admit · 03 Match · 04 Encrypt', '30 seconds', quick);
 /** Step 12's retries (settings.anchorAttempts, default 20: about 7 minutes), then the wait for the chain. */
 const anchorWithRetries = (attempts: number) => local('12 Anchor', '2 minutes', { ...quick, maximumAttempts: attempts, maximumInterval: '30 seconds' });
 /** While the run waits for the chain: one short try per wake-up. */
@@ -198,17 +209,21 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
     throw unwrap(error);
   };
   let accepted: AcceptedRequest;
+  /** The primary's first node and its sealed dispatch, matched in 02's local activity (FEWER_ACTIVATIONS). */
+  let firstMatch: MatchedDispatch | null = null;
   if (fewerEvents) {
     // One local activity: 01 never waits, so the run shows 02, where it may wait for its account.
     note([{ key: USER_ID, value: input.userId }, { key: MODEL, value: input.model }]);
     enter('02 Admit');
     requestId = uuid4();
-    accepted = await acceptAndAdmit({ request: input, requestId, workflowId: workflowInfo().workflowId }).catch((error: unknown) => {
+    const admission = { request: input, requestId, workflowId: workflowInfo().workflowId };
+    const admitted = patched(FEWER_ACTIVATIONS) ? admitAndMatch(admission) : acceptAndAdmit(admission).then((ok) => ({ accepted: ok, first: null }));
+    ({ accepted, first: firstMatch } = await admitted.catch((error: unknown) => {
       if (!isRefusedRequest(error)) return admitFailed(error);
       // Refused at 01: nothing was held.
       enter('01 Request');
       throw unwrap(error);
-    });
+    }));
   } else {
     enter('01 Request');
     note([{ key: USER_ID, value: input.userId }, { key: MODEL, value: input.model }]);
@@ -253,10 +268,13 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
       };
       let node: MatchedNode;
       let dispatch: DispatchInput;
-      if (purpose === 'primary') enter('03 Match');
+      // Matched already in 02's local activity (FEWER_ACTIVATIONS): no wait in 03 for anyone to see.
+      const first = purpose === 'primary' && attempt === 0 ? firstMatch : null;
+      firstMatch = null;
+      if (purpose === 'primary') enter('03 Match', first === null);
       if (fewerEvents) {
         // One local activity; the run shows 03 while it runs (it may wait in either step's read or write).
-        ({ node, dispatch } = await matchAndEncrypt({ ...matchInput, messages: input.messages, primary: purpose === 'primary' }).catch(noNode));
+        ({ node, dispatch } = first ?? (await matchAndEncrypt({ ...matchInput, messages: input.messages, primary: purpose === 'primary' }).catch(noNode)));
         matched(node.nodeId);
       } else {
         node = await match(matchInput).catch(noNode);

@@ -28,7 +28,7 @@ const HOOKS: Partial<Record<keyof CoordinatorActivities, Hook>> = {
 };
 
 /** Steps whose typed refusal ends a request before admission holds anything. */
-const REFUSING_STEPS = new Set<string>(['01 Request', '02 Admit', '01 Request · 02 Admit']);
+const REFUSING_STEPS = new Set<string>(['01 Request', '02 Admit', '01 Request · 02 Admit', '01 Request · 02 Admit · 03 Match · 04 Encrypt']);
 
 function failureTypeOf(error: unknown): string {
   if (error instanceof ApplicationFailure) return error.type ?? 'APPLICATION_FAILURE';

@@ -173,7 +173,8 @@ async function drive(c: Case, userId: string, start: () => Promise<WorkflowHandl
       const handle = await start();
       await waitFor('the request row', async () => ((await requestRow(handle.workflowId)) ? true : undefined));
       await waitBlockedOn('HealthSample');
-      await waitAtStep(handle, '03 Match');
+      // The first match runs in 02's local activity (FEWER_ACTIVATIONS): the run shows 02 while its 03 waits.
+      await waitAtStep(handle, '02 Admit');
       return handle;
     }
     case '04 Encrypt': {
@@ -184,8 +185,8 @@ async function drive(c: Case, userId: string, start: () => Promise<WorkflowHandl
       await held(await lockSession(`SELECT 1 FROM "InferenceRequest" WHERE "requestId" = $1 FOR UPDATE`, [row.requestId]));
       await unlockSamples();
       await waitBlockedOn('InferenceRequest');
-      // 03 and 04 run as one local activity (FEWER_HISTORY_EVENTS): the run shows 03 while its 04 waits.
-      await waitAtStep(handle, '03 Match');
+      // The first 03 and 04 run in 02's local activity (FEWER_ACTIVATIONS): the run shows 02 while its 04 waits.
+      await waitAtStep(handle, '02 Admit');
       return handle;
     }
     case '05 Dispatch (queued)': {

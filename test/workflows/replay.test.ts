@@ -13,7 +13,7 @@ import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Worker, type ReplayResult } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../../src/coordinator/coordinator.js';
-import { FEWER_HISTORY_EVENTS } from '../../workflows/inference-workflow.js';
+import { FEWER_ACTIVATIONS, FEWER_HISTORY_EVENTS } from '../../workflows/inference-workflow.js';
 import { coordinatorDataConverter } from '../../src/codec/data-converter.js';
 import { projectRoot } from '../../src/shared/paths.js';
 import { fixtureCodecKey, HISTORIES_DIR } from '../fixtures/fake-pipeline-server.js';
@@ -67,6 +67,20 @@ test('every branch is recorded again with fewer history events (FEWER_HISTORY_EV
   expect(events('fewer-events-inference-happy')).toBeLessThan(events('inference-happy'));
 });
 
+test('every branch is recorded again with the first match in 02\'s local activity (FEWER_ACTIVATIONS)', () => {
+  const branches = Object.keys(BRANCHES).map((branch) => `inference-${branch}`).filter((name) => fixtures.includes(`fewer-events-${name}`));
+  expect(branches.length).toBeGreaterThanOrEqual(20);
+  const patchMarker = (name: string) => (history(name).events ?? []).some((e) => Buffer.from(e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data ?? []).toString().includes(FEWER_ACTIVATIONS));
+  // A local activity's marker names it in its data (JSON, outside the payload codec).
+  const localActivities = (name: string) => (history(name).events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
+  for (const name of branches) {
+    expect([name, fixtures.includes(`fewer-activations-${name}`)]).toEqual([name, true]);
+    expect([name, patchMarker(`fewer-activations-${name}`), patchMarker(`fewer-events-${name}`)]).toEqual([name, true, false]);
+  }
+  // One local activity (one activation) fewer in a run that completes on its first node.
+  expect(localActivities('fewer-activations-inference-happy')).toBe(localActivities('fewer-events-inference-happy') - 1);
+});
+
 test('every recorded history replays on the current workflow code', async () => {
   const results = await replayAll(WORKFLOWS_PATH, fixtures);
   expect([...results.keys()].sort()).toEqual(fixtures);
@@ -75,7 +89,7 @@ test('every recorded history replays on the current workflow code', async () => 
 }, 180_000);
 
 test('a step added without patched() breaks the running inference workflows; behind patched() it does not', async () => {
-  const inference = fixtures.filter((f) => /^(inference-|pre-tolerant-|fewer-events-inference-)/.test(f));
+  const inference = fixtures.filter((f) => /^(inference-|pre-tolerant-|fewer-events-inference-|fewer-activations-inference-)/.test(f));
   const dir = path.join(projectRoot, 'test', 'fixtures', 'workflows');
   const unpatched = await replayAll(path.join(dir, 'unpatched-change.ts'), inference);
   const patched = await replayAll(path.join(dir, 'patched-change.ts'), inference);
