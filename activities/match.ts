@@ -22,20 +22,25 @@ export interface MatchedNode {
   device: 'webgpu' | 'cpu';
 }
 
+interface ActiveNode {
+  nodeId: string;
+  boxPublicKey: string;
+  capabilities: unknown;
+  reputation: number;
+  inFlight: number;
+}
+
 /** Step 03: the best capable, healthy, least-loaded node not yet tried for this request. */
 export function createMatch({ db, policy, uptimes = createUptimeCache(db, policy.uptimeWindowMs, policy.uptimeCacheMs) }: CoordinatorDeps) {
   return async function match(input: MatchInput): Promise<MatchedNode> {
-    const nodes = await db.node.findMany({ where: { status: 'ACTIVE' } });
-    const ids = nodes.map((n) => n.nodeId);
-    const [uptime, load] = await Promise.all([
-      uptimes.get(ids),
-      db.inferenceRequest.groupBy({
-        by: ['nodeId'],
-        where: { nodeId: { in: ids }, status: 'DISPATCHED' },
-        _count: { _all: true },
-      }),
-    ]);
-    const inFlight = new Map(load.map((row) => [row.nodeId, row._count._all]));
+    // The active nodes with their dispatches in flight, one statement (the in-flight count through the status index).
+    const nodes = await db.$queryRaw<ActiveNode[]>`
+      SELECT n."nodeId", n."boxPublicKey", n."capabilities", n."reputation", COALESCE(l."inFlight", 0)::int AS "inFlight"
+      FROM "Node" n
+      LEFT JOIN (SELECT "nodeId", count(*) AS "inFlight" FROM "InferenceRequest" WHERE "status" = 'DISPATCHED' GROUP BY "nodeId") l
+        ON l."nodeId" = n."nodeId"
+      WHERE n."status" = 'ACTIVE'`;
+    const uptime = await uptimes.get(nodes.map((n) => n.nodeId));
     const candidates: NodeCandidate[] = nodes.map((node) => {
       const caps = node.capabilities as unknown as OperatorCapabilities;
       return {
@@ -46,7 +51,7 @@ export function createMatch({ db, policy, uptimes = createUptimeCache(db, policy
         concurrency: Math.max(1, caps?.concurrency ?? 1),
         uptime: uptime.get(node.nodeId) ?? null,
         reputation: node.reputation,
-        inFlight: inFlight.get(node.nodeId) ?? 0,
+        inFlight: node.inFlight,
       };
     });
     const ranked = rankCandidates({ ...input, minUptime: policy.minUptime }, candidates);
