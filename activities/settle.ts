@@ -72,26 +72,22 @@ export function createSettle({ db, policy, uptimes: uptimeCache = createUptimeCa
     // Step 10 admits only counted usage; a run verified before it did may carry anything: never let it wedge Settle.
     const usage = ledgerUsage(input.usage);
     const verifiers = (input.verifiers ?? []).filter((v) => v.nodeId !== input.nodeId);
-    // The hold's amount prices the charge of the one-statement write below (which applies only while it still holds).
-    const [uptimes, hold] = await Promise.all([
-      uptimeCache.get([input.nodeId, ...verifiers.map((v) => v.nodeId)]),
-      db.creditHold.findUnique({ where: { requestId: input.requestId }, select: { amount: true, status: true } }),
-    ]);
+    const uptimes = await uptimeCache.get([input.nodeId, ...verifiers.map((v) => v.nodeId)]);
     const uptime = uptimes.get(input.nodeId) ?? 1;
     const verification = verifiers.map((v) => {
       const factor = uptimes.get(v.nodeId) ?? 1;
       return { requestId: input.requestId, nodeId: v.nodeId, kind: 'VERIFICATION' as const, weight: verificationWeight(v.scoredTokens, policy.price.inputPerToken, factor), uptimeFactor: factor };
     });
     const verificationWeights = verification.map((v) => ({ nodeId: v.nodeId, weight: Number(v.weight) }));
-    // The way every first settle takes: one statement. Anything else (a repeat, a released hold, no anchored
-    // record) changes nothing there and goes to the transaction below, which tells these apart.
-    if (hold?.status === 'HELD') {
-      const charge = BigInt(actualCost(policy.price, usage, Number(hold.amount)));
-      const weight = executionWeight(charge, uptime);
-      const rewards = [{ nodeId: input.nodeId, kind: 'EXECUTION' as const, weight, uptimeFactor: uptime }, ...verification];
-      if (await settleInOneStatement(db, { requestId: input.requestId, held: hold.amount, charge, rewards, usage, returned: input.returned === true })) {
-        return { charged: Number(charge), released: Number(hold.amount - charge), rewardWeight: Number(weight), uptimeFactor: uptime, verificationWeights };
-      }
+    // The way every first settle takes: one statement, charging the metered cost, which the hold (the worst case)
+    // covers. Anything else (a repeat, a released hold, no anchored record, a usage above the hold) changes nothing
+    // there and goes to the transaction below, which tells these apart and caps the charge at the hold.
+    const metered = BigInt(actualCost(policy.price, usage, Number.MAX_SAFE_INTEGER));
+    const weight = executionWeight(metered, uptime);
+    const rewards = [{ nodeId: input.nodeId, kind: 'EXECUTION' as const, weight, uptimeFactor: uptime }, ...verification];
+    const written = await settleInOneStatement(db, { requestId: input.requestId, charge: metered, rewards, usage, returned: input.returned === true });
+    if (written) {
+      return { charged: Number(metered), released: Number(written.released), rewardWeight: Number(weight), uptimeFactor: uptime, verificationWeights };
     }
     let reward: { weight: bigint; uptimeFactor: number } | undefined;
     // One transaction: the anchor check, the capture (its amount from the hold read under the account lock), the

@@ -10,9 +10,7 @@ export interface SettleReward {
 
 export interface SettleWrite {
   requestId: string;
-  /** The amount the hold was read with: the statement applies only to a hold still HELD for exactly this. */
-  held: bigint;
-  /** What to capture (at most `held`); the rest goes back to the balance. */
+  /** What to capture; the rest of the hold goes back to the balance. Applies only to a hold of at least this much. */
   charge: bigint;
   rewards: SettleReward[];
   usage: TokenUsage;
@@ -21,18 +19,19 @@ export interface SettleWrite {
 }
 
 /**
- * Step 14's first try as one statement (one round trip, no BEGIN/COMMIT): with the request's record anchored and its
- * hold HELD for `held`, locks the account, captures `charge`, returns the rest to the balance, writes the ledger
- * entries and the rewards and marks the request settled, all or nothing. The account's row lock comes first (its
- * lock is taken while the hold's row is still being found, before the hold's UPDATE locks that row), as every credit
- * movement takes them.
+ * Step 14's first try as one statement (one round trip, no BEGIN/COMMIT, no read before it): with the request's record
+ * anchored and its hold HELD for at least `charge`, locks the account, captures `charge`, returns the rest to the
+ * balance, writes the ledger entries and the rewards and marks the request settled, all or nothing. The account's
+ * row lock comes first (it is taken while the hold's row is still being found, before the hold's UPDATE locks that
+ * row), as every credit movement takes them.
  *
- * Returns false when it changed nothing (no anchored record, no request row, no hold, or a hold that is no longer
- * HELD for `held`): the caller then runs the transaction that tells these apart (activities/settle.ts).
+ * Returns what went back to the balance, or null when it changed nothing (no anchored record, no request row, no
+ * hold, a hold no longer HELD, or one below the charge): the caller then runs the transaction that tells these apart
+ * (activities/settle.ts).
  */
-export async function settleInOneStatement(db: PrismaClient, write: SettleWrite): Promise<boolean> {
-  const { requestId, held, charge } = write;
-  if (charge < 0n || charge > held) throw new RangeError(`charge ${charge} outside 0..${held}`);
+export async function settleInOneStatement(db: PrismaClient, write: SettleWrite): Promise<{ released: bigint } | null> {
+  const { requestId, charge } = write;
+  if (charge < 0n) throw new RangeError(`charge ${charge} is negative`);
   const now = new Date().toISOString();
   const rewards = write.rewards.map((r) => Prisma.sql`(${r.nodeId}, ${r.kind}::"RewardKind", ${r.weight}::bigint, ${r.uptimeFactor}::float8)`);
   const rewardRows = rewards.length > 0
@@ -43,13 +42,13 @@ export async function settleInOneStatement(db: PrismaClient, write: SettleWrite)
         ON CONFLICT ("requestId", "nodeId") DO NOTHING
       )`
     : Prisma.empty;
-  const applied = await db.$queryRaw<Array<{ n: bigint }>>`
+  const applied = await db.$queryRaw<Array<{ released: bigint }>>`
     WITH account AS (
       SELECT "id" FROM "User" WHERE "id" = (SELECT "userId" FROM "CreditHold" WHERE "requestId" = ${requestId}) FOR UPDATE
     ), hold AS (
       UPDATE "CreditHold"
       SET "status" = 'CAPTURED', "capturedAmount" = ${charge}::bigint, "releasedAmount" = "amount" - ${charge}::bigint, "settledAt" = ${now}::timestamp(3)
-      WHERE "requestId" = ${requestId} AND "status" = 'HELD' AND "amount" = ${held}::bigint
+      WHERE "requestId" = ${requestId} AND "status" = 'HELD' AND "amount" >= ${charge}::bigint
         AND "userId" IN (SELECT "id" FROM account)
         AND EXISTS (SELECT 1 FROM "ExecutionRecord" WHERE "requestId" = ${requestId} AND "anchorTxHash" IS NOT NULL)
         AND EXISTS (SELECT 1 FROM "InferenceRequest" WHERE "requestId" = ${requestId})
@@ -72,6 +71,7 @@ export async function settleInOneStatement(db: PrismaClient, write: SettleWrite)
           "completedAt" = CASE WHEN ${write.returned}::boolean THEN ${now}::timestamp(3) ELSE "completedAt" END
       FROM hold WHERE "InferenceRequest"."requestId" = ${requestId}
     )
-    SELECT count(*) AS n FROM hold`;
-  return Number(applied[0]?.n ?? 0) === 1;
+    SELECT "releasedAmount" AS "released" FROM hold`;
+  const row = applied[0];
+  return row ? { released: BigInt(row.released) } : null;
 }

@@ -158,15 +158,15 @@ test('settle in one statement: the outcome the transaction gives, written once; 
   expect(await db.rewardLedgerEntry.findMany({ where: { requestId: viaStatement }, select: { nodeId: true, kind: true, weight: true } })).toEqual([{ nodeId: 'node-settle', kind: 'EXECUTION', weight: 50n }]);
 
   // A repeat: the statement changes nothing; the activity answers as the first time (from the transaction).
-  const write = { requestId: viaStatement, held: 300n, charge: 50n, rewards: [], usage, returned: true };
-  expect(await settleInOneStatement(db, write)).toBe(false);
+  const write = { requestId: viaStatement, charge: 50n, rewards: [], usage, returned: true };
+  expect(await settleInOneStatement(db, write)).toBeNull();
   expect(await settle({ requestId: viaStatement, nodeId: 'node-settle', usage, returned: true })).toEqual(first);
   expect(await getBalance(db, userId)).toEqual({ balance: 1_000n - 50n - 50n, held: 0n });
-  // A hold read as HELD for another amount, or one released since: nothing.
+  // A charge above the hold (the transaction caps it), or a hold released since: nothing.
   const released = await anchoredRequest(userId, 100);
-  expect(await settleInOneStatement(db, { ...write, requestId: released, held: 99n, charge: 10n })).toBe(false);
+  expect(await settleInOneStatement(db, { ...write, requestId: released, charge: 101n })).toBeNull();
   await releaseHold(db, released);
-  expect(await settleInOneStatement(db, { ...write, requestId: released, held: 100n, charge: 10n })).toBe(false);
+  expect(await settleInOneStatement(db, { ...write, requestId: released, charge: 10n })).toBeNull();
   expect(await db.creditLedgerEntry.count({ where: { requestId: released, kind: 'CAPTURE' } })).toBe(0);
 });
 
