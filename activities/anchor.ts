@@ -2,9 +2,9 @@ import { nodeSignKey } from '../src/db/node-keys.js';
 import type { Hex } from 'viem';
 import type { InclusionProof } from '../src/chain/merkle.js';
 import { anchorStateOf, type BatchPlace } from '../src/db/anchor-batches.js';
+import { writeAnchoredRecord, type RecordVerdict } from '../src/db/anchor-statement.js';
 import type { ExecutionRecordInput, RecordDevice } from '../src/chain/record.js';
 import type { RecordMode, RecordScore, VerdictName } from '../src/protocol/verdict.js';
-import type { Prisma } from '../src/db/client.js';
 import { ChainError } from '../src/chain/errors.js';
 import type { CoordinatorDeps } from './deps.js';
 import { applicationFailure, FailureType, toApplicationFailure } from '../src/protocol/failures.js';
@@ -33,12 +33,10 @@ export interface AnchorOutput {
   alreadyAnchored: boolean;
 }
 
-function dbVerdict(verdict: VerdictName): 'UNSAMPLED' | 'AGREED' | 'DISAGREED' {
+function dbVerdict(verdict: VerdictName): RecordVerdict {
   if (verdict === 'Accepted') return 'UNSAMPLED';
   return verdict === 'AcceptedSampledAgree' ? 'AGREED' : 'DISAGREED';
 }
-
-const json = (score: RecordScore | null): Prisma.InputJsonValue | undefined => (score ? { ...score } : undefined);
 
 /** Statuses a request has before its record is written; a run past step 12 is never set back. */
 const BEFORE_ANCHORED = ['ADMITTED', 'DISPATCHED', 'SAMPLED'] as const;
@@ -51,8 +49,8 @@ const BEFORE_ANCHORED = ['ADMITTED', 'DISPATCHED', 'SAMPLED'] as const;
  */
 export function createAnchor({ db, registry, anchorBatches, policy }: Pick<CoordinatorDeps, 'db' | 'registry' | 'anchorBatches' | 'policy'>) {
   /**
-   * The request's row says step 12 is done. Its own statement after the record's (no transaction: two round trips
-   * instead of four); a retry after a crash between the two finds the record written and marks the row then.
+   * The request's row says step 12 is done: for a retry that finds the record written (the first write marks the row
+   * in the record's own statement).
    */
   const markAnchored = (input: AnchorInput) =>
     db.inferenceRequest.updateMany({
@@ -98,25 +96,23 @@ export function createAnchor({ db, registry, anchorBatches, policy }: Pick<Coord
     const anchored = batched
       ? await anchorInBatch(anchorBatches, chainInput, planned).catch(finalRefusal)
       : { ...(await registry.anchorRecord(chainInput).catch(finalRefusal)), batch: null };
-    const record = {
+    await writeAnchoredRecord(db, {
+      requestId: input.requestId,
       nodeId: input.nodeId,
       poe: `0x${input.poe.replace(/^0x/, '')}`,
       verdict: dbVerdict(input.verdict),
       sampledNodeId: input.sampledNodeId,
-      mode: input.mode === 'none' ? ('NONE' as const) : input.mode === 'exact' ? ('EXACT' as const) : ('TOLERANT' as const),
+      mode: input.mode === 'none' ? 'NONE' : input.mode === 'exact' ? 'EXACT' : 'TOLERANT',
       nodeDevice: input.nodeDevice,
       sampledNodeDevice: input.sampledNodeDevice,
-      checkScore: json(input.check),
-      disputeScore: json(input.dispute),
+      checkScore: input.check,
+      disputeScore: input.dispute,
       signature: input.signature,
       anchorTxHash: anchored.txHash,
       blockNumber: anchored.blockNumber,
       anchoredAt: new Date(),
-      ...(anchored.batch ? { batchRoot: anchored.batch.root, batchProof: anchored.batch.proof as unknown as Prisma.InputJsonValue } : {}),
-    };
-    // Insert-or-keep in one statement, no read-back (the upsert it replaces took three).
-    await db.executionRecord.createMany({ data: [{ requestId: input.requestId, ...record }], skipDuplicates: true });
-    await markAnchored(input);
+      batch: anchored.batch,
+    });
     return {
       txHash: anchored.txHash,
       blockNumber: Number(anchored.blockNumber),
