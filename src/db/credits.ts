@@ -5,9 +5,11 @@ import { HoldStateError, IdempotencyConflictError, InsufficientCreditsError, isU
 
 /**
  * Off-chain credits in integer micro-credits. `balance` is spendable, `held` is reserved by open holds.
- * Every movement runs in one interactive transaction under the user's row lock (SELECT … FOR UPDATE), so
- * concurrent requests serialise per account and can never overdraw it; CHECK constraints back this up.
- * Every movement is idempotent: retried calls return the first outcome without applying twice.
+ * Every movement here runs in one interactive transaction under the user's row lock (SELECT … FOR UPDATE), so
+ * concurrent requests serialise per account and can never overdraw it; CHECK constraints back this up. (The first
+ * try of admit and settle is one statement under the same lock, src/db/admit-statement.ts and settle-statement.ts;
+ * these transactions serve everything else.) Every movement is idempotent: retried calls return the first outcome
+ * without applying twice.
  */
 
 export type Tx = Prisma.TransactionClient;
