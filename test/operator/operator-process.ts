@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { OperatorReadyFile } from '../../src/operator/operator.js';
+import { OPERATOR_NODE_FLAGS } from '../../src/operator/node-flags.js';
 import { projectRoot } from '../../src/shared/paths.js';
 import { waitForReadyFile } from '../../src/shared/ready-file.js';
 
@@ -27,7 +28,7 @@ export function spawnOperator(env: Record<string, string>, entry?: string, nodeA
   const childEnv: NodeJS.ProcessEnv = { ...process.env, PARALLELIX_DEVICE: 'cpu', ...env, PARALLELIX_OPERATOR_READY_FILE: readyFile };
   delete childEnv.NODE_OPTIONS; // jest's --experimental-vm-modules is not wanted in the child
   const args = entry ? [entry] : [path.join(projectRoot, 'src', 'cli', 'main.ts'), 'operator'];
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], {
+  const child = spawn(process.execPath, [...OPERATOR_NODE_FLAGS, ...nodeArgs, '--import', 'tsx', ...args], {
     cwd: projectRoot,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
