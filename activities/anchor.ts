@@ -2,7 +2,7 @@ import { nodeSignKey } from '../src/db/node-keys.js';
 import type { Hex } from 'viem';
 import type { InclusionProof } from '../src/chain/merkle.js';
 import { anchorStateOf, type BatchPlace } from '../src/db/anchor-batches.js';
-import { writeAnchoredRecord, type RecordVerdict } from '../src/db/anchor-statement.js';
+import { BEFORE_ANCHORED, writeAnchoredRecord, type RecordVerdict } from '../src/db/anchor-statement.js';
 import type { ExecutionRecordInput, RecordDevice } from '../src/chain/record.js';
 import type { RecordMode, RecordScore, VerdictName } from '../src/protocol/verdict.js';
 import { ChainError } from '../src/chain/errors.js';
@@ -37,9 +37,6 @@ function dbVerdict(verdict: VerdictName): RecordVerdict {
   if (verdict === 'Accepted') return 'UNSAMPLED';
   return verdict === 'AcceptedSampledAgree' ? 'AGREED' : 'DISAGREED';
 }
-
-/** Statuses a request has before its record is written; a run past step 12 is never set back. */
-const BEFORE_ANCHORED = ['ADMITTED', 'DISPATCHED', 'SAMPLED'] as const;
 
 /**
  * Step 12: write the ExecutionRecord on chain and wait for its receipt. Exactly once across retries and crashes:

@@ -22,7 +22,7 @@ import { createReleaseCredits } from './release.js';
 import { createJudgeScore, createSealClaim } from './sample-check.js';
 import { createSettle } from './settle.js';
 import { createVerifyResult } from './verify.js';
-import { createUptimeCache } from '../src/policy/uptime-cache.js';
+import { policyUptimeCache } from '../src/policy/uptime-cache.js';
 
 /** How each kind of work is built from the coordinator's clients; one implementation serves every step doing it. */
 const WORK = {
@@ -46,7 +46,7 @@ const WORK = {
 export type CoordinatorWork = { [K in keyof typeof WORK]: ReturnType<(typeof WORK)[K]> };
 
 export function createCoordinatorActivities(deps: CoordinatorDeps) {
-  const shared = { ...deps, uptimes: deps.uptimes ?? createUptimeCache(deps.db, deps.policy.uptimeWindowMs, deps.policy.uptimeCacheMs) };
+  const shared = { ...deps, uptimes: deps.uptimes ?? policyUptimeCache(deps.db, deps.policy) };
   const work = Object.fromEntries(Object.entries(WORK).map(([name, make]) => [name, make(shared)])) as CoordinatorWork;
   return coordinatorStepActivities(work);
 }

@@ -1,6 +1,6 @@
 import type { OperatorCapabilities } from '../src/crypto/announcement.js';
 import { rankCandidates, type NodeCandidate } from '../src/policy/node-selection.js';
-import { createUptimeCache } from '../src/policy/uptime-cache.js';
+import { policyUptimeCache } from '../src/policy/uptime-cache.js';
 import type { CoordinatorDeps } from './deps.js';
 import { applicationFailure, FailureType } from '../src/protocol/failures.js';
 
@@ -31,7 +31,7 @@ interface ActiveNode {
 }
 
 /** Step 03: the best capable, healthy, least-loaded node not yet tried for this request. */
-export function createMatch({ db, policy, uptimes = createUptimeCache(db, policy.uptimeWindowMs, policy.uptimeCacheMs) }: CoordinatorDeps) {
+export function createMatch({ db, policy, uptimes = policyUptimeCache(db, policy) }: CoordinatorDeps) {
   return async function match(input: MatchInput): Promise<MatchedNode> {
     // The active nodes with their dispatches in flight, one statement (the in-flight count through the status index).
     const nodes = await db.$queryRaw<ActiveNode[]>`

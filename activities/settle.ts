@@ -1,5 +1,5 @@
 import { actualCost } from '../src/policy/pricing.js';
-import { createUptimeCache } from '../src/policy/uptime-cache.js';
+import { policyUptimeCache } from '../src/policy/uptime-cache.js';
 import { captureHold } from '../src/db/credits.js';
 import { NoHoldError } from '../src/db/errors.js';
 import { settleInOneStatement } from '../src/db/settle-statement.js';
@@ -67,7 +67,7 @@ export function ledgerUsage(usage: unknown): TokenUsage {
  * node a reward weight scaled by its uptime and each scoring node its verification weight. Idempotent by request id
  * (the hold's state and the reward's unique (request, node) key).
  */
-export function createSettle({ db, policy, uptimes: uptimeCache = createUptimeCache(db, policy.uptimeWindowMs, policy.uptimeCacheMs) }: Pick<CoordinatorDeps, 'db' | 'policy' | 'uptimes'>) {
+export function createSettle({ db, policy, uptimes: uptimeCache = policyUptimeCache(db, policy) }: Pick<CoordinatorDeps, 'db' | 'policy' | 'uptimes'>) {
   return async function settle(input: SettleInput): Promise<SettleOutput> {
     // Step 10 admits only counted usage; a run verified before it did may carry anything: never let it wedge Settle.
     const usage = ledgerUsage(input.usage);

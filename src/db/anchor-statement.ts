@@ -1,6 +1,9 @@
-import type { PrismaClient } from './client.js';
+import { Prisma, type PrismaClient } from './client.js';
 
 export type RecordVerdict = 'UNSAMPLED' | 'AGREED' | 'DISAGREED';
+
+/** Statuses a request has before its record is written; a run past step 12 is never set back. */
+export const BEFORE_ANCHORED = ['ADMITTED', 'DISPATCHED', 'SAMPLED'] as const;
 
 /** The database copy of an anchored ExecutionRecord (what step 12 wrote on chain, and where). */
 export interface AnchoredRecordRow {
@@ -44,5 +47,5 @@ export async function writeAnchoredRecord(db: PrismaClient, row: AnchoredRecordR
     )
     UPDATE "InferenceRequest"
     SET "status" = 'ANCHORED', "step" = 12, "verdict" = ${row.verdict}::"Verdict", "sampledNodeId" = ${row.sampledNodeId}::text, "updatedAt" = ${now}::timestamp(3)
-    WHERE "requestId" = ${row.requestId} AND "status" IN ('ADMITTED', 'DISPATCHED', 'SAMPLED')`;
+    WHERE "requestId" = ${row.requestId} AND "status"::text IN (${Prisma.join([...BEFORE_ANCHORED])})`;
 }

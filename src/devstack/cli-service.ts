@@ -3,15 +3,17 @@ import path from 'node:path';
 import { ProvisioningError } from '../shared/errors.js';
 import { projectRoot, stateDir } from '../shared/paths.js';
 import { spawnService, type ServiceProcess } from '../shared/service-process.js';
-import { OPERATOR_NODE_FLAGS } from '../operator/node-flags.js';
 
-/** A `parallelix <args>` process the stack owns (logs in `<state>/logs/<name>.log`), under the orphan guard. */
-export function spawnCliService(name: string, args: string[], env: NodeJS.ProcessEnv): ServiceProcess {
+/**
+ * A `parallelix <args>` process the stack owns (logs in `<state>/logs/<name>.log`), under the orphan guard;
+ * `nodeFlags` go to node itself (e.g. the operators' heap flags).
+ */
+export function spawnCliService(name: string, args: string[], env: NodeJS.ProcessEnv, nodeFlags: readonly string[] = []): ServiceProcess {
   const { NODE_OPTIONS: _ignored, ...baseEnv } = process.env;
   return spawnService({
     name,
     command: process.execPath,
-    args: [...(args[0] === 'operator' ? OPERATOR_NODE_FLAGS : []), '--import', 'tsx', path.join(projectRoot, 'src', 'cli', 'main.ts'), ...args],
+    args: [...nodeFlags, '--import', 'tsx', path.join(projectRoot, 'src', 'cli', 'main.ts'), ...args],
     logFile: path.join(stateDir(), 'logs', `${name}.log`),
     cwd: projectRoot,
     env: { ...baseEnv, ...env, PARALLELIX_STATE_DIR: stateDir() },

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { OperatorReadyFile } from '../operator/operator.js';
+import { OPERATOR_NODE_FLAGS } from '../operator/node-flags.js';
 import { stateDir } from '../shared/paths.js';
 import { waitForReadyFile } from '../shared/ready-file.js';
 import type { ServiceProcess } from '../shared/service-process.js';
@@ -38,7 +39,7 @@ export async function startOperatorFleet(options: {
       PARALLELIX_OPERATOR_ENDPOINT: options.operatorEndpoint,
       PARALLELIX_OPERATOR_READY_FILE: readyFile,
       ...WITHHELD_FROM_OPERATORS,
-    });
+    }, OPERATOR_NODE_FLAGS);
     let ended = false;
     void service.exited.then(() => (ended = true));
     return { name, service, readyFile, ended: () => ended };

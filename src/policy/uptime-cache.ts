@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../db/client.js';
+import type { CoordinatorPolicy } from './coordinator-policy.js';
 import { nodeUptimes } from './uptime.js';
 
 export interface UptimeCache {
@@ -32,4 +33,9 @@ export function createUptimeCache(db: PrismaClient, windowMs: number, maxAgeMs: 
       return new Map(nodeIds.map((id) => [id, known.get(id)?.uptime ?? null]));
     },
   };
+}
+
+/** The cache the coordinator's policy asks for (its window and PARALLELIX_UPTIME_CACHE_SECONDS). */
+export function policyUptimeCache(db: PrismaClient, policy: Pick<CoordinatorPolicy, 'uptimeWindowMs' | 'uptimeCacheMs'>): UptimeCache {
+  return createUptimeCache(db, policy.uptimeWindowMs, policy.uptimeCacheMs);
 }
