@@ -9,6 +9,7 @@
 import { createAcceptRequest } from './accept-request.js';
 import { createAcceptAndAdmit } from './accept-and-admit.js';
 import { admitThenFirstMatch } from './admit-and-match.js';
+import { anchorThenSettle } from './anchor-and-settle.js';
 import { createAdmit } from './admit.js';
 import { createCheckRefusal } from './check-refusal.js';
 import { createAnchor } from './anchor.js';
@@ -53,6 +54,11 @@ export function createCoordinatorActivities(deps: CoordinatorDeps) {
 
 /** The activities under their steps' names (what the workflow calls and the Web UI shows). */
 export function coordinatorStepActivities(work: CoordinatorWork) {
+  const steps = singleStepActivities(work);
+  return { ...steps, ...composedStepActivities(steps) };
+}
+
+function singleStepActivities(work: CoordinatorWork) {
   return {
     '01 Request': work.acceptRequest,
     '02 Admit': work.admit,
@@ -78,6 +84,14 @@ export function coordinatorStepActivities(work: CoordinatorWork) {
     '14 Settle': work.settle,
     'Compensate · release credits': work.releaseCredits,
   };
+}
+
+/**
+ * Steps that run together as one local activity, built from the single steps' activities: whatever wraps a single
+ * step (src/coordinator/instrument-activities.ts times and counts each) also sees it inside the composite.
+ */
+export function composedStepActivities(steps: Pick<ReturnType<typeof singleStepActivities>, '12 Anchor' | '14 Settle'>) {
+  return { '12 Anchor · 14 Settle': anchorThenSettle(steps['12 Anchor'], steps['14 Settle']) };
 }
 
 export type CoordinatorActivities = ReturnType<typeof createCoordinatorActivities>;

@@ -44,6 +44,7 @@ export const STEP_ORDER = [
   '11 Sample · record',
   '10/11 Penalise',
   '12 Anchor',
+  '12 Anchor · 14 Settle',
   '13 Return result',
   '14 Settle',
   'Compensate',

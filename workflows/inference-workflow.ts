@@ -84,6 +84,20 @@ export const FEWER_HISTORY_EVENTS = 'fewer-history-events';
  */
 export const FEWER_ACTIVATIONS = 'fewer-activations';
 
+/**
+ * Patch: 12, 13's row update and 14 in one local activity, tried once: one workflow activation, one marker and
+ * 14's upsert fewer per run. The pair settles only after the anchor returned, so the record still precedes every
+ * payment. When the try fails, 12 and 14 run apart as before (with their retries and the wait for the chain; a
+ * record the try anchored is found, not written again). The run shows 12 while the pair runs.
+ *
+ * It also stands for every patch of this workflow before it (FOLDED_PATCHES): a run that records it takes their
+ * paths without recording their markers. Each patch costs each run two history events (its marker and the
+ * TemporalChangeVersion upsert that core adds), 6 of a happy run's 26 before this. Runs started before it replay the
+ * markers they recorded, each patch on its own. A later patch records its own marker until the next such patch
+ * takes it in.
+ */
+export const ANCHOR_AND_SETTLE = 'anchor-and-settle';
+
 type Acts = CoordinatorActivities;
 
 /** Coordinator steps: 10 attempts ride out a restart of the database or the coordinator's own dependencies (~26 s). */
@@ -115,6 +129,8 @@ const ANCHOR_WAITS_FOR_CHAIN = 'anchor-waits-for-chain';
 export const DEFAULT_ANCHOR_WAIT_SECONDS = 24 * 3600;
 const ANCHOR_WAKE_FIRST_MS = 15_000;
 const ANCHOR_WAKE_MAX_MS = 10 * 60_000;
+/** 12 to 14 in one local activity (ANCHOR_AND_SETTLE): one try, 12's timeout (the receipt is awaited in it). */
+const anchorAndSettle = local('12 Anchor · 14 Settle', '2 minutes', { ...quick, maximumAttempts: 1 }, '12 Anchor · 13 Return result · 14 Settle');
 const recordReturn = local('13 Return result', '15 seconds', untilDone);
 const settle = local('14 Settle', '30 seconds', untilDone);
 /** Step 13's row update and step 14 in one local activity and one transaction (FEWER_HISTORY_EVENTS). */
@@ -168,13 +184,21 @@ interface Scored {
   scoredTokens: number;
 }
 
+/** The patches ANCHOR_AND_SETTLE stands for. */
+const FOLDED_PATCHES: readonly string[] = [RELEASE_ON_EVERY_EXIT, FEWER_HISTORY_EVENTS, FEWER_ACTIVATIONS, ANCHOR_WAITS_FOR_CHAIN, NODE_REFUSAL_CHECKED];
+/** patched() for one run: true for every folded patch in a run that recorded ANCHOR_AND_SETTLE. */
+type HasPatch = (patch: string) => boolean;
+
 export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<InferenceResult> {
   const state: RequestStatus = { step: '01 Request', requestId: null, nodeId: null, triedNodeIds: [], resultAvailable: false };
   let resultText: string | null = null;
   setHandler(statusQuery, () => state);
   setHandler(resultChunkQuery, (from: number) => (resultText === null ? null : resultText.slice(Math.max(0, from))));
 
-  const fewerEvents = patched(FEWER_HISTORY_EVENTS);
+  // Decided once, at the start: a run in flight from before never takes 12 · 13 · 14 together.
+  const anchorAndSettleTogether = patched(ANCHOR_AND_SETTLE);
+  const hasPatch: HasPatch = (patch) => (anchorAndSettleTogether && FOLDED_PATCHES.includes(patch)) || patched(patch);
+  const fewerEvents = hasPatch(FEWER_HISTORY_EVENTS);
   /** Search attributes waiting for the next step's upsert (FEWER_HISTORY_EVENTS). */
   let carried: SearchAttributeUpdatePair[] = [];
   /** A search attribute that is known now: upserted at once by runs from before the patch, else with the next step. */
@@ -202,7 +226,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
   /** An admit that failed or was cancelled may have left a hold without its request row: give it back. */
   const admitFailed = async (error: unknown): Promise<never> => {
     // A refusal for insufficient credits held nothing.
-    if (failureType(error) !== FailureType.INSUFFICIENT_CREDITS && patched(RELEASE_ON_EVERY_EXIT)) {
+    if (failureType(error) !== FailureType.INSUFFICIENT_CREDITS && hasPatch(RELEASE_ON_EVERY_EXIT)) {
       failWorkflowTaskOn(error);
       await compensate(failureType(error) ?? (isCancellation(error) ? 'cancelled' : 'admit failed'));
     }
@@ -217,7 +241,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
     enter('02 Admit');
     requestId = uuid4();
     const admission = { request: input, requestId, workflowId: workflowInfo().workflowId };
-    const admitted = patched(FEWER_ACTIVATIONS) ? admitAndMatch(admission) : acceptAndAdmit(admission).then((ok) => ({ accepted: ok, first: null }));
+    const admitted = hasPatch(FEWER_ACTIVATIONS) ? admitAndMatch(admission) : acceptAndAdmit(admission).then((ok) => ({ accepted: ok, first: null }));
     ({ accepted, first: firstMatch } = await admitted.catch((error: unknown) => {
       if (!isRefusedRequest(error)) return admitFailed(error);
       // Refused at 01: nothing was held.
@@ -290,7 +314,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
       } catch (error) {
         const type = failureType(error);
         if (type && isRequestInputFailure(type)) {
-          if (!patched(NODE_REFUSAL_CHECKED)) throw error;
+          if (!hasPatch(NODE_REFUSAL_CHECKED)) throw error;
           const verdict = await checkRefusal({ nodeId: node.nodeId, type, maxNewTokens: input.maxNewTokens, promptTokens: accepted.promptTokens });
           if (verdict === 'agree') throw error;
           if (verdict === 'disagree') await penaliseNode({ nodeId: node.nodeId, requestId, reason: 'FALSE_REFUSAL' });
@@ -411,6 +435,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
     score: (claim, exclude) => scoreOnSomeNode(claim, exclude, settings.maxNodesTried),
     compensate,
     released: () => released,
+    hasPatch,
   };
   const { delivered, verdict, paired, mode, check, dispute, verifiers, sampledNodeIds } = await sampleAndDecide(sampling, settings, sampled);
   note([{ key: VERDICT, value: verdict }]);
@@ -459,21 +484,35 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
       }
     }
   };
+  const settleInput = { requestId, nodeId: delivered.node.nodeId, usage: delivered.result.usage, verifiers };
   let anchor: AnchorOutput;
+  /** Set when 12 · 13 · 14 ran as one local activity (ANCHOR_AND_SETTLE). */
+  let settledWithAnchor: SettleOutput | null;
   try {
-    const anchorSteps = async (): Promise<AnchorOutput> => {
+    const anchorAlone = async (): Promise<AnchorOutput> => {
       try {
         return await anchorWithRetries(settings.anchorAttempts ?? 20)(anchorInput);
       } catch (error) {
         failWorkflowTaskOn(error);
-        if (isRefusal(error) || !patched(ANCHOR_WAITS_FOR_CHAIN)) throw error;
+        if (isRefusal(error) || !hasPatch(ANCHOR_WAITS_FOR_CHAIN)) throw error;
         return waitForChain(error);
       }
+    };
+    const anchorSteps = async (): Promise<{ anchor: AnchorOutput; settled: SettleOutput | null }> => {
+      if (anchorAndSettleTogether) {
+        const both = await anchorAndSettle({ anchor: anchorInput, settle: { ...settleInput, returned: true } }).catch((error: unknown) => {
+          failWorkflowTaskOn(error);
+          log.warn('anchor and settle in one step failed; anchoring and settling apart', { requestId, failure: failureType(error) ?? 'timeout' });
+          return null;
+        });
+        if (both) return both;
+      }
+      return { anchor: await anchorAlone(), settled: null };
     };
     // A cancel once the anchor is under way is too late: the record may be landing on chain, so the anchor (and its
     // wait for the chain) is not cancelled (an abandoned attempt would race a second one for the same record and
     // account) and the run then returns and settles; nothing anchored is released.
-    anchor = await (patched(RELEASE_ON_EVERY_EXIT) ? CancellationScope.nonCancellable(anchorSteps) : anchorSteps());
+    ({ anchor, settled: settledWithAnchor } = await (hasPatch(RELEASE_ON_EVERY_EXIT) ? CancellationScope.nonCancellable(anchorSteps) : anchorSteps()));
   } catch (error) {
     await compensate('anchor failed');
     throw unwrap(error);
@@ -483,9 +522,11 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
   enter('13 Return result', false);
   resultText = delivered.text;
   state.resultAvailable = true;
-  const settleInput = { requestId, nodeId: delivered.node.nodeId, usage: delivered.result.usage, verifiers };
   let settled: SettleOutput;
-  if (fewerEvents) {
+  if (settledWithAnchor) {
+    enter('14 Settle', false);
+    settled = settledWithAnchor;
+  } else if (fewerEvents) {
     // 13's row update commits with 14 (the result is readable already); past the anchor nothing cancels either.
     enter('14 Settle');
     settled = await CancellationScope.nonCancellable(() => returnAndSettle({ ...settleInput, returned: true }));
@@ -493,7 +534,7 @@ export async function inferenceWorkflow(input: InferenceWorkflowInput): Promise<
     const returned = { requestId, step: 13, status: 'RETURNED' as const, usage: delivered.result.usage };
     await recordReturn(returned).catch((error: unknown) => {
       // Past the anchor a cancel is too late (the record is on chain): the return is recorded and the run settles.
-      if (isCancellation(error) && patched(RELEASE_ON_EVERY_EXIT)) return CancellationScope.nonCancellable(() => recordReturn(returned));
+      if (isCancellation(error) && hasPatch(RELEASE_ON_EVERY_EXIT)) return CancellationScope.nonCancellable(() => recordReturn(returned));
       throw error;
     });
     // 14 Settle: capture the metered cost, release the rest, reward the delivering node by uptime.
@@ -534,6 +575,7 @@ interface SampleRun {
   /** The compensation: gives the hold back (once). */
   compensate(reason: string): Promise<void>;
   released(): boolean;
+  hasPatch: HasPatch;
 }
 
 /** Step 11's outcome: the execution delivered, the verdict, and what the anchor and the settlement record of it. */
@@ -668,7 +710,7 @@ async function orSkip<T>(run: SampleRun, work: Promise<T>): Promise<T | null> {
 async function orRelease<T>(run: SampleRun, work: Promise<T>): Promise<T> {
   return work.catch(async (error: unknown) => {
     failWorkflowTaskOn(error);
-    if (!run.released() && patched(RELEASE_ON_EVERY_EXIT)) {
+    if (!run.released() && run.hasPatch(RELEASE_ON_EVERY_EXIT)) {
       await run.compensate(isCancellation(error) ? 'cancelled' : (failureType(error) ?? 'sampling failed'));
       throw unwrap(error);
     }

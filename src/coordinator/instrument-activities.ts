@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { ApplicationFailure } from '@temporalio/common';
 import type { AnchorInput, AnchorOutput } from '../../activities/anchor.js';
-import type { CoordinatorActivities } from '../../activities/index.js';
+import { composedStepActivities, type CoordinatorActivities } from '../../activities/index.js';
 import type { PenaltyInput } from '../../activities/penalise.js';
 import type { CoordinatorMetrics } from '../metrics/coordinator-metrics.js';
 
@@ -41,10 +41,9 @@ function failureTypeOf(error: unknown): string {
  * through as they are.
  */
 export function instrumentActivities<T extends object>(activities: T, metrics: CoordinatorMetrics): T {
-  const wrapped: Record<string, Activity> = {};
-  for (const [step, activity] of Object.entries(activities) as [string, Activity][]) {
+  const timed = (step: string, activity: Activity): Activity => {
     const hook = HOOKS[step as keyof CoordinatorActivities];
-    wrapped[step] = async (...args: never[]) => {
+    return async (...args: never[]) => {
       const started = performance.now();
       try {
         const output = await activity(...args);
@@ -58,6 +57,11 @@ export function instrumentActivities<T extends object>(activities: T, metrics: C
         throw error;
       }
     };
-  }
+  };
+  const wrapped: Record<string, Activity> = {};
+  for (const [step, activity] of Object.entries(activities) as [string, Activity][]) wrapped[step] = timed(step, activity);
+  // A composite step runs the timed single steps: each part is timed and counted under its own name too.
+  const composed = composedStepActivities(wrapped as unknown as CoordinatorActivities) as Record<string, Activity>;
+  for (const [step, activity] of Object.entries(composed)) if (step in wrapped) wrapped[step] = timed(step, activity);
   return wrapped as T;
 }

@@ -113,12 +113,13 @@ test('the coordinator process killed (SIGKILL) mid-run: a restarted process does
     frozen = undefined;
     const result = (await handle.result()) as InferenceResult;
 
-    // The first process ran steps 01–04 (one local activity: 01 · 02 · 03 · 04); the second verified, anchored and settled.
+    // The first process ran steps 01–04 (one local activity: 01 · 02 · 03 · 04); the second verified, then anchored
+    // and settled (one local activity: 12 · 13 · 14).
     const events = (await handle.fetchHistory()).events ?? [];
     const firstId = workerIdentity(first.child.pid);
     const secondId = workerIdentity(second.child.pid);
     expect(identityThatRecorded(events, '01 Request · 02 Admit · 03 Match · 04 Encrypt')).toBe(firstId);
-    for (const step of ['10 Verify sig', '12 Anchor', '14 Settle']) expect([step, identityThatRecorded(events, step)]).toEqual([step, secondId]);
+    for (const step of ['10 Verify sig', '12 Anchor · 14 Settle']) expect([step, identityThatRecorded(events, step)]).toEqual([step, secondId]);
     const dispatched = events.find((e) => e.activityTaskCompletedEventAttributes);
     expect(eventTime(dispatched!)).toBeGreaterThanOrEqual(killedAt - 1000);
 

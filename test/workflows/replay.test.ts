@@ -13,7 +13,7 @@ import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Worker, type ReplayResult } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../../src/coordinator/coordinator.js';
-import { FEWER_ACTIVATIONS, FEWER_HISTORY_EVENTS } from '../../workflows/inference-workflow.js';
+import { ANCHOR_AND_SETTLE, FEWER_ACTIVATIONS, FEWER_HISTORY_EVENTS } from '../../workflows/inference-workflow.js';
 import { coordinatorDataConverter } from '../../src/codec/data-converter.js';
 import { projectRoot } from '../../src/shared/paths.js';
 import { fixtureCodecKey, HISTORIES_DIR } from '../fixtures/fake-pipeline-server.js';
@@ -81,6 +81,24 @@ test('every branch is recorded again with the first match in 02\'s local activit
   expect(localActivities('fewer-activations-inference-happy')).toBe(localActivities('fewer-events-inference-happy') - 1);
 });
 
+test('every branch is recorded again with 12 · 13 · 14 in one local activity and one patch marker (ANCHOR_AND_SETTLE)', () => {
+  const branches = Object.keys(BRANCHES).map((branch) => `inference-${branch}`).filter((name) => fixtures.includes(`fewer-activations-${name}`));
+  expect(branches.length).toBeGreaterThanOrEqual(20);
+  const patchMarkers = (name: string) =>
+    (history(name).events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch').map((e) => JSON.parse(Buffer.from(e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data ?? []).toString()).id as string);
+  const localActivities = (name: string) => (history(name).events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
+  for (const name of branches) {
+    expect([name, fixtures.includes(`anchor-and-settle-${name}`)]).toEqual([name, true]);
+    // Every earlier patch's path, without their markers: one marker (and one TemporalChangeVersion upsert) per run.
+    expect([name, patchMarkers(`anchor-and-settle-${name}`)]).toEqual([name, [ANCHOR_AND_SETTLE]]);
+    expect([name, patchMarkers(`fewer-activations-${name}`)]).toEqual([name, expect.arrayContaining([FEWER_HISTORY_EVENTS, FEWER_ACTIVATIONS])]);
+  }
+  // A run that completes on its first node: one local activity fewer, and 20 history events where there were 26.
+  expect(localActivities('anchor-and-settle-inference-happy')).toBe(localActivities('fewer-activations-inference-happy') - 1);
+  const events = (name: string) => (history(name).events ?? []).length;
+  expect([events('fewer-activations-inference-happy'), events('anchor-and-settle-inference-happy')]).toEqual([26, 20]);
+});
+
 test('every recorded history replays on the current workflow code', async () => {
   const results = await replayAll(WORKFLOWS_PATH, fixtures);
   expect([...results.keys()].sort()).toEqual(fixtures);
@@ -89,7 +107,7 @@ test('every recorded history replays on the current workflow code', async () => 
 }, 180_000);
 
 test('a step added without patched() breaks the running inference workflows; behind patched() it does not', async () => {
-  const inference = fixtures.filter((f) => /^(inference-|pre-tolerant-|fewer-events-inference-|fewer-activations-inference-)/.test(f));
+  const inference = fixtures.filter((f) => /^(inference-|pre-tolerant-|fewer-events-inference-|fewer-activations-inference-|anchor-and-settle-inference-)/.test(f));
   const dir = path.join(projectRoot, 'test', 'fixtures', 'workflows');
   const unpatched = await replayAll(path.join(dir, 'unpatched-change.ts'), inference);
   const patched = await replayAll(path.join(dir, 'patched-change.ts'), inference);
