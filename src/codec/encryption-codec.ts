@@ -3,8 +3,8 @@ import type { Payload, PayloadCodec } from '@temporalio/common';
 import { ValueError } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import type { KeyPair } from '../crypto/identity.js';
-import { isOperatorWireMessage } from '../protocol/operator-wire.js';
 import type { CodecKey } from './codec-key.js';
+import { isOperatorWirePayload } from './operator-wire-payload.js';
 import { openPayloadSealedToCoordinator, SEALED_TO_COORDINATOR_ENCODING } from './sealed-payload.js';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
@@ -20,16 +20,6 @@ const decoder = new TextDecoder();
 function metadataString(payload: Payload, key: string): string | undefined {
   const value = payload.metadata?.[key];
   return value ? decoder.decode(value) : undefined;
-}
-
-/** A JSON payload an operator must read as is: public data and envelopes sealed to one party. */
-function isOperatorWirePayload(payload: Payload): boolean {
-  if (metadataString(payload, 'encoding') !== 'json/plain' || !payload.data) return false;
-  try {
-    return isOperatorWireMessage(JSON.parse(decoder.decode(payload.data)));
-  } catch {
-    return false;
-  }
 }
 
 /**

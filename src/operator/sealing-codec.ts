@@ -1,8 +1,8 @@
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import { ENCODED_FAILURES_CONVERTER_PATH } from '../codec/failure-converter-path.js';
+import { isOperatorWirePayload } from '../codec/operator-wire-payload.js';
 import { sealPayloadToCoordinator } from '../codec/sealed-payload.js';
 import { fromBase64 } from '../crypto/encoding.js';
-import { isOperatorWireMessage } from '../protocol/operator-wire.js';
 
 const decoder = new TextDecoder();
 const NULL_PAYLOAD: Payload = { metadata: { encoding: new TextEncoder().encode('binary/null') } };
@@ -16,15 +16,6 @@ const READABLE = new Set(['binary/null', 'binary/plain', 'json/plain', 'json/pro
  */
 export function withoutUnreadable(payloads: Payload[]): Payload[] {
   return payloads.map((payload) => (READABLE.has(decoder.decode(payload.metadata?.encoding ?? new Uint8Array())) ? payload : NULL_PAYLOAD));
-}
-
-function isOperatorWirePayload(payload: Payload): boolean {
-  if (!payload.data || decoder.decode(payload.metadata?.encoding ?? new Uint8Array()) !== 'json/plain') return false;
-  try {
-    return isOperatorWireMessage(JSON.parse(decoder.decode(payload.data)));
-  } catch {
-    return false;
-  }
 }
 
 /**
