@@ -25,6 +25,7 @@ import { COORDINATOR_TASK_QUEUE } from '../protocol/task-queues.js';
 import { ProvisioningError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
 import { temporalConnectionSecurity } from '../temporal/connection-security.js';
+import { temporalGrpcCompression } from '../temporal/grpc-compression.js';
 import { projectRoot } from '../shared/paths.js';
 import { loadCoordinatorPolicy, type CoordinatorPolicy } from '../policy/coordinator-policy.js';
 import { coordinatorDataConverter } from '../codec/data-converter.js';
@@ -149,7 +150,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       }),
     };
     const activities = options.metrics ? instrumentActivities(plain, options.metrics) : plain;
-    connection = await NativeConnection.connect({ address: options.temporal.address, ...temporalConnectionSecurity() });
+    connection = await NativeConnection.connect({ address: options.temporal.address, ...temporalConnectionSecurity(), ...temporalGrpcCompression() });
     worker = await Worker.create({
       connection,
       namespace: options.temporal.namespace,

@@ -16,6 +16,7 @@ import { endpointTls, keepSessionFresh, loginToEndpoint } from './endpoint-login
 import { RegistrationRefusedError } from './errors.js';
 import { coordinatorPinFile, pinCoordinator, readCoordinatorPin, type CoordinatorPin } from './coordinator-pin.js';
 import { operatorDataConverter } from './sealing-codec.js';
+import { temporalGrpcCompression } from '../temporal/grpc-compression.js';
 import { writeReadyFile } from '../shared/ready-file.js';
 
 export interface RunOperatorOptions {
@@ -143,6 +144,8 @@ function abortedError(): Error {
 export async function runOperator(config: OperatorConfig, options: RunOperatorOptions = {}): Promise<void> {
   const logger = options.logger ?? createLogger('operator');
   const { signal } = options;
+  // Read (and checked) before the model loads: a bad setting stops the operator at once.
+  const compression = temporalGrpcCompression();
   const identity = await loadOrCreateIdentity(config.keyFile);
   logger.info({ nodeId: identity.nodeId, keyFile: config.keyFile }, 'operator identity loaded');
 
@@ -182,10 +185,10 @@ export async function runOperator(config: OperatorConfig, options: RunOperatorOp
     } else {
       const session = await loginToEndpoint(config.endpoint, identity);
       access = { address: config.endpoint.address, tls: endpointTls(config.endpoint), apiKey: session.token, namespace: session.namespace };
-      const live = (connection = await NativeConnection.connect(connectionOptions(access)));
+      const live = (connection = await NativeConnection.connect({ ...connectionOptions(access), ...compression }));
       stopRefresh = keepSessionFresh(config.endpoint, identity, session, (token) => live.setApiKey(token), logger);
     }
-    connection ??= await NativeConnection.connect(connectionOptions(access));
+    connection ??= await NativeConnection.connect({ ...connectionOptions(access), ...compression });
     const honest = createOperatorActivities({ identity, engine, logger, coordinator: () => pin });
     const served = options.wrapActivities ? options.wrapActivities(honest, identity) : honest;
     const activities = options.metrics ? instrumentOperatorActivities(served, options.metrics) : served;
