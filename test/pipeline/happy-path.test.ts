@@ -67,7 +67,9 @@ test('a request walks all fourteen steps: anchored once, charged once, rewarded 
     codec: network.codec,
     secrets: ['capital of France', 'You are a helpful assistant', 'Southern abundjoint', EXPECTED_TEXT],
   });
-  expect(report.payloads.encrypted).toBeGreaterThanOrEqual(10); // input, result, one marker per step
+  // The input, the result, each local activity's result and summary (01 · 02 · 03 · 04, 10, 12 · 14), the dispatch's
+  // summary: 9 (more when a step was retried).
+  expect(report.payloads.encrypted).toBeGreaterThanOrEqual(9);
   // Only sealed operator messages stay readable: the 05 input (the sealed dispatch) and the sealed result. (03 · 04's
   // marker holds the dispatch with its node, not an operator message: the codec encrypts it.)
   expect(report.payloads.operatorWire).toBe(2);
