@@ -27,6 +27,11 @@ function history(name: string): temporal.api.history.v1.History {
   return temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(path.join(HISTORIES_DIR, `${name}.json`), 'utf8')) as object);
 }
 
+/** Events in a fixture's history. */
+const eventCount = (name: string): number => (history(name).events ?? []).length;
+/** Local activities a fixture's run completed: a local activity's marker names it in its data (JSON, outside the payload codec). */
+const localActivities = (name: string): number => (history(name).events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
+
 async function replayAll(workflowsPath: string, names: string[]): Promise<Map<string, ReplayResult['error']>> {
   const results = new Map<string, ReplayResult['error']>();
   const histories = names.map((name) => ({ workflowId: name, history: history(name) }));
@@ -63,16 +68,13 @@ test('every branch is recorded again with fewer history events (FEWER_HISTORY_EV
     expect([name, fixtures.includes(`fewer-events-${name}`)]).toEqual([name, true]);
     expect([name, patchMarker(`fewer-events-${name}`), patchMarker(name)]).toEqual([name, true, false]);
   }
-  const events = (name: string) => (history(name).events ?? []).length;
-  expect(events('fewer-events-inference-happy')).toBeLessThan(events('inference-happy'));
+  expect(eventCount('fewer-events-inference-happy')).toBeLessThan(eventCount('inference-happy'));
 });
 
 test('every branch is recorded again with the first match in 02\'s local activity (FEWER_ACTIVATIONS)', () => {
   const branches = Object.keys(BRANCHES).map((branch) => `inference-${branch}`).filter((name) => fixtures.includes(`fewer-events-${name}`));
   expect(branches.length).toBeGreaterThanOrEqual(20);
   const patchMarker = (name: string) => (history(name).events ?? []).some((e) => Buffer.from(e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data ?? []).toString().includes(FEWER_ACTIVATIONS));
-  // A local activity's marker names it in its data (JSON, outside the payload codec).
-  const localActivities = (name: string) => (history(name).events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
   for (const name of branches) {
     expect([name, fixtures.includes(`fewer-activations-${name}`)]).toEqual([name, true]);
     expect([name, patchMarker(`fewer-activations-${name}`), patchMarker(`fewer-events-${name}`)]).toEqual([name, true, false]);
@@ -86,7 +88,6 @@ test('every branch is recorded again with 12 · 13 · 14 in one local activity a
   expect(branches.length).toBeGreaterThanOrEqual(20);
   const patchMarkers = (name: string) =>
     (history(name).events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch').map((e) => JSON.parse(Buffer.from(e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data ?? []).toString()).id as string);
-  const localActivities = (name: string) => (history(name).events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
   for (const name of branches) {
     expect([name, fixtures.includes(`anchor-and-settle-${name}`)]).toEqual([name, true]);
     // Every earlier patch's path, without their markers: one marker (and one TemporalChangeVersion upsert) per run.
@@ -95,8 +96,7 @@ test('every branch is recorded again with 12 · 13 · 14 in one local activity a
   }
   // A run that completes on its first node: one local activity fewer, and 20 history events where there were 26.
   expect(localActivities('anchor-and-settle-inference-happy')).toBe(localActivities('fewer-activations-inference-happy') - 1);
-  const events = (name: string) => (history(name).events ?? []).length;
-  expect([events('fewer-activations-inference-happy'), events('anchor-and-settle-inference-happy')]).toEqual([26, 20]);
+  expect([eventCount('fewer-activations-inference-happy'), eventCount('anchor-and-settle-inference-happy')]).toEqual([26, 20]);
 });
 
 test('every recorded history replays on the current workflow code', async () => {
