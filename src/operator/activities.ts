@@ -53,9 +53,11 @@ export interface OperatorActivities {
 /** Heartbeat period while a forward pass runs or a dispatch waits (neither reports progress per token). */
 const QUIET_HEARTBEAT_MS = 1_000;
 /**
- * Least time between two progress heartbeats. The worker sends one heartbeat a second at most
- * (maxHeartbeatThrottleInterval) but seals each call's details to the coordinator first: a heartbeat per token
- * sealed ~30 payloads per request that were never sent.
+ * Least time between two progress heartbeats, and from the start of a generation to its first. The worker sends one
+ * heartbeat a second at most (maxHeartbeatThrottleInterval) but seals each call's details to the coordinator first:
+ * a heartbeat per token sealed ~30 payloads per request that were never sent. The first heartbeat of an activity
+ * goes out at once, through the operator endpoint to the Temporal server, which writes it to the run's state: a
+ * generation shorter than this sends none (the heartbeat timeout is seconds; a cancel waits for the result instead).
  */
 const PROGRESS_HEARTBEAT_GAP_MS = 250;
 
@@ -128,7 +130,7 @@ export function createOperatorActivities({ identity, engine, logger, coordinator
     const context = Context.current();
     const started = performance.now();
     let tokens = 0;
-    let lastProgressBeat = Number.NEGATIVE_INFINITY;
+    let lastProgressBeat = started;
     // Also between tokens: a batched dispatch waits for the generation before it, and after its own row ends, for
     // the rest of its batch; silence there would time the dispatch out (and hide a cancellation from it).
     const beat = setInterval(() => context.heartbeat({ tokens }), QUIET_HEARTBEAT_MS);
@@ -192,7 +194,6 @@ export function createOperatorActivities({ identity, engine, logger, coordinator
     if (claim.tokenIds.length > input.maxNewTokens) throw new InvalidInputError('the claim is longer than maxNewTokens');
 
     const context = Context.current();
-    context.heartbeat({ phase: 'scoring' });
     const beat = setInterval(() => context.heartbeat({ phase: 'scoring' }), QUIET_HEARTBEAT_MS);
     let scored;
     try {
