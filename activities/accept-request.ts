@@ -23,22 +23,16 @@ export interface AcceptedRequest {
 
 /**
  * Step 01: check that the platform sealed this input for this run, its shape (the SDK checks it too) and that the
- * model's chat template takes it, then price its worst case. Nothing is held before this passes.
+ * model's chat template takes it, then price its worst case. Nothing is held before this passes. A sealed input
+ * copied from history and started again under its workflow id passes here and is refused by 02 before anything is
+ * held (refuseCopiedInput): only there does the check cost no database round trip on the way every request takes.
  */
-export function createAcceptRequest({ db, policy, requestSealKey, tokens }: Pick<CoordinatorDeps, 'db' | 'policy' | 'requestSealKey' | 'tokens'>) {
+export function createAcceptRequest({ policy, requestSealKey, tokens }: Pick<CoordinatorDeps, 'policy' | 'requestSealKey' | 'tokens'>) {
   return async function acceptRequest(input: InferenceWorkflowInput): Promise<AcceptedRequest> {
     const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
     const { platformSeal, ...request } = (input ?? {}) as InferenceWorkflowInput;
     if (!verifyRequestSeal(requestSealKey, workflowId, request, platformSeal)) {
       throw applicationFailure(FailureType.REQUEST_NOT_AUTHENTIC, 'the request is not sealed by the platform: only platform clients (SDK, gateway, CLI) may start inference runs');
-    }
-    // A sealed input copied from history and started again under the same id: that id already has its request,
-    // admitted by another run. (A retried workflow task of this same run, after a coordinator crash between 02 and
-    // the task's completion, finds its own request: that is no replay.)
-    const runId = Context.current().info.workflowExecution?.runId ?? '';
-    const admitted = await db.inferenceRequest.findUnique({ where: { workflowId }, select: { runId: true } });
-    if (admitted && admitted.runId !== runId) {
-      throw applicationFailure(FailureType.REQUEST_NOT_AUTHENTIC, 'this sealed request was already admitted once under this workflow id');
     }
     const parsed = inferenceRequestSchema.safeParse(request);
     if (!parsed.success) {
@@ -65,4 +59,17 @@ export function createAcceptRequest({ db, policy, requestSealKey, tokens }: Pick
       },
     };
   };
+}
+
+/**
+ * Step 01's replay rule, applied by 02 when its one statement changed nothing: a workflow id that already has its
+ * request, admitted by another run, was started again with a sealed input copied from history (REQUEST_NOT_AUTHENTIC,
+ * nothing held). A retried workflow task of the same run, after a coordinator crash between 02 and the task's
+ * completion, finds its own request: that is no replay.
+ */
+export async function refuseCopiedInput(db: CoordinatorDeps['db'], workflowId: string, runId: string): Promise<void> {
+  const admitted = await db.inferenceRequest.findUnique({ where: { workflowId }, select: { runId: true } });
+  if (admitted && admitted.runId !== runId) {
+    throw applicationFailure(FailureType.REQUEST_NOT_AUTHENTIC, 'this sealed request was already admitted once under this workflow id');
+  }
 }

@@ -3,6 +3,7 @@ import { IdempotencyConflictError, InsufficientCreditsError } from '../src/db/er
 import { reserveHold } from '../src/db/credits.js';
 import { admitInOneStatement } from '../src/db/admit-statement.js';
 import type { CoordinatorDeps } from './deps.js';
+import { refuseCopiedInput } from './accept-request.js';
 import { toApplicationFailure } from '../src/protocol/failures.js';
 
 export interface AdmitInput {
@@ -16,7 +17,8 @@ export interface AdmitInput {
 /**
  * Step 02: atomically check the user's balance, hold the maximum cost and record the request: one statement on the
  * way every new request takes, the transaction below when that statement changed nothing (a retry, too little
- * balance, a taken workflow id), which tells those apart. Idempotent by requestId: a retried admit finds the same
+ * balance, a taken workflow id), which tells those apart, after refusing a copy of another run's sealed input
+ * (step 01's replay rule, refuseCopiedInput). Idempotent by requestId: a retried admit finds the same
  * hold and the same row.
  */
 export function createAdmit({ db }: Pick<CoordinatorDeps, 'db'>) {
@@ -28,6 +30,8 @@ export function createAdmit({ db }: Pick<CoordinatorDeps, 'db'>) {
       if (amount > 0n && (await admitInOneStatement(db, { userExternalId: input.userId, requestId: input.requestId, workflowId: input.workflowId, ...(runId ? { runId } : {}), model: input.model, amount }))) {
         return { held: input.maxCost };
       }
+      // A copy of another run's sealed input takes its workflow id, which made the statement above change nothing.
+      if (runId !== undefined) await refuseCopiedInput(db, input.workflowId, runId);
       // The request row commits with the hold (one transaction): never a hold without its request, nor a request
       // without its hold.
       const hold = await reserveHold(db, { userExternalId: input.userId, requestId: input.requestId, amount, workflowId: input.workflowId }, async (tx, { userId }) => {
