@@ -10,10 +10,11 @@
 import './quiet-logs.js';
 import { startTestNetwork } from '../test/helpers/network.js';
 import { provideTestPostgres } from '../test/helpers/test-postgres.js';
-import { measureCpu, networkCpuMeter, type CpuPerRequest } from './network-cpu.js';
+import { networkCpuMeter, type CpuPerRequest } from './network-cpu.js';
 import { runBatch } from './pipeline.js';
+import { freshUser, throughputPoint, type ThroughputPoint } from './scenarios.js';
 import { machineFacts } from './machine.js';
-import { median, round } from './stats.js';
+import { round } from './stats.js';
 import { runBench, writeBenchResults } from './standalone.js';
 
 const OPERATORS = 3;
@@ -34,7 +35,9 @@ function parseRounds(argv: string[]): number {
 
 interface Round {
   kind: 'sequential' | 'round';
+  /** Completed requests (CPU is per completed request); `shed`: turned away at 03 with every node at its cap. */
   requests: number;
+  shed: number;
   requestsPerSecond: number;
   latencyP50Ms: number;
   cpuMsPerRequest: CpuPerRequest;
@@ -42,12 +45,15 @@ interface Round {
   nonOperatorPerOperatorCpu: number;
 }
 
-function summarize(kind: Round['kind'], latencies: number[], wallMs: number, cpu: CpuPerRequest): Round {
+/** A throughput point (bench/scenarios.ts) with its CPU put against the operators'. */
+function summarize(kind: Round['kind'], point: ThroughputPoint): Round {
+  const cpu = point.cpuMsPerRequest!;
   return {
     kind,
-    requests: latencies.length,
-    requestsPerSecond: round(latencies.length / (wallMs / 1000), 2),
-    latencyP50Ms: round(median(latencies), 1),
+    requests: point.completed,
+    shed: point.rejected,
+    requestsPerSecond: round(point.requestsPerSecond, 2),
+    latencyP50Ms: round(point.latencyMs.p50, 1),
     cpuMsPerRequest: cpu,
     nonOperatorPerOperatorCpu: round((cpu.total - cpu.operators) / cpu.operators, 3),
   };
@@ -69,23 +75,14 @@ async function main(): Promise<void> {
   const meter = networkCpuMeter(network, postgres.pid);
   const results: Round[] = [];
   try {
-    await network.fund('rounds-user', 1_000_000_000);
-    const base = { userId: 'rounds-user', maxNewTokens: MAX_NEW_TOKENS, sampleProbability: 0 };
-    await runBatch(network, { ...base, count: WARMUP, concurrency: 4 });
+    await runBatch(network, { userId: await freshUser(network), count: WARMUP, concurrency: 4, maxNewTokens: MAX_NEW_TOKENS, sampleProbability: 0 });
     const batches: Array<{ kind: Round['kind']; count: number; concurrency: number }> = [
       { kind: 'sequential', count: SEQUENTIAL, concurrency: 1 },
       ...Array.from({ length: rounds }, () => ({ kind: 'round' as const, count: PER_ROUND, concurrency: CONCURRENCY })),
     ];
-    let offset = 100;
     for (const batch of batches) {
-      const started = performance.now();
-      const { value, cpuMsPerRequest } = await measureCpu(
-        meter,
-        () => runBatch(network, { ...base, count: batch.count, concurrency: batch.concurrency, promptOffset: offset }),
-        (b) => b.requests.length,
-      );
-      offset += batch.count;
-      const result = summarize(batch.kind, value.requests.map((r) => r.latencyMs), performance.now() - started, cpuMsPerRequest);
+      const point = await throughputPoint(network, OPERATORS, batch.concurrency, batch.count, MAX_NEW_TOKENS, 0, undefined, meter);
+      const result = summarize(batch.kind, point);
       results.push(result);
       console.log(JSON.stringify(result));
     }
