@@ -85,3 +85,13 @@ export function parseOptions(argv: string[]): BenchOptions {
     ...profile,
   };
 }
+
+/** `--rounds=N` (default 4), the one argument of `npm run bench:rounds` and `npm run bench:floor`. */
+export function parseRoundsArg(argv: string[], script: string): number {
+  const arg = argv.find((a) => a.startsWith('--rounds='));
+  const unknown = argv.filter((a) => a !== '--' && a !== arg);
+  if (unknown.length > 0) throw new Error(`unknown argument(s): ${unknown.join(' ')} (usage: npm run ${script} [-- --rounds=N])`);
+  const rounds = arg === undefined ? 4 : Number(arg.slice('--rounds='.length));
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds= needs a positive integer');
+  return rounds;
+}

@@ -10,6 +10,7 @@ import type { BenchOptions } from './options.js';
 import type { RawEngineResult } from './raw-engine.js';
 import type { SamplingQualityResult } from './sampling-quality.js';
 import type { StepBreakdown, ThroughputPoint } from './scenarios.js';
+import { FLOOR_SERVICES, type FloorPoint } from './temporal-floor.js';
 import type { Distribution } from './stats.js';
 import { formatTable } from './table.js';
 
@@ -41,6 +42,8 @@ export interface BenchReport {
   samplingThroughput: { p0: ThroughputPoint; p01: ThroughputPoint; costRatio: number; sampledRequests: number; estimatedCostRatio: number };
   gasPerAnchoredRecord: GasByVerdict[];
   database: DbRoundTrips;
+  /** The same workflow shape with no work inside, on the same server (bench/temporal-floor.ts): one run in flight, then loaded. */
+  temporalFloor: { sequential: FloorPoint; loaded: FloorPoint };
 }
 
 export function printReport(report: BenchReport): string {
@@ -66,6 +69,8 @@ export function printReport(report: BenchReport): string {
   );
   out.push('');
   out.push(cpuSection(report));
+  out.push('');
+  out.push(floorSection(report));
   out.push('');
   out.push(samplingSection(report));
   out.push('');
@@ -109,6 +114,28 @@ function cpuSection(report: BenchReport): string {
     ],
   );
   return `${table}\nraw engine CPU per generation (this process, same prompts): ${report.rawEngine.cpuMsPerGeneration.toFixed(1)} ms; client = this bench process (starts runs, awaits results); from /proc utime+stime of each process tree`;
+}
+
+/** The Temporal floor beside the pipeline's best throughput point: what the shape costs, what ParalleliX's work adds. */
+function floorSection(report: BenchReport): string {
+  const { sequential, loaded } = report.temporalFloor;
+  const row = (label: string, p: FloorPoint): Array<string | number> => [label, p.runs, p.runsPerSecond, p.latencyMs.p50, ...FLOOR_SERVICES.map((s) => p.cpuMsPerRun[s]), p.cpuMsPerRun.total, p.runsPerCoreSecond];
+  const table = formatTable(
+    ['Temporal floor (same shape, no work, same server)', 'runs', 'runs/s', 'lat p50', ...FLOOR_SERVICES, 'total', 'runs/core/s'],
+    [row('one run in flight', sequential), row(`c=${loaded.concurrency}`, loaded)],
+  );
+  const best = report.throughput.reduce((a, b) => (b.requestsPerSecond > a.requestsPerSecond ? b : a));
+  const cpu = best.cpuMsPerRequest;
+  if (!cpu) return table;
+  const generation = report.rawEngine.cpuMsPerGeneration;
+  const own = cpu.total - loaded.cpuMsPerRun.total - generation;
+  const e2e = report.latency.e2eMs.p50;
+  const engine = report.rawEngine.latencyMs.p50;
+  return [
+    table,
+    `one request in flight: pipeline p50 ${e2e.toFixed(0)} ms = floor ${sequential.latencyMs.p50.toFixed(0)} + raw engine ${engine.toFixed(0)} + ParalleliX's own work ${(e2e - sequential.latencyMs.p50 - engine).toFixed(0)} ms`,
+    `best pipeline point (${best.nodes} node(s) × c=${best.concurrency}): ${best.requestsPerSecond.toFixed(1)} req/s, ${cpu.total.toFixed(0)} ms CPU/request = floor ${loaded.cpuMsPerRun.total.toFixed(0)} + generation ${generation.toFixed(0)} + ParalleliX's own work ${own.toFixed(0)} (crypto, database, chain, codec, search attributes, operator endpoint); ${(1000 / cpu.total).toFixed(1)} req/s per core; ${report.machine.cpus} cores at floor + generation alone: ${((report.machine.cpus * 1000) / (loaded.cpuMsPerRun.total + generation)).toFixed(0)} req/s`,
+  ].join('\n');
 }
 
 function samplingSection(report: BenchReport): string {

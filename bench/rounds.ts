@@ -16,6 +16,7 @@ import { freshUser, throughputPoint, type ThroughputPoint } from './scenarios.js
 import { machineFacts } from './machine.js';
 import { round } from './stats.js';
 import { runBench, writeBenchResults } from './standalone.js';
+import { parseRoundsArg } from './options.js';
 
 const OPERATORS = 3;
 const WARMUP = 24;
@@ -24,14 +25,6 @@ const PER_ROUND = 64;
 const CONCURRENCY = 16;
 const MAX_NEW_TOKENS = 32;
 
-function parseRounds(argv: string[]): number {
-  const arg = argv.find((a) => a.startsWith('--rounds='));
-  const unknown = argv.filter((a) => a !== '--' && a !== arg);
-  if (unknown.length > 0) throw new Error(`unknown argument(s): ${unknown.join(' ')} (usage: npm run bench:rounds [-- --rounds=N])`);
-  const rounds = arg === undefined ? 4 : Number(arg.slice('--rounds='.length));
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds= needs a positive integer');
-  return rounds;
-}
 
 interface Round {
   kind: 'sequential' | 'round';
@@ -60,7 +53,7 @@ function summarize(kind: Round['kind'], point: ThroughputPoint): Round {
 }
 
 async function main(): Promise<void> {
-  const rounds = parseRounds(process.argv.slice(2));
+  const rounds = parseRoundsArg(process.argv.slice(2), 'bench:rounds');
   const startedAt = new Date().toISOString();
   const postgres = await provideTestPostgres({ durable: true });
   console.error(`starting the stack (PostgreSQL: ${postgres.description}; a coordinator process, ${OPERATORS} operators)`);

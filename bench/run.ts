@@ -19,6 +19,7 @@ import { printReport, samplingTable, writeReport, writeSamplingReport, type Benc
 import { freshUser, latencies, mergeThroughput, stepBreakdown, throughputPoint, waitForNodes, type ThroughputPoint } from './scenarios.js';
 import { distribution } from './stats.js';
 import { runBench } from './standalone.js';
+import { startFloorWorkers } from './temporal-floor.js';
 
 const started = Date.now();
 const progress = (msg: string): void => {
@@ -169,6 +170,9 @@ async function main(): Promise<void> {
       await measureThroughput(nodes);
     }
 
+    progress('Temporal floor: the same workflow shape with no work inside, on this Temporal server');
+    const temporalFloor = await measureTemporalFloor(network, options.latencyRequests);
+
     const report: BenchReport = {
       startedAt,
       finishedAt: new Date().toISOString(),
@@ -197,6 +201,7 @@ async function main(): Promise<void> {
       samplingThroughput,
       gasPerAnchoredRecord: gas,
       database,
+      temporalFloor,
     };
     printReport(report);
     const files = writeReport(report);
@@ -205,6 +210,18 @@ async function main(): Promise<void> {
     progress('stopping the local stack');
     await network.stop();
     await testPostgres.stop();
+  }
+}
+
+/** The Temporal floor (bench/temporal-floor.ts) on the network's own server: one run in flight, then 128 at 16. */
+async function measureTemporalFloor(network: TestNetwork, sequentialRuns: number): Promise<BenchReport['temporalFloor']> {
+  const { server, client, serverPid } = network.temporal;
+  const floor = await startFloorWorkers({ address: server.address, namespace: server.namespace, client, serverPid });
+  try {
+    await floor.measure(24, 4);
+    return { sequential: await floor.measure(sequentialRuns, 1), loaded: await floor.measure(128, 16) };
+  } finally {
+    await floor.stop();
   }
 }
 
