@@ -1,7 +1,7 @@
 import { concatHex, decodeFunctionData, getAddress, hexToBytes, type Address, type Hex, type PublicClient } from 'viem';
 import { toBase64 } from '../crypto/encoding.js';
 import { executionRegistryAbi } from './abi.js';
-import { createChainClients, toChainError, type ChainConnection } from './clients.js';
+import { createChainClients, toChainError, waitForReceipt, type ChainConnection } from './clients.js';
 import { writeOnce } from './write-once.js';
 import { ChainTransactionError } from './errors.js';
 import { merkleTree, type InclusionProof } from './merkle.js';
@@ -106,7 +106,7 @@ export function createBatchAnchorer(params: ChainConnection & { address: Address
       });
     const first = logs[0];
     if (!first) throw new ChainTransactionError(`batch ${root} exists but its BatchAnchored event was not found in block ${block}`);
-    const receipt = await publicClient.waitForTransactionReceipt({ hash: first.transactionHash, confirmations, timeout });
+    const receipt = await waitForReceipt(publicClient, { hash: first.transactionHash, confirmations, timeout });
     return { root, txHash: first.transactionHash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, alreadyAnchored: true, proofs };
   }
 
@@ -117,7 +117,7 @@ export function createBatchAnchorer(params: ChainConnection & { address: Address
         return found ? existing(root, found, proofs) : null;
       },
       send: () => walletClient.writeContract({ address, abi: executionRegistryAbi, functionName: 'anchorRoot', args: [data] }),
-      wait: (hash) => publicClient.waitForTransactionReceipt({ hash, confirmations, timeout }),
+      wait: (hash) => waitForReceipt(publicClient, { hash, confirmations, timeout }),
       resetNonce,
       raceError: 'BatchAlreadyAnchored',
       labels: { send: 'anchor batch', wait: 'wait for batch tx', reverted: 'batch transaction' },

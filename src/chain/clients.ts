@@ -14,6 +14,7 @@ import {
   type Chain,
   type Hex,
   type PublicClient,
+  type TransactionReceipt,
   type Transport,
   type WalletClient,
 } from 'viem';
@@ -56,6 +57,28 @@ function chainOf(rpcUrl: string, chainId: number): Chain {
     nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
     rpcUrls: { default: { http: [rpcUrl] } },
   });
+}
+
+/** Waits before each re-check of a receipt missing right after its send (30 ms in all). */
+const RECEIPT_RECHECK_MS = [2, 4, 8, 16] as const;
+
+/**
+ * viem's waitForTransactionReceipt after a few quick re-checks. An instant-seal chain (anvil's automine) answers a
+ * send a moment before the block holding it is sealed: ~2 ms, and on a local chain a few hundred blocks long for most
+ * sends. viem's wait checks once and then polls at the client's interval, so each such send waited 250 ms for a
+ * receipt that existed 2 ms after the hash. On a chain with block times the re-checks find nothing and cost five
+ * receipt reads per transaction. With several confirmations viem's wait runs alone (the block count decides).
+ */
+export async function waitForReceipt(client: PublicClient<Transport, Chain>, params: { hash: Hex; confirmations: number; timeout?: number }): Promise<TransactionReceipt> {
+  if (params.confirmations <= 1) {
+    for (const wait of [0, ...RECEIPT_RECHECK_MS]) {
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      // Not found yet, or an RPC hiccup: viem's wait below retries either.
+      const receipt = await client.getTransactionReceipt({ hash: params.hash }).catch(() => null);
+      if (receipt) return receipt;
+    }
+  }
+  return client.waitForTransactionReceipt(params);
 }
 
 /** A public client for reading only (no key). */

@@ -5,7 +5,7 @@ import { stateDir } from '../shared/paths.js';
 import { createLogger } from '../shared/logger.js';
 import { executionRegistryAbi } from './abi.js';
 import { loadRegistryArtifact } from './artifact.js';
-import { createChainClients, toChainError } from './clients.js';
+import { createChainClients, toChainError, waitForReceipt } from './clients.js';
 import { ChainTransactionError } from './errors.js';
 
 const log = createLogger('chain-deploy');
@@ -42,7 +42,7 @@ export async function deployRegistry(params: DeployRegistryParams): Promise<Depl
   const artifact = loadRegistryArtifact();
   try {
     const txHash = await walletClient.deployContract({ abi: executionRegistryAbi, bytecode: artifact.bytecode });
-    const receipt = await publicClient.waitForTransactionReceipt({ hash: txHash, confirmations: params.confirmations ?? 1 });
+    const receipt = await waitForReceipt(publicClient, { hash: txHash, confirmations: params.confirmations ?? 1 });
     if (receipt.status !== 'success' || !receipt.contractAddress) {
       throw new ChainTransactionError('registry deployment reverted', { details: `tx ${txHash}` });
     }

@@ -3,7 +3,7 @@ import { toBase64 } from '../crypto/encoding.js';
 import { ConfigError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
 import { executionRegistryAbi } from './abi.js';
-import { createChainClients, createReadClient, isNonceError, toChainError } from './clients.js';
+import { createChainClients, createReadClient, isNonceError, toChainError, waitForReceipt } from './clients.js';
 import { writeOnce } from './write-once.js';
 import { AnchorConflictError, ChainTransactionError, RegistryNotDeployedError } from './errors.js';
 import {
@@ -161,7 +161,7 @@ export function createRegistryClient(params: RegistryClientParams): RegistryClie
       });
     }
     try {
-      const receipt = await publicClient.waitForTransactionReceipt({ hash: evidence.txHash, confirmations, timeout });
+      const receipt = await waitForReceipt(publicClient, { hash: evidence.txHash, confirmations, timeout });
       return { requestKey: args.requestId, txHash: evidence.txHash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, alreadyAnchored: true };
     } catch (err) {
       throw toChainError(err, 'find anchoring transaction');
@@ -175,7 +175,7 @@ export function createRegistryClient(params: RegistryClientParams): RegistryClie
         return existing ? resolveExisting(args, existing) : null;
       },
       send: () => walletClient.writeContract({ address, abi: executionRegistryAbi, functionName: 'anchor', args: [args] }),
-      wait: (hash) => publicClient.waitForTransactionReceipt({ hash, confirmations, timeout }),
+      wait: (hash) => waitForReceipt(publicClient, { hash, confirmations, timeout }),
       resetNonce,
       raceError: 'AlreadyAnchored',
       labels: { send: 'anchor record', wait: 'wait for anchor tx', reverted: 'anchor transaction' },
@@ -190,7 +190,7 @@ export function createRegistryClient(params: RegistryClientParams): RegistryClie
     try {
       const { request } = await publicClient.simulateContract({ account, address, abi: executionRegistryAbi, functionName, args: [who] });
       const txHash = await walletClient.writeContract(request);
-      const receipt = await publicClient.waitForTransactionReceipt({ hash: txHash, confirmations, timeout });
+      const receipt = await waitForReceipt(publicClient, { hash: txHash, confirmations, timeout });
       if (receipt.status !== 'success') throw new ChainTransactionError(`${functionName} transaction ${txHash} reverted`);
       return { txHash };
     } catch (err) {
