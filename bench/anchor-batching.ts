@@ -17,6 +17,7 @@ import { machineFacts } from './machine.js';
 import { distribution, round, type Distribution } from './stats.js';
 import { formatTable } from './table.js';
 import { runBench, writeBenchResults } from './standalone.js';
+import { closedLoop } from './closed-loop.js';
 
 const quick = process.argv.includes('--quick');
 const SEQUENTIAL = quick ? 6 : 20;
@@ -55,20 +56,15 @@ interface Point {
 
 type AnchorOne = (r: ExecutionRecordInput) => Promise<{ txHash: string; gasUsed: bigint; batchSize: number }>;
 
-async function closedLoop(anchor: AnchorOne, count: number, concurrency: number): Promise<Omit<Point, 'chain' | 'method'>> {
+async function anchorInClosedLoop(anchor: AnchorOne, count: number, concurrency: number): Promise<Omit<Point, 'chain' | 'method'>> {
   const latencies: number[] = [];
   const txs = new Map<string, { gas: bigint; size: number }>();
-  let next = 0;
-  const slot = async (): Promise<void> => {
-    while (next < count) {
-      next += 1;
-      const started = performance.now();
-      const done = await anchor(record());
-      latencies.push(performance.now() - started);
-      txs.set(done.txHash, { gas: done.gasUsed, size: done.batchSize });
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, slot));
+  await closedLoop(count, concurrency, async () => {
+    const started = performance.now();
+    const done = await anchor(record());
+    latencies.push(performance.now() - started);
+    txs.set(done.txHash, { gas: done.gasUsed, size: done.batchSize });
+  });
   const totalGas = [...txs.values()].reduce((s, t) => s + Number(t.gas), 0);
   return { concurrency, records: count, gasPerRecord: round(totalGas / count, 0), latencyMs: distribution(latencies), transactions: txs.size, batchSizes: distribution([...txs.values()].map((t) => t.size)) };
 }
@@ -90,7 +86,7 @@ async function measureChain(label: string, blockTimeSeconds: number | undefined)
     for (const [method, anchor] of [['per-record', perRecord], ['batched', batched]] as const) {
       await anchor(record()); // warm-up
       for (const [concurrency, count] of [[1, SEQUENTIAL], [CONCURRENCY, CONCURRENCY * PER_SLOT]] as const) {
-        const point = { chain: label, method, ...(await closedLoop(anchor, count, concurrency)) };
+        const point = { chain: label, method, ...(await anchorInClosedLoop(anchor, count, concurrency)) };
         points.push(point);
         console.log(`${label} ${method} c=${concurrency}: ${point.gasPerRecord} gas/record, latency p50 ${point.latencyMs.p50.toFixed(0)} ms, ${point.transactions} transactions`);
       }

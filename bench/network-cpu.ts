@@ -5,7 +5,7 @@
  */
 import type { TestNetwork } from '../test/helpers/network.js';
 import { testAdminUrl } from '../test/helpers/database.js';
-import { backendPids, selfCpuMs, treeCpuMs, type CpuReading } from './proc-cpu.js';
+import { backendPids, cpuPerCompleted, selfCpuMs, treeCpuMs, type CpuReading } from './proc-cpu.js';
 import { round } from './stats.js';
 
 /** The services every reading names, in table order. */
@@ -39,16 +39,9 @@ export function networkCpuMeter(network: TestNetwork, postgresPid: number | null
   };
 }
 
-/** CPU ms per completed request per service between two readings, and their total. */
+/** CPU ms per completed request per network service between two readings, and their total. */
 export function cpuPerRequest(from: CpuReading, to: CpuReading, completed: number): CpuPerRequest {
-  const out = { total: 0 } as CpuPerRequest;
-  for (const service of CPU_SERVICES) {
-    const ms = completed > 0 ? ((to[service] ?? 0) - (from[service] ?? 0)) / completed : Number.NaN;
-    out[service] = round(ms, 1);
-    out.total += ms;
-  }
-  out.total = round(out.total, 1);
-  return out;
+  return cpuPerCompleted(CPU_SERVICES, from, to, completed);
 }
 
 /** CPU ms per second each service spends with nothing in flight (health probes, pollers, timers, block production). */

@@ -5,6 +5,7 @@ import { COORDINATOR_TASK_QUEUE } from '../src/protocol/task-queues.js';
 import type { InferenceResult, InferenceWorkflowInput } from '../src/protocol/inference.js';
 import { TEST_MODEL, type TestNetwork } from '../test/helpers/network.js';
 import { promptAt } from './prompts.js';
+import { closedLoop } from './closed-loop.js';
 
 export interface CompletedRequest {
   index: number;
@@ -64,20 +65,14 @@ export async function runRequest(network: TestNetwork, index: number, options: B
 export async function runBatch(network: TestNetwork, options: BatchOptions): Promise<BatchResult> {
   const requests: CompletedRequest[] = [];
   let rejected = 0;
-  let next = 0;
   const started = performance.now();
-  const slot = async (): Promise<void> => {
-    while (next < options.count) {
-      const index = next;
-      next += 1;
-      try {
-        requests.push(await runRequest(network, index, options));
-      } catch (error) {
-        if (!options.allowRejections || !isRejection(error)) throw error;
-        rejected += 1;
-      }
+  await closedLoop(options.count, options.concurrency, async (index) => {
+    try {
+      requests.push(await runRequest(network, index, options));
+    } catch (error) {
+      if (!options.allowRejections || !isRejection(error)) throw error;
+      rejected += 1;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(options.concurrency, options.count) }, slot));
+  });
   return { requests: requests.sort((a, b) => a.index - b.index), rejected, wallMs: performance.now() - started };
 }

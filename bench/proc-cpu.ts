@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import { round } from './stats.js';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
@@ -55,6 +56,18 @@ export async function backendPids(adminUrl: string, databases: string[]): Promis
 
 /** CPU per named service between two readings; backends that came and went in between are missed (pools keep theirs). */
 export type CpuReading = Record<string, number>;
+
+/** CPU ms per completed unit of work per service between two readings (rounded to 0.1 ms), and their total. */
+export function cpuPerCompleted<S extends string>(services: readonly S[], from: CpuReading, to: CpuReading, completed: number): Record<S | 'total', number> {
+  const out = { total: 0 } as Record<S | 'total', number>;
+  for (const service of services) {
+    const ms = completed > 0 ? ((to[service] ?? 0) - (from[service] ?? 0)) / completed : Number.NaN;
+    out[service] = round(ms, 1);
+    out.total += ms;
+  }
+  out.total = round(out.total, 1);
+  return out;
+}
 
 export function cpuDelta(from: CpuReading, to: CpuReading): CpuReading {
   return Object.fromEntries(Object.entries(to).map(([name, ms]) => [name, ms - (from[name] ?? 0)]));

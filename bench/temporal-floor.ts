@@ -5,13 +5,15 @@
  * latency and CPU ms per run per process, as the pipeline's points do: the pipeline's figures minus these are what
  * ParalleliX's own work costs (crypto, database, chain, codec, search attributes, the operator endpoint).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { projectRoot } from '../src/shared/paths.js';
-import { selfCpuMs, treeCpuMs } from './proc-cpu.js';
+import { waitForLogLine } from '../src/devstack/cli-service.js';
+import { projectRoot, stateDir } from '../src/shared/paths.js';
+import { spawnService, type ServiceProcess } from '../src/shared/service-process.js';
+import { closedLoop } from './closed-loop.js';
+import { cpuPerCompleted, selfCpuMs, treeCpuMs } from './proc-cpu.js';
 import { distribution, round } from './stats.js';
 import type { FloorInput } from './floor/workflow.js';
 
@@ -45,41 +47,40 @@ export interface FloorWorkers {
   stop(): Promise<void>;
 }
 
-async function startWorker(role: 'coordinator' | 'node', server: FloorServer): Promise<ChildProcess> {
-  const { NODE_OPTIONS: _jest, ...env } = process.env;
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join('bench', 'floor', 'worker.ts'), role, server.address, server.namespace, COORDINATOR_QUEUE, NODE_QUEUE],
-    { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line === 'ready') resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`floor ${role} worker exited with ${code} before it was ready`)));
-  });
-  return child;
-}
+/** Bundling the workflow on a loaded 2-core machine takes a while. */
+const READY_TIMEOUT_MS = 120_000;
 
-async function stopWorker(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGINT');
-  await exited;
+/** One floor worker process under the stack's orphan guard (logs in `<state>/logs/bench-floor-<role>.log`). */
+async function startWorker(role: 'coordinator' | 'node', server: FloorServer): Promise<ServiceProcess> {
+  const { NODE_OPTIONS: _jest, ...env } = process.env;
+  const logFile = path.join(stateDir(), 'logs', `bench-floor-${role}.log`);
+  rmSync(logFile, { force: true }); // the log is this run's, so an earlier run's "ready" cannot match
+  const worker = spawnService({
+    name: `bench-floor-${role}`,
+    command: process.execPath,
+    args: ['--import', 'tsx', path.join('bench', 'floor', 'worker.ts'), role, server.address, server.namespace, COORDINATOR_QUEUE, NODE_QUEUE],
+    logFile,
+    cwd: projectRoot,
+    env,
+  });
+  try {
+    await waitForLogLine(worker, /^ready$/m, Date.now() + READY_TIMEOUT_MS);
+  } catch (error) {
+    await worker.stop();
+    throw error;
+  }
+  return worker;
 }
 
 export async function startFloorWorkers(server: FloorServer): Promise<FloorWorkers> {
-  const workers: ChildProcess[] = [];
-  try {
-    workers.push(await startWorker('coordinator', server), await startWorker('node', server));
-  } catch (error) {
-    await Promise.all(workers.map(stopWorker));
+  const worker = await startWorker('coordinator', server);
+  const node = await startWorker('node', server).catch(async (error: unknown) => {
+    await worker.stop();
     throw error;
-  }
-  const [worker, node] = workers as [ChildProcess, ChildProcess];
+  });
   const read = (): Record<FloorService, number> => ({
-    worker: treeCpuMs(worker.pid!),
-    node: treeCpuMs(node.pid!),
+    worker: treeCpuMs(worker.pid),
+    node: treeCpuMs(node.pid),
     temporal: server.serverPid ? treeCpuMs(server.serverPid) : 0,
     client: selfCpuMs(),
   });
@@ -92,25 +93,13 @@ export async function startFloorWorkers(server: FloorServer): Promise<FloorWorke
   return {
     async measure(count, concurrency) {
       const latencies: number[] = [];
-      let next = 0;
       const from = read();
       const started = performance.now();
-      await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-          while (next < count) {
-            next += 1;
-            latencies.push(await runOne());
-          }
-        }),
-      );
+      await closedLoop(count, concurrency, async () => {
+        latencies.push(await runOne());
+      });
       const wallMs = performance.now() - started;
-      const to = read();
-      const cpu = { total: 0 } as FloorCpu;
-      for (const s of FLOOR_SERVICES) {
-        cpu[s] = round((to[s] - from[s]) / count, 1);
-        cpu.total += (to[s] - from[s]) / count;
-      }
-      cpu.total = round(cpu.total, 1);
+      const cpu: FloorCpu = cpuPerCompleted(FLOOR_SERVICES, from, read(), count);
       const latency = distribution(latencies);
       return {
         runs: count,
@@ -122,7 +111,7 @@ export async function startFloorWorkers(server: FloorServer): Promise<FloorWorke
       };
     },
     async stop() {
-      await Promise.all(workers.map(stopWorker));
+      await Promise.all([worker.stop(), node.stop()]);
     },
   };
 }
